@@ -1,0 +1,290 @@
+/**
+ * Domain types shared by every part of mergelens. The library, CLI, HTML report and
+ * terminal dashboard all speak these types; the JSON files the CLI writes are these
+ * types serialised as-is (so a user's script can read them with the same names).
+ */
+
+// ───────────────────────────── tensors & checkpoints ─────────────────────────────
+
+/** Float dtypes mergelens decodes. Everything else is rejected with a named error. */
+export type FloatDType = 'F64' | 'F32' | 'F16' | 'BF16';
+
+export interface TensorSpec {
+  name: string;
+  /** dtype string exactly as in the safetensors header. */
+  dtype: string;
+  shape: number[];
+}
+
+/** A tensor's bytes inside one safetensors file (absolute file offsets, end exclusive). */
+export interface TensorLocation extends TensorSpec {
+  file: string;
+  begin: number;
+  end: number;
+}
+
+export type CheckpointKind = 'safetensors' | 'hf-folder' | 'hf-sharded' | 'lora';
+
+/**
+ * A set of named dense tensors on disk, read lazily (never the whole model in memory).
+ * Single file, HF folder (single or sharded) and PEFT LoRA adapters all present this.
+ */
+export interface Checkpoint {
+  /** Path as the user gave it. */
+  readonly path: string;
+  /** Short display name (file/folder basename without extension). */
+  readonly name: string;
+  readonly kind: CheckpointKind;
+  /** `__metadata__` of the (first) safetensors file. */
+  readonly metadata: Record<string, string>;
+  /** Parsed config.json next to the weights, when present. */
+  readonly config?: Record<string, unknown>;
+  /** Names of the dense tensors, sorted. For LoRA: `modules_to_save` weights, under base names. */
+  tensorNames(): string[];
+  /** Spec + location of a dense tensor, or undefined. */
+  location(name: string): TensorLocation | undefined;
+  /**
+   * Decode elements [start, start+count) of a dense tensor (row-major flat index) to float32.
+   * Defaults: the whole tensor. Positioned read, bounded memory.
+   */
+  read(name: string, start?: number, count?: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** ΔW = scale · B · A, with A [rank, cols] and B [rows, rank], both row-major. */
+export interface LowRankDelta {
+  /** Shape of ΔW, i.e. of the base weight it applies to. */
+  shape: [number, number];
+  rank: number;
+  scale: number;
+  A: Float32Array;
+  B: Float32Array;
+}
+
+/** A PEFT LoRA adapter: dense `modules_to_save` plus low-rank deltas keyed by base tensor name. */
+export interface LoraCheckpoint extends Checkpoint {
+  readonly kind: 'lora';
+  readonly adapterConfig: Record<string, unknown>;
+  /** Base tensor names that carry a low-rank delta (e.g. `model.layers.0.self_attn.q_proj.weight`). */
+  lowRankNames(): string[];
+  /** Factors of the delta for a base tensor name (already transposed for fan_in_fan_out / embeddings). */
+  lowRank(name: string): Promise<LowRankDelta>;
+}
+
+// ───────────────────────────────────── metrics ─────────────────────────────────────
+
+export type MetricFamily = 'task_vector' | 'sign' | 'rank' | 'subspace' | 'gradient' | 'activation';
+
+/** Human documentation of a metric, shipped inside every metrics file so reports need no lookup. */
+export interface MetricDefinition {
+  id: string;
+  label: string;
+  family: MetricFamily;
+  /** One or two sentences, exact formula included. */
+  description: string;
+  /** e.g. "cosine ∈ [−1,1]", "degrees", "L2 norm (weight units)". */
+  unit: string;
+  /** How the whole-model value is formed: one global vector, mean over tensors, etc. */
+  aggregation: string;
+}
+
+/** N×N symmetric matrix over experts; null where undefined (diagonal, or missing inputs). */
+export type MetricMatrix = (number | null)[][];
+
+/** A pair of experts by index into `MetricsReport.experts`, i < j. */
+export type PairIndex = [number, number];
+
+/** Fingerprint of an input so a report says exactly what it was computed from. */
+export interface InputFingerprint {
+  name: string;
+  path: string;
+  kind: CheckpointKind | 'gradients' | 'activations';
+  files: { path: string; bytes: number; headerSha256: string }[];
+}
+
+export interface MetricSettings {
+  /** Top-k fraction kept for trimmed sign agreement (TIES density). */
+  trimFraction: number;
+  /** k for subspace overlaps. */
+  subspaceK: number;
+  /** Number of top singular values compared by sv_overlap. */
+  spectrumK: number;
+  include: string[];
+  exclude: string[];
+  /** Shard of tensor ranges this file covers, e.g. "1/4"; "1/1" for a full pass. */
+  shard: string;
+  [extra: string]: unknown;
+}
+
+/** Per-layer or per-tensor breakdown. values[metric][pairIndex][groupIndex]. */
+export interface MetricBreakdown {
+  groups: string[];
+  numel: number[];
+  values: Record<string, (number | null)[][]>;
+}
+
+export interface MetricsReport {
+  format: 'mergelens.metrics';
+  version: 1;
+  createdAt: string;
+  base: InputFingerprint;
+  experts: string[];
+  inputs: InputFingerprint[];
+  settings: MetricSettings;
+  definitions: Record<string, MetricDefinition>;
+  /** Whole-model values: metric id → N×N matrix. */
+  metrics: Record<string, MetricMatrix>;
+  pairs: PairIndex[];
+  perLayer: MetricBreakdown;
+  perTensor: MetricBreakdown;
+  warnings: string[];
+  stats: { tensors: number; parameters: number; bytesRead: number; seconds: number };
+}
+
+/** Metric values of one pair, flattened: what predictors consume. */
+export interface PairMetrics {
+  a: string;
+  b: string;
+  values: Record<string, number>;
+}
+
+// ───────────────────────────────────── merging ─────────────────────────────────────
+
+export type ParamValue = number | boolean | string;
+
+export interface ParamSpec {
+  name: string;
+  type: 'number' | 'boolean' | 'string';
+  default: ParamValue;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  doc: string;
+}
+
+/** Inputs to merging one tensor (all arrays have the same length = numel). */
+export interface TensorMergeInput {
+  name: string;
+  shape: number[];
+  base: Float32Array | null;
+  experts: Float32Array[];
+  /** Per-expert weights (default all 1). */
+  weights: number[];
+  params: Record<string, ParamValue>;
+  /** Deterministic per-tensor RNG in [0,1), seeded from (seed, tensor name). */
+  random: () => number;
+}
+
+export interface MergeMethod {
+  id: string;
+  aliases: string[];
+  /** Formula and defaults, shown in `mergelens methods` and the README. */
+  description: string;
+  params: ParamSpec[];
+  needsBase: boolean;
+  minExperts: number;
+  maxExperts: number;
+  mergeTensor(input: TensorMergeInput): Float32Array;
+}
+
+// ──────────────────────────────── study & predictors ───────────────────────────────
+
+/** One observed merge: a pair, a method, its metrics and the measured outcome. */
+export interface StudyRow {
+  a: string;
+  b: string;
+  method: string;
+  /** Post-merge performance, e.g. normalized accuracy averaged over the two tasks. */
+  outcome: number;
+  metrics: Record<string, number>;
+  /** Optional extra measurements (raw accuracies etc.). */
+  extra?: Record<string, number>;
+}
+
+export interface StudyDataset {
+  format: 'mergelens.study';
+  version: 1;
+  createdAt: string;
+  description: string;
+  outcome: string;
+  experts: string[];
+  methods: string[];
+  metricIds: string[];
+  rows: StudyRow[];
+}
+
+export interface ValidationSummary {
+  scheme: 'loto' | 'kfold';
+  folds: number;
+  /** Paper model: mean per-fold Pearson r on validation pairs. */
+  meanFoldR: number;
+  /** Paper model: Pearson r of all out-of-fold predictions pooled. */
+  pooledR: number;
+  spearman: number;
+  /** Calibrated model, out-of-fold. */
+  calibrated: { pooledR: number; spearman: number; mae: number; rmse: number };
+  /** Training-mean baseline, out-of-fold. */
+  baseline: { mae: number; rmse: number };
+}
+
+export interface MethodPredictor {
+  method: string;
+  features: string[];
+  /** Paper procedure: min-max to [−1,1], no intercept, max Pearson − λ‖β‖₁. */
+  paper: { lambda: number; min: number[]; max: number[]; coef: number[] };
+  /** Calibrated elastic net on standardised features, with intercept, outcome units. */
+  calibrated: {
+    intercept: number;
+    mean: number[];
+    std: number[];
+    coef: number[];
+    lambda: number;
+    l1Ratio: number;
+    residualStd: number;
+  };
+  bootstrap?: { lo: number[]; hi: number[]; samples: number };
+  validation: ValidationSummary[];
+  trainRows: number;
+}
+
+export interface PredictorFile {
+  format: 'mergelens.predictor';
+  version: 1;
+  createdAt: string;
+  fittedOn: string;
+  outcome: string;
+  methods: Record<string, MethodPredictor>;
+  /** Cross-method fingerprint comparison. */
+  fingerprints: {
+    top5Overlap: Record<string, Record<string, number>>;
+    signAgreement: Record<string, Record<string, number | null>>;
+    meanTop5Overlap: number;
+    meanSignAgreement: number;
+  };
+}
+
+export interface Prediction {
+  a: string;
+  b: string;
+  method: string;
+  predicted: number;
+  lo: number;
+  hi: number;
+  /** Paper-model score (ranking only, no units). */
+  score: number;
+  /** Metric contributions to the calibrated prediction, largest |value| first. */
+  drivers: { metric: string; contribution: number }[];
+}
+
+// ───────────────────────────────────── progress ─────────────────────────────────────
+
+export interface ProgressEvent {
+  phase: string;
+  done: number;
+  total: number;
+  unit: 'bytes' | 'tensors' | 'items';
+  /** Free text, e.g. the current tensor name. */
+  detail?: string;
+}
+
+export type ProgressSink = (e: ProgressEvent) => void;
