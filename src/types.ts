@@ -39,6 +39,8 @@ export interface Checkpoint {
   readonly metadata: Record<string, string>;
   /** Parsed config.json next to the weights, when present. */
   readonly config?: Record<string, unknown>;
+  /** Non-fatal problems found while opening (e.g. an index `total_size` that disagrees). */
+  readonly warnings?: string[];
   /** Names of the dense tensors, sorted. For LoRA: `modules_to_save` weights, under base names. */
   tensorNames(): string[];
   /** Spec + location of a dense tensor, or undefined. */
@@ -61,6 +63,19 @@ export interface LowRankDelta {
   B: Float32Array;
 }
 
+/** What is known about a low-rank delta without reading it. */
+export interface LowRankSpec {
+  shape: [number, number];
+  rank: number;
+  scale: number;
+  /** dtype of the stored factors. */
+  dtype: string;
+  /** PEFT module path, e.g. `model.layers.0.self_attn.q_proj`. */
+  module: string;
+  /** Factors stored transposed relative to the base weight (embeddings, fan_in_fan_out). */
+  transposed: boolean;
+}
+
 /** A PEFT LoRA adapter: dense `modules_to_save` plus low-rank deltas keyed by base tensor name. */
 export interface LoraCheckpoint extends Checkpoint {
   readonly kind: 'lora';
@@ -69,6 +84,8 @@ export interface LoraCheckpoint extends Checkpoint {
   lowRankNames(): string[];
   /** Factors of the delta for a base tensor name (already transposed for fan_in_fan_out / embeddings). */
   lowRank(name: string): Promise<LowRankDelta>;
+  /** Shape, rank, scale and factor dtype of a delta from the header alone (no data read). */
+  lowRankSpec(name: string): LowRankSpec | undefined;
 }
 
 // ───────────────────────────────────── metrics ─────────────────────────────────────
@@ -159,6 +176,10 @@ export interface ParamSpec {
   min?: number;
   max?: number;
   choices?: string[];
+  /** When true, `min` itself is not allowed (e.g. density must be > 0). */
+  minExclusive?: boolean;
+  /** For string params: the value a boolean input maps to (mergekit configs write `rescale: true`). */
+  fromBoolean?: { true: string; false: string };
   doc: string;
 }
 
@@ -184,6 +205,10 @@ export interface MergeMethod {
   needsBase: boolean;
   minExperts: number;
   maxExperts: number;
+  /** False for methods that ignore per-expert weights (slerp): giving weights is then an error. Default true. */
+  usesWeights?: boolean;
+  /** Extra arity rule beyond min/maxExperts; returns the problem or undefined. */
+  checkInputs?: (ctx: { experts: number; hasBase: boolean }) => string | undefined;
   mergeTensor(input: TensorMergeInput): Float32Array;
 }
 
@@ -225,6 +250,8 @@ export interface ValidationSummary {
   calibrated: { pooledR: number; spearman: number; mae: number; rmse: number };
   /** Training-mean baseline, out-of-fold. */
   baseline: { mae: number; rmse: number };
+  /** Number of out-of-fold predictions pooled (LOTO validates every pair twice). */
+  validated?: number;
 }
 
 export interface MethodPredictor {
@@ -242,7 +269,10 @@ export interface MethodPredictor {
     l1Ratio: number;
     residualStd: number;
   };
+  /** Percentile 95% bootstrap intervals of `calibrated.coef` (resampling pairs, λ fixed). */
   bootstrap?: { lo: number[]; hi: number[]; samples: number };
+  /** Same for `paper.coef` (each resample refits min/max and β). */
+  bootstrapPaper?: { lo: number[]; hi: number[]; samples: number };
   validation: ValidationSummary[];
   trainRows: number;
 }
@@ -261,6 +291,12 @@ export interface PredictorFile {
     meanTop5Overlap: number;
     meanSignAgreement: number;
   };
+  /** Metric ids the predictor may use (union over methods); `predict` needs exactly those a method lists. */
+  features?: string[];
+  /** Metrics/families left out on request (`--exclude`), e.g. ["gradient", "activation"]. */
+  excluded?: string[];
+  /** What the fit dropped and why (constant or missing features, skipped methods). */
+  warnings?: string[];
 }
 
 export interface Prediction {

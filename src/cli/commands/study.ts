@@ -1,0 +1,83 @@
+/**
+ * `mergelens study`: the built-in MNIST study end to end (metrics → merges → outcomes →
+ * predictors → HTML report). A thin shell over `runStudy`.
+ */
+import type { Command } from 'commander';
+import { MergelensError } from '../../errors.js';
+import { runStudy, type StudyResult } from '../../study/run.js';
+import { stderrProgress } from '../../util/progress.js';
+
+interface StudyCliOptions {
+  retrain?: boolean;
+  seed?: string;
+  out: string;
+  zoo?: string;
+  methods?: string;
+  tasks?: string;
+  quick?: boolean;
+}
+
+const list = (s: string | undefined): string[] | undefined =>
+  s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean);
+
+function parseSeed(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new MergelensError('BAD_PARAM', `--seed must be an integer in [0, 4294967295], got "${s}"`);
+  return n;
+}
+
+/** Per-method mean and range of the outcome, and where the files went. */
+export function formatStudySummary(r: StudyResult): string {
+  const lines: string[] = [];
+  const acc = r.dataset.experts.map((id) => `${id} ${(r.expertAccuracy[id] * 100).toFixed(1)}%`).join(', ');
+  lines.push(`expert test accuracy: ${acc}`);
+  lines.push(`normalized accuracy after merging (${r.dataset.rows.length} merges):`);
+  lines.push(`  ${'method'.padEnd(16)} ${'mean'.padStart(6)} ${'min'.padStart(6)} ${'max'.padStart(6)}`);
+  for (const m of r.dataset.methods) {
+    const v = r.dataset.rows.filter((x) => x.method === m).map((x) => x.outcome);
+    const mean = v.reduce((s, x) => s + x, 0) / v.length;
+    lines.push(`  ${m.padEnd(16)} ${mean.toFixed(3).padStart(6)} ${Math.min(...v).toFixed(3).padStart(6)} ${Math.max(...v).toFixed(3).padStart(6)}`);
+  }
+  const t = Object.entries(r.seconds).map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(', ');
+  lines.push(`time: ${t}`);
+  lines.push('wrote:');
+  for (const f of r.files.filter((f) => !f.includes('calibration'))) lines.push(`  ${f}`);
+  return lines.join('\n') + '\n';
+}
+
+export function register(program: Command): void {
+  program
+    .command('study')
+    .description('run the built-in study: MNIST experts, every pair × every merge method, post-merge accuracy, predictors, HTML report')
+    .option('--retrain', 'train the model zoo again (about 30 s) instead of using the committed one')
+    .option('--seed <n>', 'training seed (with --retrain) and merge seed (DARE); default: the zoo’s seed (1)')
+    .option('--out <dir>', 'output folder', 'reports')
+    .option('--zoo <dir>', 'zoo folder to read (and to write with --retrain); default: the package’s fixtures/study')
+    .option('--methods <ids>', 'comma-separated merge methods (default: all)')
+    .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
+    .option('--quick', 'a small subset (4 tasks × 4 methods) for smoke tests')
+    .action(async (o: StudyCliOptions) => {
+      const progress = stderrProgress();
+      try {
+        const result = await runStudy({
+          retrain: o.retrain,
+          seed: parseSeed(o.seed),
+          outDir: o.out,
+          zooDir: o.zoo,
+          methods: list(o.methods),
+          tasks: list(o.tasks),
+          quick: o.quick,
+          onProgress: progress,
+          log: (line) => {
+            progress.finish();
+            process.stderr.write(`study: ${line}\n`);
+          },
+        });
+        progress.finish();
+        process.stdout.write(formatStudySummary(result));
+      } finally {
+        progress.finish();
+      }
+    });
+}

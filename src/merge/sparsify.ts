@@ -1,0 +1,79 @@
+/**
+ * Sparsification of task vectors, the first step of TIES and DARE. Pure kernels on typed
+ * arrays; they return new arrays and never touch their input.
+ */
+
+/**
+ * Number of entries a magnitude trim keeps: ⌊density·n⌋, at least 1. mergekit asserts k>0 and
+ * the TIES reference code keeps at least one entry; we keep one so tiny tensors (biases with
+ * few entries) are not silently zeroed.
+ */
+export function keepCount(n: number, density: number): number {
+  return Math.max(1, Math.floor(density * n));
+}
+
+/**
+ * TIES "trim": keep the k = keepCount(n, density) entries of largest |τ|, zero the rest.
+ * Exactly k entries survive; among equal magnitudes at the threshold the lower flat index
+ * wins (deterministic, like a stable argsort). density ≥ 1 returns a copy unchanged.
+ */
+export function magnitudeTrim(tau: Float32Array, density: number): Float32Array {
+  const n = tau.length;
+  const out = new Float32Array(n);
+  if (density >= 1) {
+    out.set(tau);
+    return out;
+  }
+  const k = keepCount(n, density);
+  const mags = new Float32Array(n);
+  for (let i = 0; i < n; i++) mags[i] = Math.abs(tau[i]);
+  mags.sort(); // native numeric sort of a typed array; NaN sorts last
+  const threshold = mags[n - k];
+  let above = 0;
+  for (let i = 0; i < n; i++) if (Math.abs(tau[i]) > threshold) above++;
+  let tiesLeft = k - above;
+  for (let i = 0; i < n; i++) {
+    const m = Math.abs(tau[i]);
+    if (m > threshold) out[i] = tau[i];
+    else if (m === threshold && tiesLeft > 0) {
+      out[i] = tau[i];
+      tiesLeft--;
+    }
+  }
+  return out;
+}
+
+export type RescaleRule = 'inverse' | 'l1' | 'none';
+
+/**
+ * DARE "drop and rescale": each entry survives with probability `density` (one draw of
+ * `random()` per entry, in flat order: keep when random() < density), then
+ *  - 'inverse': survivors × 1/density (the DARE paper's rule; unbiased: E[τ̃] = τ),
+ *  - 'l1': survivors × ‖τ‖₁/‖τ̃‖₁ (mergekit's rule; skipped when either norm < 1e-7),
+ *  - 'none': survivors unchanged.
+ * density ≥ 1 returns a copy and draws nothing (as mergekit).
+ */
+export function randomDrop(tau: Float32Array, density: number, random: () => number, rescale: RescaleRule): Float32Array {
+  const n = tau.length;
+  const out = new Float32Array(n);
+  if (density >= 1) {
+    out.set(tau);
+    return out;
+  }
+  const scale = rescale === 'inverse' ? 1 / density : 1;
+  let l1Before = 0;
+  let l1After = 0;
+  for (let i = 0; i < n; i++) {
+    const v = tau[i];
+    l1Before += Math.abs(v);
+    if (random() < density) {
+      out[i] = v * scale;
+      l1After += Math.abs(v);
+    }
+  }
+  if (rescale === 'l1' && l1Before >= 1e-7 && l1After >= 1e-7) {
+    const r = l1Before / l1After;
+    for (let i = 0; i < n; i++) out[i] *= r;
+  }
+  return out;
+}

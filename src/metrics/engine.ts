@@ -1,0 +1,417 @@
+/**
+ * The metrics engine: one streaming pass over base + N experts. Each selected tensor is read
+ * once from every checkpoint (whole, or in row chunks of ≤ `chunkElements` for huge tensors),
+ * turned into task vectors τᵢ = θᵢ − θ₀ (float32), folded into every pair's float64 sums at
+ * once by the pure `accumulateTensor`, and dropped. 2-D tensors read whole also get the
+ * per-expert spectral factors for the subspace family. Cost: N·P reads, N²·P arithmetic.
+ */
+import type { Checkpoint, InputFingerprint, LowRankDelta, MetricsReport, MetricSettings, ProgressSink, TensorLocation } from '../types.js';
+import { MergelensError } from '../errors.js';
+import { openCheckpoint } from '../checkpoint/open.js';
+import { denseDeltaRows, isLora } from '../checkpoint/lora.js';
+import { fingerprintCheckpoint } from '../checkpoint/fingerprint.js';
+import { isFloatDType, FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
+import { accumulateTensor, newSums, toAccumulator, type MetricsPartial, type TensorAccumulator, type TensorSums } from './accumulators.js';
+import { finalizeReport } from './finalize.js';
+import { pairList } from './gram.js';
+import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
+import { trimThreshold } from './sign-agreement.js';
+import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
+import { activationMetrics, gradientMetrics } from './vector-pair.js';
+
+export interface MetricsOptions {
+  /** Gradient file (path or opened) per expert, in expert order. */
+  grads?: (string | Checkpoint)[];
+  /** Activation file per expert, in expert order. */
+  acts?: (string | Checkpoint)[];
+  /** Tensor filters: globs (picomatch) or `/regex/`. */
+  include?: string[];
+  exclude?: string[];
+  /** TIES density for trimmed sign metrics (default 0.2). */
+  trimFraction?: number;
+  /** k for subspace overlaps (default 10). */
+  subspaceK?: number;
+  /** Top singular values compared by sv_overlap (default 100). */
+  spectrumK?: number;
+  /** Compute the subspace family (default true). */
+  subspace?: boolean;
+  /** "i/n" or [i, n]: only the i-th of n deterministic tensor ranges (default 1/1). */
+  shard?: string | [number, number];
+  /** Tensors up to this many elements are read whole (exact trim thresholds, subspace); default 64M. */
+  wholeTensorElements?: number;
+  /** Row-chunk size for bigger tensors, elements (default 16M). */
+  chunkElements?: number;
+  /** Row-sample size for trim thresholds of chunked tensors, elements (default 4M). */
+  trimSampleElements?: number;
+  /** min(m,n) up to which the exact SVD is used (default 512). */
+  exactMaxDim?: number;
+  /** min(m,n) up to which bottom-k overlaps are computed (default 512). */
+  bottomMaxDim?: number;
+  rsvdOversample?: number;
+  rsvdPowerIterations?: number;
+  onProgress?: ProgressSink;
+}
+
+/** One tensor's reading plan. */
+interface TensorPlan {
+  name: string;
+  layer: string;
+  shape: number[];
+  rows: number;
+  cols: number;
+  numel: number;
+  baseLoc: TensorLocation;
+  sources: ExpertSource[];
+  bytes: number;
+}
+
+type ExpertSource = { kind: 'dense'; loc: TensorLocation } | { kind: 'lowrank' } | { kind: 'zero' };
+
+const MiB = 1 << 20;
+
+function settingsOf(o: MetricsOptions, shard: string): MetricSettings {
+  return {
+    trimFraction: o.trimFraction ?? 0.2,
+    subspaceK: o.subspaceK ?? DEFAULT_SUBSPACE.k,
+    spectrumK: o.spectrumK ?? DEFAULT_SUBSPACE.spectrumK,
+    include: o.include ?? [],
+    exclude: o.exclude ?? [],
+    shard,
+    subspace: o.subspace ?? true,
+    wholeTensorElements: o.wholeTensorElements ?? 64 * MiB,
+    chunkElements: o.chunkElements ?? 16 * MiB,
+    trimSampleElements: o.trimSampleElements ?? 4 * MiB,
+    exactMaxDim: o.exactMaxDim ?? DEFAULT_SUBSPACE.exactMaxDim,
+    bottomMaxDim: o.bottomMaxDim ?? DEFAULT_SUBSPACE.bottomMaxDim,
+    rsvdOversample: o.rsvdOversample ?? 10,
+    rsvdPowerIterations: o.rsvdPowerIterations ?? 2,
+  };
+}
+
+function validateSettings(s: MetricSettings): void {
+  const num = (k: string) => s[k] as number;
+  if (!(s.trimFraction > 0 && s.trimFraction <= 1)) throw new MergelensError('BAD_PARAM', `trim fraction must be in (0, 1], got ${s.trimFraction}`);
+  if (!(Number.isInteger(s.subspaceK) && s.subspaceK >= 1)) throw new MergelensError('BAD_PARAM', `subspace k must be a positive integer, got ${s.subspaceK}`);
+  if (!(Number.isInteger(s.spectrumK) && s.spectrumK >= 1)) throw new MergelensError('BAD_PARAM', `spectrum k must be a positive integer, got ${s.spectrumK}`);
+  for (const k of ['wholeTensorElements', 'chunkElements', 'trimSampleElements', 'exactMaxDim', 'bottomMaxDim']) {
+    if (!(Number.isInteger(num(k)) && num(k) >= 1)) throw new MergelensError('BAD_PARAM', `${k} must be a positive integer, got ${num(k)}`);
+  }
+}
+
+const numelOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/** Unique display names: a repeated name gets "#2", "#3", … */
+function uniqueNames(cs: Checkpoint[]): string[] {
+  const seen = new Map<string, number>();
+  return cs.map((c) => {
+    const k = (seen.get(c.name) ?? 0) + 1;
+    seen.set(c.name, k);
+    return k === 1 ? c.name : `${c.name}#${k}`;
+  });
+}
+
+/** Plan every selected tensor: shapes checked, embedding row mismatch resolved, sources chosen. */
+function planTensors(base: Checkpoint, experts: Checkpoint[], s: MetricSettings, warnings: string[]): TensorPlan[] {
+  const keep = tensorFilter(s.include, s.exclude);
+  const baseNames = base.tensorNames();
+  const baseSet = new Set(baseNames);
+  const skippedDtype: string[] = [];
+  const plans: TensorPlan[] = [];
+  for (const e of experts) {
+    const dense = e.tensorNames();
+    const lowRank = isLora(e) ? e.lowRankNames() : [];
+    const extra = [...dense, ...lowRank].filter((n) => !baseSet.has(n));
+    if (isLora(e)) {
+      if (extra.length) throw new MergelensError('MISSING_TENSOR', `adapter targets ${extra.length} tensor(s) the base does not have, e.g. ${extra.slice(0, 3).join(', ')}`, { file: e.path, tensor: extra[0], hint: 'is this adapter for this base model?' });
+    } else if (extra.length) {
+      warnings.push(`${e.path}: ${extra.length} tensor(s) not in the base are ignored, e.g. ${extra.slice(0, 3).join(', ')}`);
+    }
+  }
+  for (const name of baseNames) {
+    if (!keep(name)) continue;
+    const baseLoc = base.location(name)!;
+    if (!isFloatDType(baseLoc.dtype)) {
+      skippedDtype.push(`${name} (${baseLoc.dtype})`);
+      continue;
+    }
+    const shape = baseLoc.shape.slice();
+    let rows = shape.length === 0 ? 1 : shape[0];
+    const cols = shape.length <= 1 ? (shape.length === 0 ? 1 : 1) : numelOf(shape.slice(1));
+    const flat = shape.length <= 1;
+    const sources: ExpertSource[] = [];
+    const rowCounts: string[] = [];
+    for (const e of experts) {
+      if (isLora(e) && e.lowRankNames().includes(name)) {
+        sources.push({ kind: 'lowrank' });
+        continue;
+      }
+      const loc = e.location(name);
+      if (!loc) {
+        if (isLora(e)) {
+          sources.push({ kind: 'zero' });
+          continue;
+        }
+        throw new MergelensError('MISSING_TENSOR', 'tensor of the base is missing from this expert', { file: e.path, tensor: name, hint: 'exclude it with --exclude, or check the expert shares this base' });
+      }
+      if (!sameShape(loc.shape, shape)) {
+        const embeddingRows = shape.length === 2 && loc.shape.length === 2 && loc.shape[1] === shape[1] && EMBEDDING_RE.test(name);
+        if (!embeddingRows) {
+          throw new MergelensError('SHAPE_MISMATCH', `shape [${loc.shape.join(', ')}] differs from the base's [${shape.join(', ')}]`, { file: loc.file, tensor: name, hint: 'exclude it with --exclude, or check the expert shares this base' });
+        }
+        rowCounts.push(`${e.name}: ${loc.shape[0]}`);
+        rows = Math.min(rows, loc.shape[0]);
+      }
+      sources.push({ kind: 'dense', loc });
+    }
+    if (rowCounts.length) {
+      warnings.push(`${name}: row counts differ (base: ${shape[0]}, ${rowCounts.join(', ')}); compared on the first ${rows} common rows`);
+      if (sources.some((src) => src.kind === 'lowrank')) {
+        throw new MergelensError('SHAPE_MISMATCH', 'a LoRA delta on an embedding whose row count differs between experts is not supported', { tensor: name });
+      }
+    }
+    const usedShape = rows === shape[0] ? shape : [rows, ...shape.slice(1)];
+    const numel = flat ? numelOf(shape) : rows * cols;
+    const elemBytes = (loc: TensorLocation) => FLOAT_DTYPE_BYTES[loc.dtype as keyof typeof FLOAT_DTYPE_BYTES] ?? 4;
+    const bytes = numel * elemBytes(baseLoc) + sources.reduce((b, src) => b + (src.kind === 'dense' ? numel * elemBytes(src.loc) : 0), 0);
+    plans.push({ name, layer: layerOf(name), shape: usedShape, rows: flat ? numel : rows, cols: flat ? 1 : cols, numel, baseLoc, sources, bytes });
+  }
+  if (skippedDtype.length) warnings.push(`skipped ${skippedDtype.length} non-float tensor(s): ${skippedDtype.slice(0, 5).join(', ')}${skippedDtype.length > 5 ? ', …' : ''}`);
+  return plans;
+}
+
+/** Reads τ rows for one tensor, tracking bytes; LoRA deltas are fetched once per tensor. */
+class TensorReader {
+  bytesRead = 0;
+  private deltas = new Map<number, LowRankDelta>();
+  constructor(private base: Checkpoint, private experts: Checkpoint[], private plan: TensorPlan) {}
+
+  async delta(i: number): Promise<LowRankDelta> {
+    let d = this.deltas.get(i);
+    if (!d) {
+      const e = this.experts[i];
+      if (!isLora(e)) throw new Error('unreachable: low-rank source on a dense expert');
+      d = await e.lowRank(this.plan.name);
+      if (d.shape[0] !== this.plan.shape[0] || d.shape[1] !== this.plan.cols) {
+        throw new MergelensError('SHAPE_MISMATCH', `LoRA delta has shape [${d.shape.join(', ')}] but the base tensor is [${this.plan.shape.join(', ')}]`, { file: e.path, tensor: this.plan.name });
+      }
+      this.deltas.set(i, d);
+    }
+    return d;
+  }
+
+  private async readDense(c: Checkpoint, loc: TensorLocation, start: number, count: number): Promise<Float32Array> {
+    const v = await c.read(this.plan.name, start, count);
+    this.bytesRead += count * (FLOAT_DTYPE_BYTES[loc.dtype as keyof typeof FLOAT_DTYPE_BYTES] ?? 4);
+    return v;
+  }
+
+  /** τᵢ for rows [r0, r0+rc) of every expert; NaN/Inf → NON_FINITE naming the file and tensor. */
+  async taus(r0: number, rc: number): Promise<Float32Array[]> {
+    const { cols, name, baseLoc } = this.plan;
+    const start = r0 * cols;
+    const count = rc * cols;
+    const [b, ...raw] = await Promise.all([
+      this.readDense(this.base, baseLoc, start, count),
+      ...this.plan.sources.map(async (src, i) => {
+        if (src.kind === 'dense') return this.readDense(this.experts[i], src.loc, start, count);
+        if (src.kind === 'lowrank') return denseDeltaRows(await this.delta(i), r0, rc);
+        return new Float32Array(count);
+      }),
+    ]);
+    return raw.map((t, i) => {
+      const src = this.plan.sources[i];
+      let sum = 0;
+      if (src.kind === 'dense') {
+        for (let e = 0; e < count; e++) {
+          const d = t[e] - b[e];
+          t[e] = d;
+          sum += d;
+        }
+      } else {
+        for (let e = 0; e < count; e++) sum += t[e];
+      }
+      // A finite sum of float32 values cannot overflow float64, so non-finite means NaN/Inf inside.
+      if (!Number.isFinite(sum)) this.nonFinite(i, b, src);
+      return t;
+    });
+  }
+
+  private nonFinite(i: number, b: Float32Array, src: ExpertSource): never {
+    let baseBad = false;
+    for (let e = 0; e < b.length && !baseBad; e++) if (!Number.isFinite(b[e])) baseBad = true;
+    if (baseBad) throw new MergelensError('NON_FINITE', 'base tensor contains NaN or Inf', { file: this.plan.baseLoc.file, tensor: this.plan.name });
+    const file = src.kind === 'dense' ? src.loc.file : this.experts[i].path;
+    throw new MergelensError('NON_FINITE', `task vector of expert "${this.experts[i].name}" contains NaN or Inf`, { file, tensor: this.plan.name });
+  }
+}
+
+interface Ctx {
+  base: Checkpoint;
+  experts: Checkpoint[];
+  s: MetricSettings;
+  warnings: string[];
+}
+
+/** Exact thresholds from whole τ, or from an evenly spaced row sample of a huge tensor. */
+async function sampledThresholds(reader: TensorReader, plan: TensorPlan, s: MetricSettings): Promise<Float64Array> {
+  const N = plan.sources.length;
+  const blocks = Math.min(64, plan.rows);
+  const perBlock = Math.max(1, Math.floor((s.trimSampleElements as number) / plan.cols / blocks));
+  const parts: Float32Array[][] = Array.from({ length: N }, () => []);
+  for (let k = 0; k < blocks; k++) {
+    const r0 = Math.floor((k * plan.rows) / blocks);
+    const next = Math.floor(((k + 1) * plan.rows) / blocks);
+    const taus = await reader.taus(r0, Math.min(perBlock, next - r0));
+    taus.forEach((t, i) => parts[i].push(t));
+  }
+  return Float64Array.from(parts, (ps) => {
+    const all = new Float32Array(ps.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of ps) {
+      all.set(p, o);
+      o += p.length;
+    }
+    return trimThreshold(all, s.trimFraction);
+  });
+}
+
+async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
+  const { s, experts } = ctx;
+  const N = experts.length;
+  const reader = new TensorReader(ctx.base, experts, plan);
+  const sums: TensorSums = newSums(N);
+  let subspace: SubspacePairValues[] | null = null;
+  let subspaceMode: TensorAccumulator['subspaceMode'];
+  let trim: 'exact' | 'sampled' = 'exact';
+  const is2d = plan.shape.length === 2;
+  if (plan.numel <= (s.wholeTensorElements as number)) {
+    const taus = await reader.taus(0, plan.rows);
+    onChunk(reader.bytesRead);
+    const thresholds = Float64Array.from(taus, (t) => trimThreshold(t, s.trimFraction));
+    accumulateTensor(taus, thresholds, sums);
+    if (is2d && s.subspace) {
+      subspace = await subspaceOf(ctx, plan, taus, reader, sums);
+      const [m, n] = plan.shape;
+      subspaceMode = Math.min(m, n) > (s.bottomMaxDim as number) && plan.sources.some((src) => src.kind !== 'lowrank') ? 'top-only' : 'full';
+    }
+  } else {
+    trim = 'sampled';
+    const thresholds = await sampledThresholds(reader, plan, s);
+    const rowsPerChunk = Math.max(1, Math.floor((s.chunkElements as number) / plan.cols));
+    for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
+      const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
+      accumulateTensor(taus, thresholds, sums);
+      onChunk(reader.bytesRead);
+    }
+    if (is2d && s.subspace) subspaceMode = 'skipped';
+  }
+  const acc = toAccumulator({ name: plan.name, layer: plan.layer, shape: plan.shape, numel: plan.numel, trim, subspace, subspaceMode }, sums, N);
+  return { acc, bytes: reader.bytesRead };
+}
+
+async function subspaceOf(ctx: Ctx, plan: TensorPlan, taus: Float32Array[], reader: TensorReader, sums: TensorSums): Promise<SubspacePairValues[]> {
+  const { s } = ctx;
+  const N = taus.length;
+  const opts = {
+    k: s.subspaceK,
+    spectrumK: s.spectrumK,
+    exactMaxDim: s.exactMaxDim as number,
+    bottomMaxDim: s.bottomMaxDim as number,
+    rsvd: { oversample: s.rsvdOversample as number, powerIterations: s.rsvdPowerIterations as number },
+  };
+  const [m, n] = plan.shape;
+  const factors: SpectralFactors[] = [];
+  for (let i = 0; i < N; i++) {
+    const src = plan.sources[i];
+    if (sums.gram[i * N + i] === 0) factors.push(emptyFactors(m, n));
+    else if (src.kind === 'lowrank') factors.push(loraSpectralFactors(await reader.delta(i), opts));
+    else factors.push(spectralFactors(taus[i], m, n, opts));
+  }
+  return pairList(N).map(([i, j]) => subspacePair(factors[i], factors[j]));
+}
+
+async function openAll(list: (string | Checkpoint)[] | undefined, N: number, what: string): Promise<Checkpoint[] | undefined> {
+  if (!list || list.length === 0) return undefined;
+  if (list.length !== N) throw new MergelensError('BAD_INPUT', `${list.length} ${what} file(s) given for ${N} experts: give one per expert, in expert order`);
+  return Promise.all(list.map((x) => (typeof x === 'string' ? openCheckpoint(x) : x)));
+}
+
+function fingerprint(c: Checkpoint, kind?: InputFingerprint['kind']): InputFingerprint {
+  const f = fingerprintCheckpoint(c);
+  return kind ? { ...f, kind } : f;
+}
+
+/**
+ * The accumulated sums of one pass (or of one shard of it) — serialisable; combine shards
+ * with `combinePartials` and turn into a report with `finalizeReport`.
+ */
+export async function computeMetricsPartial(base: Checkpoint, experts: Checkpoint[], opts: MetricsOptions = {}): Promise<MetricsPartial> {
+  const t0 = Date.now();
+  if (experts.length < 2) throw new MergelensError('BAD_INPUT', `need at least 2 experts to compare, got ${experts.length}`);
+  const [si, sn] = typeof opts.shard === 'string' ? parseShard(opts.shard) : (opts.shard ?? [1, 1]);
+  const shard = `${si}/${sn}`;
+  const s = settingsOf(opts, shard);
+  validateSettings(s);
+  const warnings: string[] = [];
+  for (const c of [base, ...experts]) for (const w of (c as { warnings?: string[] }).warnings ?? []) warnings.push(`${c.path}: ${w}`);
+  const N = experts.length;
+  const gradFiles = await openAll(opts.grads, N, 'gradient');
+  const actFiles = await openAll(opts.acts, N, 'activation');
+  try {
+    return await runPass(base, experts, opts, s, [si, sn], warnings, gradFiles, actFiles, t0);
+  } finally {
+    // Close only what this call opened from paths.
+    const opened = [...(opts.grads ?? []).map((x, i) => (typeof x === 'string' ? gradFiles?.[i] : undefined)), ...(opts.acts ?? []).map((x, i) => (typeof x === 'string' ? actFiles?.[i] : undefined))];
+    await Promise.all(opened.map((c) => c?.close()));
+  }
+}
+
+async function runPass(
+  base: Checkpoint, experts: Checkpoint[], opts: MetricsOptions, s: MetricSettings, [si, sn]: [number, number], warnings: string[],
+  gradFiles: Checkpoint[] | undefined, actFiles: Checkpoint[] | undefined, t0: number,
+): Promise<MetricsPartial> {
+  const shard = s.shard;
+  const all = planTensors(base, experts, s, warnings);
+  if (all.length === 0) throw new MergelensError('BAD_INPUT', 'no tensors selected (check --include/--exclude)', { file: base.path });
+  const plans = shardTensors(all, si, sn);
+  const ctx: Ctx = { base, experts, s, warnings };
+  const totalBytes = plans.reduce((b, p) => b + p.bytes, 0);
+  let doneBytes = 0;
+  const accs: TensorAccumulator[] = [];
+  const progress = (detail: string, extra = 0) =>
+    opts.onProgress?.({ phase: 'metrics', done: Math.min(doneBytes + extra, totalBytes), total: totalBytes, unit: 'bytes', detail });
+  progress(`0/${plans.length} tensors`);
+  for (const [k, plan] of plans.entries()) {
+    const { acc, bytes } = await processTensor(ctx, plan, (b) => progress(`${k}/${plans.length} tensors  ${plan.name}`, b));
+    accs.push(acc);
+    doneBytes += bytes;
+    progress(`${k + 1}/${plans.length} tensors  ${plan.name}`);
+  }
+
+  // Gradient/activation files are small and not sharded: shard 1 computes them.
+  const vectors = si === 1 ? { ...(gradFiles ? await gradientMetrics(gradFiles) : {}), ...(actFiles ? await activationMetrics(actFiles) : {}) } : {};
+  const inputs = [
+    ...experts.map((e) => fingerprint(e)),
+    ...(gradFiles ?? []).map((g) => fingerprint(g, 'gradients')),
+    ...(actFiles ?? []).map((a) => fingerprint(a, 'activations')),
+  ];
+  return {
+    format: 'mergelens.metrics-partial',
+    version: 1,
+    experts: uniqueNames(experts),
+    base: fingerprint(base),
+    inputs,
+    settings: s,
+    shards: [shard],
+    tensors: accs,
+    vectors,
+    warnings,
+    stats: { tensors: accs.length, parameters: accs.reduce((n, a) => n + a.numel, 0), bytesRead: doneBytes, seconds: (Date.now() - t0) / 1000 },
+  };
+}
+
+/** All pairwise metrics of N experts against their base, in one streaming pass. */
+export async function computeMetrics(base: Checkpoint, experts: Checkpoint[], opts: MetricsOptions = {}): Promise<MetricsReport> {
+  return finalizeReport(await computeMetricsPartial(base, experts, opts));
+}

@@ -1,0 +1,154 @@
+/**
+ * Plain Float64Array linear-algebra kernels for the subspace metrics. A "panel" is a set of
+ * `count` vectors of length `len`, stored contiguously (vector j at [j*len, (j+1)*len)), so
+ * every hot loop runs over contiguous memory. Matrices (tensors) are row-major m×n
+ * Float32Array/Float64Array. Only small (≤ a few hundred)-sized eigenproblems go to ml-matrix.
+ */
+import { EVD, Matrix, SVD } from 'ml-matrix';
+
+export type Vec = Float32Array | Float64Array;
+
+/** Σ a[i]·b[i] over [0, n), 4 independent accumulators (lets the JIT pipeline the adds). */
+export function dot(a: Vec, aOff: number, b: Vec, bOff: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  const n4 = n - (n % 4);
+  for (; i < n4; i += 4) {
+    s0 += a[aOff + i] * b[bOff + i];
+    s1 += a[aOff + i + 1] * b[bOff + i + 1];
+    s2 += a[aOff + i + 2] * b[bOff + i + 2];
+    s3 += a[aOff + i + 3] * b[bOff + i + 3];
+  }
+  for (; i < n; i++) s0 += a[aOff + i] * b[bOff + i];
+  return s0 + s1 + s2 + s3;
+}
+
+/** y[yOff..] += alpha · x[xOff..] over n elements. */
+export function axpy(alpha: number, x: Vec, xOff: number, y: Float64Array, yOff: number, n: number): void {
+  for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+}
+
+/** Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n. */
+export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: number): Float64Array {
+  const Y = new Float64Array(count * m);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < count; j++) Y[j * m + i] = dot(A, row, X, j * n, n);
+  }
+  return Y;
+}
+
+/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m. */
+export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: number): Float64Array {
+  const Z = new Float64Array(count * n);
+  for (let i = 0; i < m; i++) {
+    const row = i * n;
+    for (let j = 0; j < count; j++) {
+      const q = Q[j * m + i];
+      if (q !== 0) axpy(q, A, row, Z, j * n, n);
+    }
+  }
+  return Z;
+}
+
+/**
+ * Orthonormalise a panel in place by modified Gram–Schmidt run twice ("twice is enough"
+ * keeps orthogonality at machine precision). Vectors that are (numerically) in the span of
+ * the earlier ones are dropped. Returns the number of vectors kept (packed at the front).
+ */
+export function orthonormalise(P: Float64Array, count: number, len: number, relTol = 1e-10): number {
+  let kept = 0;
+  for (let j = 0; j < count; j++) {
+    const off = j * len;
+    const norm0 = Math.sqrt(dot(P, off, P, off, len));
+    if (norm0 === 0) continue;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let q = 0; q < kept; q++) {
+        const c = dot(P, q * len, P, off, len);
+        axpy(-c, P, q * len, P, off, len);
+      }
+    }
+    const norm = Math.sqrt(dot(P, off, P, off, len));
+    if (norm <= relTol * norm0 || norm === 0) continue;
+    const dst = kept * len;
+    const inv = 1 / norm;
+    for (let i = 0; i < len; i++) P[dst + i] = P[off + i] * inv;
+    kept++;
+  }
+  return kept;
+}
+
+/** Symmetric count×count Gram matrix of a panel: G[a][b] = ⟨P_a, P_b⟩. */
+export function panelGram(P: Vec, count: number, len: number): Float64Array {
+  const G = new Float64Array(count * count);
+  for (let a = 0; a < count; a++) {
+    for (let b = a; b < count; b++) {
+      const v = dot(P, a * len, P, b * len, len);
+      G[a * count + b] = v;
+      G[b * count + a] = v;
+    }
+  }
+  return G;
+}
+
+/** Cross products C[a][b] = ⟨P_a, Q_b⟩ (P: ca vectors, Q: cb vectors, both length len). */
+export function panelCross(P: Float64Array, ca: number, Q: Float64Array, cb: number, len: number): Float64Array {
+  const C = new Float64Array(ca * cb);
+  for (let a = 0; a < ca; a++) for (let b = 0; b < cb; b++) C[a * cb + b] = dot(P, a * len, Q, b * len, len);
+  return C;
+}
+
+/** Eigen-decomposition of a symmetric n×n matrix, eigenvalues descending, eigenvectors as a panel. */
+export function symmetricEigen(G: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) rows.push(Array.from(G.subarray(i * n, (i + 1) * n)));
+  const evd = new EVD(new Matrix(rows), { assumeSymmetric: true });
+  const vals = evd.realEigenvalues;
+  const V = evd.eigenvectorMatrix;
+  const order = vals.map((_, i) => i).sort((a, b) => vals[b] - vals[a]);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = vals[src];
+    for (let i = 0; i < n; i++) vectors[dst * n + i] = V.get(i, src);
+  });
+  return { values, vectors };
+}
+
+/** Full SVD of a small dense rows×cols matrix (row-major): U, V as panels, σ descending. */
+export function smallSvd(M: Float64Array, rows: number, cols: number): { sigma: Float64Array; U: Float64Array; V: Float64Array; rank: number } {
+  const arr: number[][] = [];
+  for (let i = 0; i < rows; i++) arr.push(Array.from(M.subarray(i * cols, (i + 1) * cols)));
+  const svd = new SVD(new Matrix(arr), { autoTranspose: true, computeLeftSingularVectors: true, computeRightSingularVectors: true });
+  const s = svd.diagonal;
+  const r = Math.min(rows, cols);
+  const order = s.map((_, i) => i).sort((a, b) => s[b] - s[a]).slice(0, r);
+  const U = new Float64Array(r * rows);
+  const V = new Float64Array(r * cols);
+  const sigma = new Float64Array(r);
+  const Um = svd.leftSingularVectors;
+  const Vm = svd.rightSingularVectors;
+  order.forEach((src, dst) => {
+    sigma[dst] = s[src];
+    for (let i = 0; i < rows; i++) U[dst * rows + i] = Um.get(i, src);
+    for (let i = 0; i < cols; i++) V[dst * cols + i] = Vm.get(i, src);
+  });
+  return { sigma, U, V, rank: r };
+}
+
+/** Seeded standard-normal generator (mulberry32 + Box–Muller): reproducible sketches. */
+export function gaussianRng(seed: number): () => number {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => {
+    const u = 1 - uniform();
+    const v = uniform();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Which predictor `screen` uses. Gradient and activation metrics need extra inputs (--grads,
+ * --acts), so the shipped predictors come in two variants, both written by the built-in study:
+ *   fixtures/predictor/default.json       every metric family
+ *   fixtures/predictor/weights-only.json  fitted with exclude: ['gradient', 'activation']
+ * The first whose features can all be computed from the given inputs wins; the reason is
+ * returned so the command can say which one it used and why.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MetricFamily, PredictorFile } from '../types.js';
+import { MergelensError } from '../errors.js';
+import { metricFamily } from './families.js';
+import { loadPredictor } from './load.js';
+
+/** Package root (this file lives in src/predict or dist/predict). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_PREDICTORS = ['fixtures/predictor/default.json', 'fixtures/predictor/weights-only.json'].map((p) => path.join(PACKAGE_ROOT, p));
+
+/** Families computable from the checkpoints alone, plus those the extra inputs unlock. */
+export function availableFamilies(inputs: { grads: boolean; acts: boolean }): Set<MetricFamily> {
+  const s = new Set<MetricFamily>(['task_vector', 'sign', 'rank', 'subspace']);
+  if (inputs.grads) s.add('gradient');
+  if (inputs.acts) s.add('activation');
+  return s;
+}
+
+/** Features of the predictor that need a family not in `available` (unknown families count as available). */
+export function unavailableFeatures(pf: PredictorFile, available: ReadonlySet<MetricFamily>): string[] {
+  const all = new Set(Object.values(pf.methods).flatMap((m) => m.features));
+  return [...all].filter((id) => {
+    const fam = metricFamily(id);
+    return fam !== undefined && !available.has(fam);
+  }).sort();
+}
+
+export interface ChosenPredictor {
+  path: string;
+  predictor: PredictorFile;
+  /** One line for the user: which predictor and why. */
+  reason: string;
+}
+
+export async function choosePredictor(opts: { explicit?: string; grads: boolean; acts: boolean; candidates?: string[] }): Promise<ChosenPredictor> {
+  const available = availableFamilies(opts);
+  const hint = 'gradient metrics need --grads (one gradient file per expert), activation metrics --acts; or fit a predictor without them: mergelens fit STUDY --exclude gradient,activation -o p.json';
+  if (opts.explicit) {
+    const predictor = await loadPredictor(opts.explicit);
+    const missing = unavailableFeatures(predictor, available);
+    if (missing.length) throw new MergelensError('MISSING_METRICS', `the predictor needs metric(s) these inputs cannot provide: ${missing.join(', ')}`, { file: opts.explicit, hint });
+    return { path: opts.explicit, predictor, reason: 'given with --predictor' };
+  }
+  const candidates = (opts.candidates ?? DEFAULT_PREDICTORS).filter((p) => existsSync(p));
+  if (candidates.length === 0) {
+    throw new MergelensError('NOT_FOUND', `no shipped predictor found (looked for ${(opts.candidates ?? DEFAULT_PREDICTORS).join(', ')})`, {
+      hint: 'run `npm run study` to produce them, or pass --predictor p.json (from `mergelens fit`)',
+    });
+  }
+  const skipped: string[] = [];
+  for (const p of candidates) {
+    const predictor = await loadPredictor(p);
+    const missing = unavailableFeatures(predictor, available);
+    if (missing.length === 0) {
+      const reason = skipped.length ? `shipped predictor; ${skipped.join('; ')}` : 'shipped predictor';
+      return { path: p, predictor, reason };
+    }
+    skipped.push(`${path.basename(p)} skipped: needs ${missing.join(', ')}`);
+  }
+  throw new MergelensError('MISSING_METRICS', `no shipped predictor works with these inputs (${skipped.join('; ')})`, { hint });
+}

@@ -1,0 +1,125 @@
+/**
+ * Using a fitted predictor on new pairs: calibrated prediction with a ±1.96·σ interval, the
+ * paper score, and the metrics that drive each prediction. Pure (no I/O).
+ */
+import type { MethodPredictor, MetricsReport, PairMetrics, Prediction, PredictorFile } from '../types.js';
+import { MergelensError } from '../errors.js';
+import { METRIC_FAMILIES, metricFamily } from './families.js';
+import { zValue } from './design.js';
+import { paperScore } from './pearson-l1.js';
+
+/** 95% normal interval half-width in units of the residual std. */
+export const Z95 = 1.96;
+
+/** Flatten a metrics report to one PairMetrics per pair (null matrix entries are left out). */
+export function pairMetricsFromReport(report: MetricsReport): PairMetrics[] {
+  return report.pairs.map(([i, j]) => {
+    const values: Record<string, number> = {};
+    for (const [id, m] of Object.entries(report.metrics)) {
+      const v = m[i]?.[j];
+      if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
+    }
+    return { a: report.experts[i], b: report.experts[j], values };
+  });
+}
+
+function isReport(m: MetricsReport | PairMetrics[]): m is MetricsReport {
+  return !Array.isArray(m) && (m as MetricsReport).format === 'mergelens.metrics';
+}
+
+/** Metric ids each method needs that are absent from at least one pair. */
+export function missingMetrics(predictor: PredictorFile, pairs: PairMetrics[], methods?: string[]): string[] {
+  const missing = new Set<string>();
+  for (const [name, m] of Object.entries(predictor.methods)) {
+    if (methods && !methods.includes(name)) continue;
+    for (const id of m.features) if (pairs.some((p) => !Number.isFinite(p.values[id]))) missing.add(id);
+  }
+  return [...missing].sort();
+}
+
+/** True when every method of the predictor can be evaluated from `available` metric ids. */
+export function predictorCovers(predictor: PredictorFile, available: ReadonlySet<string>): boolean {
+  return Object.values(predictor.methods).every((m) => m.features.every((f) => available.has(f)));
+}
+
+export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction {
+  const x = m.features.map((id) => pair.values[id]);
+  const c = m.calibrated;
+  let predicted = c.intercept;
+  const drivers: Prediction['drivers'] = [];
+  for (let j = 0; j < x.length; j++) {
+    if (c.coef[j] === 0) continue;
+    const contribution = c.coef[j] * zValue(x[j], c.mean[j], c.std[j]);
+    predicted += contribution;
+    drivers.push({ metric: m.features[j], contribution });
+  }
+  drivers.sort((u, v) => Math.abs(v.contribution) - Math.abs(u.contribution));
+  const half = Z95 * c.residualStd;
+  return {
+    a: pair.a,
+    b: pair.b,
+    method: m.method,
+    predicted,
+    lo: predicted - half,
+    hi: predicted + half,
+    score: paperScore(m.paper, x),
+    drivers,
+  };
+}
+
+/**
+ * Predict every pair × method. Throws MISSING_METRICS, naming the metrics, when the input
+ * lacks any metric a method of the predictor uses.
+ */
+export function predictPairs(predictor: PredictorFile, metrics: MetricsReport | PairMetrics[], opts: { methods?: string[]; file?: string } = {}): Prediction[] {
+  const pairs = isReport(metrics) ? pairMetricsFromReport(metrics) : metrics;
+  const methods = Object.values(predictor.methods).filter((m) => !opts.methods || opts.methods.includes(m.method));
+  if (opts.methods) {
+    const unknown = opts.methods.filter((m) => !predictor.methods[m]);
+    if (unknown.length) throw new MergelensError('UNKNOWN_METHOD', `predictor has no model for: ${unknown.join(', ')} (it has ${Object.keys(predictor.methods).join(', ')})`, { file: opts.file });
+  }
+  const missing = missingMetrics(predictor, pairs, opts.methods);
+  if (missing.length) {
+    const fams = new Set(missing.map((id) => metricFamily(id, isReport(metrics) ? metrics.definitions : undefined)));
+    const families = METRIC_FAMILIES.filter((f) => fams.has(f));
+    const hint = families.length
+      ? `compute them (e.g. pass --grads/--acts for gradient/activation metrics) or use a predictor fitted without them: mergelens fit STUDY --exclude ${families.join(',')} -o predictor.json`
+      : 'use a predictor fitted without them: mergelens fit STUDY --exclude <metric ids> -o predictor.json';
+    throw new MergelensError('MISSING_METRICS', `the predictor needs metric(s) the input lacks: ${missing.join(', ')}`, { file: opts.file, hint });
+  }
+  const out: Prediction[] = [];
+  for (const p of pairs) for (const m of methods) out.push(predictMethod(m, p));
+  return out;
+}
+
+export interface PairRanking {
+  a: string;
+  b: string;
+  /** The method with the highest predicted outcome for this pair. */
+  best: Prediction;
+  /** All methods for this pair, best first. */
+  methods: Prediction[];
+}
+
+export interface Ranking {
+  /** Pairs ordered by their best method's predicted outcome, best first. */
+  pairs: PairRanking[];
+  /** Pairs to avoid: the bottom quarter (at least one when ≥ 3 pairs) by best predicted outcome. */
+  avoid: PairRanking[];
+}
+
+export function rankPairs(predictions: Prediction[]): Ranking {
+  const groups = new Map<string, Prediction[]>();
+  for (const p of predictions) {
+    const key = JSON.stringify([p.a, p.b]);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(p);
+  }
+  const pairs: PairRanking[] = [...groups.values()].map((ps) => {
+    const methods = [...ps].sort((u, v) => v.predicted - u.predicted || v.score - u.score);
+    return { a: ps[0].a, b: ps[0].b, best: methods[0], methods };
+  });
+  pairs.sort((u, v) => v.best.predicted - u.best.predicted || `${u.a}\0${u.b}`.localeCompare(`${v.a}\0${v.b}`));
+  const nAvoid = pairs.length >= 3 ? Math.max(1, Math.floor(pairs.length / 4)) : 0;
+  return { pairs, avoid: nAvoid ? pairs.slice(pairs.length - nAvoid).reverse() : [] };
+}

@@ -1,0 +1,267 @@
+/**
+ * The built-in study, end to end, through the same paths a user's own checkpoints take:
+ * zoo files (safetensors) → calibration gradient/activation files → metrics engine → every pair ×
+ * every merge method merged by `mergeStream` → each task evaluated with its own expert head →
+ * StudyDataset (JSON + CSV) → predictors → HTML report.
+ */
+import path from 'node:path';
+import type { Checkpoint, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
+import { MergelensError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { writeSafetensors } from '../safetensors/writer.js';
+import { openCheckpoint } from '../checkpoint/open.js';
+import { computeMetrics } from '../metrics/engine.js';
+import { getMethod, listMethods } from '../merge/registry.js';
+import { mergeStream } from '../merge/stream.js';
+import { fitPredictors } from '../predict/fit.js';
+import { predictPairs } from '../predict/predict.js';
+import { writeReport } from '../report/render.js';
+import { buildTaskData, getTask, headOf, INPUT_DIM, type TaskData } from './data.js';
+import { accuracy, type Dense } from './mlp.js';
+import { calibrationStats } from './calibration.js';
+import { normalizedAccuracy } from './outcome.js';
+import { denseFromTensors, encoderFromTensors, type NamedTensor, type TensorLookup } from './tensors.js';
+import { studyToCsv } from './csv.js';
+import { DEFAULT_ZOO_CONFIG, defaultZooDir, readZooManifest, trainZoo, type ZooManifest } from './zoo.js';
+
+/** The --quick subset: two input transforms, the original digits and a label task; four methods (one random). */
+export const QUICK_TASKS = ['digits', 'rot90', 'invert', 'parity'];
+export const QUICK_METHODS = ['weight_avg', 'task_arithmetic', 'ties', 'dare'];
+
+export const OUTCOME_DESCRIPTION =
+  'normalized accuracy: for each task of the pair, merged-encoder test accuracy (with that task\'s own expert head) ÷ the expert\'s own test accuracy; mean of the two';
+
+export interface StudyOptions {
+  /** Output folder (default "reports"). */
+  outDir?: string;
+  /** Zoo folder (default: the committed fixtures/study). */
+  zooDir?: string;
+  /** Train the zoo again (into zooDir) before the study. */
+  retrain?: boolean;
+  /** Training seed with --retrain; merge seed (DARE) always. Default: the zoo's seed. */
+  seed?: number;
+  /** Method ids or aliases (default: every registered method). */
+  methods?: string[];
+  /** Task ids (default: every task of the zoo). */
+  tasks?: string[];
+  /** Small subset for tests and smoke runs (QUICK_TASKS × QUICK_METHODS), no predictor/report refresh of the shipped default. */
+  quick?: boolean;
+  /** Fit predictors and write predictor.json (default true). */
+  fit?: boolean;
+  /** Write the HTML report (default true). */
+  report?: boolean;
+  /**
+   * Also write the fitted predictor to this file (the shipped default is fixtures/predictor/default.json).
+   * Default: that file, but only for a full run on the default zoo; otherwise none.
+   */
+  defaultPredictorFile?: string | null;
+  onProgress?: ProgressSink;
+  /** One line per stage (the CLI prints these on stderr). */
+  log?: (line: string) => void;
+}
+
+export interface StudyResult {
+  dataset: StudyDataset;
+  metrics: MetricsReport;
+  predictor?: PredictorFile;
+  manifest: ZooManifest;
+  /** Expert test accuracy per task, measured now from the zoo files. */
+  expertAccuracy: Record<string, number>;
+  files: string[];
+  seconds: Record<string, number>;
+}
+
+export function defaultPredictorPath(): string {
+  return path.join(defaultZooDir(), '..', 'predictor', 'default.json');
+}
+
+/** All tensors of a checkpoint, in memory (the study's models are small). */
+async function readAll(ck: Checkpoint): Promise<TensorLookup> {
+  const m = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const name of ck.tensorNames()) m.set(name, { shape: ck.location(name)!.shape, data: await ck.read(name) });
+  return (name) => m.get(name);
+}
+
+const pairsOf = (n: number): [number, number][] => {
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([i, j]);
+  return out;
+};
+
+function resolveMethods(ids: string[] | undefined): string[] {
+  if (!ids || ids.length === 0) return listMethods().map((m) => m.id);
+  return [...new Set(ids.map((id) => getMethod(id).id))];
+}
+
+function resolveTasks(ids: string[] | undefined, manifest: ZooManifest, zooDir: string): string[] {
+  const have = manifest.tasks.map((t) => t.id);
+  if (!ids || ids.length === 0) return have;
+  const out = [...new Set(ids)];
+  for (const id of out) {
+    getTask(id); // unknown task names get the list of known ones
+    if (!have.includes(id)) {
+      throw new MergelensError('BAD_INPUT', `the zoo has no expert for task "${id}"`, { file: path.join(zooDir, 'manifest.json'), hint: `experts: ${have.join(', ')}` });
+    }
+  }
+  if (out.length < 2) throw new MergelensError('BAD_INPUT', 'the study needs at least 2 tasks to form a pair');
+  return out;
+}
+
+export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
+  const t0 = performance.now();
+  const seconds: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string) => {
+    const now = performance.now();
+    seconds[name] = (now - mark) / 1000;
+    mark = now;
+  };
+  const log = opts.log ?? (() => {});
+  const outDir = opts.outDir ?? 'reports';
+  const zooDir = opts.zooDir ?? defaultZooDir();
+  const files: string[] = [];
+
+  if (opts.retrain) {
+    log(`training the zoo into ${zooDir} (seed ${opts.seed ?? DEFAULT_ZOO_CONFIG.seed})`);
+    await trainZoo(zooDir, { ...DEFAULT_ZOO_CONFIG, seed: opts.seed ?? DEFAULT_ZOO_CONFIG.seed }, opts.onProgress);
+    lap('train');
+  }
+  const manifest = await readZooManifest(zooDir);
+  const taskIds = resolveTasks(opts.tasks ?? (opts.quick ? QUICK_TASKS : undefined), manifest, zooDir);
+  const methods = resolveMethods(opts.methods ?? (opts.quick ? QUICK_METHODS : undefined));
+  const seed = opts.seed ?? manifest.config.seed;
+  const full = !opts.quick && taskIds.length === manifest.tasks.length && methods.length === listMethods().length;
+
+  // Data: the zoo's own splits (its seed), so test images were never trained on.
+  const data = new Map<string, TaskData>();
+  for (const id of taskIds) data.set(id, buildTaskData(getTask(id), manifest.config.seed, manifest.config.split));
+  lap('data');
+
+  // Models, read back from the zoo files like any user checkpoint.
+  const entries = taskIds.map((id) => manifest.tasks.find((t) => t.id === id)!);
+  const base = await openCheckpoint(path.join(zooDir, manifest.base));
+  const experts = await Promise.all(entries.map((e) => openCheckpoint(path.join(zooDir, e.expert))));
+  const heads: Dense[] = [];
+  const layers = manifest.config.encoderDims.length - 1;
+  const expertAccuracy: Record<string, number> = {};
+  const calib = { grads: [] as string[], acts: [] as string[] };
+  try {
+    for (let k = 0; k < entries.length; k++) {
+      const e = entries[k];
+      const headFile = path.join(zooDir, e.head);
+      const headCk = await openCheckpoint(headFile);
+      const head = denseFromTensors(await readAll(headCk), 'head', headFile);
+      await headCk.close();
+      heads.push(head);
+      const encoder = encoderFromTensors(await readAll(experts[k]), layers, experts[k].path, INPUT_DIM);
+      const td = data.get(e.id)!;
+      expertAccuracy[e.id] = accuracy({ encoder, head }, td.test.x, td.test.y, td.test.n);
+      // Calibration artefacts in the documented gradient/activation file format.
+      const stats = calibrationStats({ encoder, head }, headOf(td.train, manifest.config.calibrationSamples));
+      const meta = { 'mergelens.study.task': e.id, 'mergelens.study.calibration_samples': String(manifest.config.calibrationSamples) };
+      const gradFile = path.join(outDir, 'calibration', 'grads', `${e.id}.safetensors`);
+      const actFile = path.join(outDir, 'calibration', 'acts', `${e.id}.safetensors`);
+      const f32 = (ts: NamedTensor[]) => ts.map((t) => ({ ...t, dtype: 'F32' as const }));
+      await writeSafetensors(gradFile, f32(stats.grads), meta);
+      await writeSafetensors(actFile, f32(stats.acts), meta);
+      calib.grads.push(gradFile);
+      calib.acts.push(actFile);
+      opts.onProgress?.({ phase: 'calibrate', done: k + 1, total: entries.length, unit: 'items', detail: e.id });
+    }
+    const drift = entries.filter((e) => Math.abs(expertAccuracy[e.id] - e.expertAccuracy) > 1e-9).map((e) => e.id);
+    if (drift.length) log(`warning: expert accuracy differs from the zoo manifest for ${drift.join(', ')}`);
+    lap('calibration');
+
+    log(`metrics for ${taskIds.length} experts (${(taskIds.length * (taskIds.length - 1)) / 2} pairs)`);
+    const metrics = await computeMetrics(base, experts, { grads: calib.grads, acts: calib.acts, onProgress: opts.onProgress });
+    lap('metrics');
+    const metricIds = Object.keys(metrics.metrics);
+
+    // Every pair × every method: merge the encoders, evaluate both tasks with their own heads.
+    const pairs = pairsOf(taskIds.length);
+    const total = pairs.length * methods.length;
+    log(`merging ${pairs.length} pairs × ${methods.length} methods (${total} merges)`);
+    const rows: StudyRow[] = [];
+    let done = 0;
+    for (const [i, j] of pairs) {
+      const values: Record<string, number> = {};
+      for (const id of metricIds) {
+        const v = metrics.metrics[id][i]?.[j];
+        if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
+      }
+      for (const method of methods) {
+        const merged = new Map<string, { shape: number[]; data: Float32Array }>();
+        for await (const t of mergeStream(base, [experts[i], experts[j]], { method, seed })) merged.set(t.name, t);
+        const where = `${method} merge of ${taskIds[i]} + ${taskIds[j]}`;
+        const encoder = encoderFromTensors((n) => merged.get(n), layers, where, INPUT_DIM);
+        const ta = data.get(taskIds[i])!.test;
+        const tb = data.get(taskIds[j])!.test;
+        const accA = accuracy({ encoder, head: heads[i] }, ta.x, ta.y, ta.n);
+        const accB = accuracy({ encoder, head: heads[j] }, tb.x, tb.y, tb.n);
+        const ea = expertAccuracy[taskIds[i]];
+        const eb = expertAccuracy[taskIds[j]];
+        const norm = normalizedAccuracy([accA, accB], [ea, eb]);
+        rows.push({
+          a: taskIds[i],
+          b: taskIds[j],
+          method,
+          outcome: norm.mean,
+          metrics: values,
+          extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b },
+        });
+        opts.onProgress?.({ phase: 'merge', done: ++done, total, unit: 'items', detail: where });
+      }
+    }
+    lap('merges');
+
+    const dataset: StudyDataset = {
+      format: 'mergelens.study',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      description:
+        `mergelens built-in MNIST study: ${taskIds.length} experts (${taskIds.join(', ')}) fine-tuned from one ` +
+        `${manifest.config.encoderDims.join('→')} MLP encoder; every pair merged with ${methods.join(', ')} ` +
+        `(method defaults, merge seed ${seed}); ${manifest.config.split.test} test images per task; ` +
+        `gradient/activation metrics on ${manifest.config.calibrationSamples} calibration samples per expert`,
+      outcome: OUTCOME_DESCRIPTION,
+      experts: taskIds,
+      methods,
+      metricIds,
+      rows,
+    };
+    const studyJson = path.join(outDir, 'study.json');
+    const studyCsv = path.join(outDir, 'study.csv');
+    const metricsJson = path.join(outDir, 'metrics.json');
+    await writeFileAtomic(studyJson, JSON.stringify(dataset, null, 2) + '\n');
+    await writeFileAtomic(studyCsv, studyToCsv(dataset));
+    await writeFileAtomic(metricsJson, JSON.stringify(metrics) + '\n');
+    files.push(studyJson, studyCsv, metricsJson, ...calib.grads, ...calib.acts);
+
+    let predictor: PredictorFile | undefined;
+    if (opts.fit !== false) {
+      log('fitting predictors');
+      predictor = fitPredictors(dataset, { seed, onProgress: opts.onProgress });
+      const text = JSON.stringify(predictor, null, 2) + '\n';
+      const predictorJson = path.join(outDir, 'predictor.json');
+      await writeFileAtomic(predictorJson, text);
+      files.push(predictorJson);
+      const shipped = opts.defaultPredictorFile === undefined ? (full && !opts.zooDir ? defaultPredictorPath() : null) : opts.defaultPredictorFile;
+      if (shipped) {
+        await writeFileAtomic(shipped, text);
+        files.push(shipped);
+      }
+      lap('fit');
+    }
+    if (opts.report !== false) {
+      const html = path.join(outDir, 'index.html');
+      const predictions = predictor ? predictPairs(predictor, metrics) : undefined;
+      await writeReport(html, { metrics, predictor, study: dataset, predictions, title: 'mergelens built-in study (MNIST experts)' });
+      files.push(html);
+      lap('report');
+    }
+    seconds.total = (performance.now() - t0) / 1000;
+    return { dataset, metrics, predictor, manifest, expertAccuracy, files, seconds };
+  } finally {
+    await Promise.all([base, ...experts].map((c) => c.close()));
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * End to end under a real terminal: start `mergelens dashboard` in a detached 80×24 tmux
+ * session, type keys with send-keys, read the screen with capture-pane. Also runnable alone:
+ * test/dashboard/tmux-e2e.sh. Needs tmux (CI's .ci/run installs it); fails loudly without it.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatInterval, formatValue } from '../../src/dashboard/format.js';
+import type { MetricsReport, Prediction } from '../../src/types.js';
+import { ROOT } from '../helpers/cli.js';
+import { FIXTURE_METRICS, FIXTURE_PREDICTIONS } from './sample.js';
+
+const metrics = JSON.parse(readFileSync(path.join(ROOT, FIXTURE_METRICS), 'utf8')) as MetricsReport;
+const predictions = JSON.parse(readFileSync(path.join(ROOT, FIXTURE_PREDICTIONS), 'utf8')) as Prediction[];
+const E = metrics.experts;
+
+// A private server socket so the test never touches a user's tmux sessions.
+const SOCKET = `mergelens-e2e-${process.pid}`;
+const SESSION = 'dash';
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
+const paneState = () => tmux('display-message', '-p', '-t', SESSION, '#{pane_dead} #{pane_dead_status}').trim();
+
+/** Poll until `pred` holds for the screen text; on timeout fail showing the last screen. */
+async function waitForScreen(pred: (s: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    last = screen();
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; screen was:\n${last}`);
+}
+
+/** The matrix row of `name` on screen, as cell texts. */
+const rowCells = (s: string, name: string) =>
+  s
+    .split('\n')
+    .find((l) => l.startsWith(name.padEnd(14)))
+    ?.slice(14)
+    .trim()
+    .split(/\s+/);
+
+const tmuxAvailable = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+
+describe('dashboard under tmux (80×24)', () => {
+  afterAll(() => {
+    if (tmuxAvailable) spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  });
+
+  it('navigates, cycles metric/method, shows help, and quits with exit status 0', async () => {
+    if (!tmuxAvailable) {
+      throw new Error('tmux is not installed: this end-to-end test needs it (apt-get install -y tmux; .ci/run installs it)');
+    }
+    // ink draws only a final frame when CI is set, so the dashboard under test runs without it.
+    const cmd = [
+      'env -u CI -u CONTINUOUS_INTEGRATION',
+      JSON.stringify(process.execPath),
+      '--import tsx src/cli/main.ts dashboard',
+      JSON.stringify(path.join(ROOT, FIXTURE_METRICS)),
+      '--predictions',
+      JSON.stringify(path.join(ROOT, FIXTURE_PREDICTIONS)),
+    ].join(' ');
+    tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', '-c', ROOT, cmd, ';', 'set-option', '-t', SESSION, 'remain-on-exit', 'on');
+
+    let s = await waitForScreen((t) => t.includes('pair matrix │ tv_cosine'), 'the dashboard to start');
+    expect(s).toContain(`▶ ${E[0]} × ${E[1]}`);
+    expect(rowCells(s, 'kmnist')).toEqual(E.map((_, j) => (j === 2 ? '·' : formatValue(metrics.metrics.tv_cosine[2][j]))));
+
+    tmux('send-keys', '-t', SESSION, 'Down', 'Right');
+    s = await waitForScreen((t) => t.includes(`▶ ${E[1]} × ${E[2]}`), 'the cursor to move to fashion-mnist × kmnist');
+    expect(s).toMatch(new RegExp(`tv_l2\\s+${formatValue(metrics.metrics.tv_l2[1][2]).replace('.', '\\.')} `));
+
+    tmux('send-keys', '-t', SESSION, 'm');
+    s = await waitForScreen((t) => t.includes('pair matrix │ tv_l2'), 'm to select tv_l2');
+    expect(rowCells(s, 'kmnist')).toEqual(E.map((_, j) => (j === 2 ? '·' : formatValue(metrics.metrics.tv_l2[2][j]))));
+    expect(s).toContain('tv_l2 per layer (6)');
+
+    tmux('send-keys', '-t', SESSION, 'M');
+    s = await waitForScreen((t) => t.includes('weight_avg (predicted)'), 'M to select weight_avg predictions');
+    const p = predictions.find((q) => q.method === 'weight_avg' && q.a === E[1] && q.b === E[2])!;
+    expect(s).toContain(formatInterval(p.predicted, p.lo, p.hi));
+    expect(rowCells(s, 'fashion-mnist')?.[2]).toBe(formatValue(p.predicted));
+
+    tmux('send-keys', '-t', SESSION, '?');
+    s = await waitForScreen((t) => t.includes('Keys'), '? to open help');
+    expect(s).toMatch(/q\s+quit/);
+    tmux('send-keys', '-t', SESSION, '?');
+    await waitForScreen((t) => !t.includes('Keys') && t.includes(`▶ ${E[1]} × ${E[2]}`), '? to close help');
+
+    expect(paneState()).toBe('0');
+    tmux('send-keys', '-t', SESSION, 'q');
+    const until = Date.now() + 10_000;
+    while (paneState().startsWith('0') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    // pane_dead 1, exit status 0: q ended the process cleanly
+    expect(paneState()).toBe('1 0');
+    // the alternate screen is gone: the dashboard's frame no longer shows
+    expect(screen()).not.toContain('pair matrix');
+  });
+});
