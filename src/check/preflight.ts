@@ -12,7 +12,7 @@
  * weights by well under 10 %; two independently initialised models of the same shape give r ≈ √2.
  */
 import type { Checkpoint, CheckpointKind, LoraCheckpoint, ProgressSink } from '../types.js';
-import { isMergelensError, type ErrorCode } from '../errors.js';
+import { MergelensError, isMergelensError, type ErrorCode } from '../errors.js';
 import { isFloatDType } from '../safetensors/dtype.js';
 import { numelOf } from '../safetensors/header.js';
 import { isLora, loraFrobeniusNorm } from '../checkpoint/lowrank.js';
@@ -139,6 +139,9 @@ export async function preflight(base: Checkpoint, experts: readonly Checkpoint[]
     blockSize: opts.blockSize ?? 256,
     differentBaseThreshold: opts.differentBaseThreshold ?? DEFAULT_DIFFERENT_BASE_THRESHOLD,
   };
+  if (isLora(base)) {
+    throw new MergelensError('BAD_INPUT', 'the base must be a full model, not a LoRA adapter', { file: base.path, hint: 'pass the model the adapter was trained on as BASE' });
+  }
   const col = new Collector();
   const samples = new BaseSamples(base);
   const baseNames = base.tensorNames();
@@ -164,8 +167,12 @@ export async function preflight(base: Checkpoint, experts: readonly Checkpoint[]
   const total = experts.length * Math.max(1, baseNames.length);
   let done = 0;
   const reports: ExpertPreflight[] = [];
+  // Two experts with the same display name (a/expert.safetensors, b/expert.safetensors) are labelled by path.
+  const nameCount = new Map<string, number>();
+  for (const e of experts) nameCount.set(e.name, (nameCount.get(e.name) ?? 0) + 1);
   for (const expert of experts) {
-    reports.push(await checkExpert(base, baseNames, baseSet, expert, samples, settings, col, () => opts.onProgress?.({ phase: 'check', done: ++done, total, unit: 'tensors', detail: expert.name })));
+    const label = nameCount.get(expert.name)! > 1 ? expert.path : expert.name;
+    reports.push(await checkExpert(base, baseNames, baseSet, expert, label, samples, settings, col, () => opts.onProgress?.({ phase: 'check', done: ++done, total, unit: 'tensors', detail: label })));
   }
   opts.onProgress?.({ phase: 'check', done: total, total, unit: 'tensors' });
   return assemble(base, baseNames, baseNonFinite, reports, col, settings);
@@ -198,12 +205,12 @@ async function checkExpert(
   baseNames: string[],
   baseSet: Set<string>,
   expert: Checkpoint,
+  ex: string,
   samples: BaseSamples,
   settings: PreflightReport['settings'],
   col: Collector,
   tick: () => void,
 ): Promise<ExpertPreflight> {
-  const ex = expert.name;
   const names = expert.tensorNames();
   const nameSet = new Set(names);
   const lora = isLora(expert) ? (expert as LoraCheckpoint) : undefined;
@@ -224,7 +231,7 @@ async function checkExpert(
     nonFinite: [],
   };
   for (const w of expert.warnings ?? []) col.add('warning', 'OPEN_WARNING', w, ex);
-  compareConfigs(base, expert, col);
+  compareConfigs(base, expert, ex, col);
 
   // Names: a LoRA adapter only touches some tensors, so "missing" does not apply to it.
   const baseHasHead = baseNames.some((n) => LM_HEAD.test(n));
@@ -362,13 +369,13 @@ async function checkExpert(
   return rep;
 }
 
-function compareConfigs(base: Checkpoint, expert: Checkpoint, col: Collector) {
+function compareConfigs(base: Checkpoint, expert: Checkpoint, ex: string, col: Collector) {
   if (!base.config || !expert.config) return;
   for (const k of CONFIG_KEYS) {
     const a = base.config[k];
     const b = expert.config[k];
     if (a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
-      col.add('warning', 'CONFIG_MISMATCH', `config.json ${k} is ${JSON.stringify(b)} but the base has ${JSON.stringify(a)}`, expert.name);
+      col.add('warning', 'CONFIG_MISMATCH', `config.json ${k} is ${JSON.stringify(b)} but the base has ${JSON.stringify(a)}`, ex);
     }
   }
 }

@@ -54,6 +54,11 @@ export class SafetensorsCheckpoint implements Checkpoint {
     return this.fileOf(name).readFloat64(name, start, count);
   }
 
+  /** Raw little-endian bytes of a tensor (fast paths that decode themselves). */
+  readBytes(name: string, byteStart?: number, byteCount?: number): Promise<Uint8Array> {
+    return this.fileOf(name).readBytes(name, byteStart, byteCount);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.files.map((f) => f.close()));
   }

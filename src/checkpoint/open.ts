@@ -49,7 +49,11 @@ export async function openCheckpoint(p: string): Promise<Checkpoint | LoraCheckp
 
   const entries = (await fsp.readdir(p)).sort();
   const warnings: string[] = [];
-  if (entries.includes(ADAPTER_CONFIG)) {
+  const hasModelWeights = entries.some((e) => e.endsWith('.safetensors') && e !== ADAPTER_WEIGHTS);
+  if (entries.includes(ADAPTER_WEIGHTS) || (entries.includes(ADAPTER_CONFIG) && !hasModelWeights)) {
+    if (!entries.includes(ADAPTER_CONFIG)) {
+      throw new MergelensError('NOT_FOUND', `folder has ${ADAPTER_WEIGHTS} but no ${ADAPTER_CONFIG}`, { file: p, hint: 'the adapter config is needed for r, lora_alpha and patterns' });
+    }
     if (!entries.includes(ADAPTER_WEIGHTS)) {
       const bin = entries.find((e) => PICKLE.test(e));
       throw new MergelensError(

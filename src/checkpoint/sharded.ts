@@ -22,7 +22,7 @@ export interface ShardIndex {
 export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
   const json = await readJsonObject(indexPath, 'BAD_INDEX', 'shard index');
   const dup = findDuplicateKey(await fsp.readFile(indexPath, 'utf8'));
-  if (dup && dup.depth === 2) {
+  if (dup && dup.depth === 2 && dup.parent === 'weight_map') {
     throw new MergelensError('BAD_INDEX', 'tensor listed twice in weight_map', { file: indexPath, tensor: dup.key });
   }
   const wm = json.weight_map;
@@ -54,7 +54,7 @@ export async function resolveShardPath(dir: string, shard: string, indexPath: st
       hint: 'shard names in weight_map must be plain file names inside the folder',
     });
   if (path.isAbsolute(shard) || path.win32.isAbsolute(shard) || shard.split(/[\\/]/).includes('..') || shard.includes('\0')) throw traversal();
-  const full = path.resolve(dir, shard);
+  const full = path.join(dir, shard);
   const rel = path.relative(path.resolve(dir), full);
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw traversal();
   if (!(await exists(full))) {

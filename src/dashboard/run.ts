@@ -5,6 +5,7 @@
 import { createElement } from 'react';
 import { render } from 'ink';
 import { MergelensError } from '../errors.js';
+import { predictPairs } from '../predict/predict.js';
 import type { MetricsReport, Prediction, PredictorFile } from '../types.js';
 import { App } from './App.js';
 import { type DashboardData, plainTable, prepareData } from './view-model.js';
@@ -14,7 +15,7 @@ export interface RunDashboardOptions {
   /** Predictions to show; when absent and `predictor` is given, `predict` computes them. */
   predictions?: Prediction[];
   predictor?: PredictorFile;
-  /** Computes predictions from a predictor (the predict module's predictPairs). */
+  /** Computes predictions from a predictor; default predictPairs. */
   predict?: (predictor: PredictorFile, metrics: MetricsReport) => Prediction[];
   /** Metric / method selected at start. */
   metric?: string;
@@ -26,10 +27,7 @@ export interface RunDashboardOptions {
 
 export function dashboardData(opts: RunDashboardOptions): DashboardData {
   let predictions = opts.predictions;
-  if (!predictions && opts.predictor) {
-    if (!opts.predict) throw new MergelensError('BAD_INPUT', 'a predictor was given but no prediction function to apply it');
-    predictions = opts.predict(opts.predictor, opts.metrics);
-  }
+  if (!predictions && opts.predictor) predictions = (opts.predict ?? predictPairs)(opts.predictor, opts.metrics);
   const data = prepareData({ metrics: opts.metrics, predictions, predictor: opts.predictor });
   if (opts.metric && !data.metricIds.includes(opts.metric)) {
     throw new MergelensError('MISSING_METRICS', `metric "${opts.metric}" is not in the metrics file`, { hint: `available: ${data.metricIds.join(', ')}` });

@@ -100,7 +100,11 @@ export function predictionFor(data: DashboardData, method: string, i: number, j:
 /** Value of the current lens for a pair; null on the diagonal or where missing. */
 export function lensValue(data: DashboardData, lens: LensInfo, i: number, j: number): number | null {
   if (i === j) return null;
-  if (lens.kind === 'method') return predictionFor(data, lens.id, i, j)?.predicted ?? null;
+  if (lens.kind === 'method') {
+    // Loaded predictions may carry NaN for an unknown value: treat it as missing.
+    const v = predictionFor(data, lens.id, i, j)?.predicted;
+    return v !== undefined && Number.isFinite(v) ? v : null;
+  }
   return metricValue(data, lens.id, i, j);
 }
 

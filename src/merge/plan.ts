@@ -25,9 +25,9 @@ export interface MergeOptions {
   /** Glob patterns of tensor names to leave out of the output. */
   exclude?: string[];
   onProgress?: ProgressSink;
-  /** Non-fatal findings (dtype differences, ignored extra tensors, far-from-base experts, NaN/Inf in 'warn' mode). */
+  /** Non-fatal findings: dtype differences, ignored extra tensors, NaN/Inf in 'warn' mode (mergeToDisk: experts of another base with allowDifferentBase). */
   onWarning?: (message: string) => void;
-  /** What to do when a merged tensor has NaN/Inf: fail naming it (default) or warn and go on. */
+  /** NaN/Inf in an input or merged tensor: fail naming file and tensor (default), or warn and go on. */
   nonFinite?: 'error' | 'warn';
 }
 

@@ -18,9 +18,6 @@ export interface MergedTensor {
   data: Float32Array;
 }
 
-/** Relative task-vector norm ‖θᵢ − θ₀‖/‖θ₀‖ above which an expert probably has another base. */
-export const FAR_FROM_BASE = 0.5;
-
 function countNonFinite(x: Float32Array): number {
   let bad = 0;
   for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
@@ -37,28 +34,30 @@ async function expertWeight(e: Checkpoint, source: TensorPlan['sources'][number]
 
 /**
  * Merge a validated plan tensor by tensor. Tensors come out in the reference checkpoint's
- * (sorted) order; NaN/Inf in an output is an error naming the tensor (or a warning with
- * `nonFinite: 'warn'`).
+ * (sorted) order. NaN/Inf in an input tensor (named by file and tensor) or in a merged tensor
+ * is an error (or a warning with `nonFinite: 'warn'`).
  */
 export async function* streamPlan(plan: MergePlan, base: Checkpoint | null, experts: Checkpoint[], opts: Pick<MergeOptions, 'onProgress' | 'onWarning' | 'nonFinite'> = {}): AsyncGenerator<MergedTensor> {
   const total = plan.tensors.reduce((s, t) => s + t.bytes, 0);
   let done = 0;
-  // Squared norms per expert of τ and of θ₀, for the "same base?" check at the end.
-  const tauSq = new Float64Array(experts.length);
-  let baseSq = 0;
+  const report = (e: MergelensError) => {
+    if (opts.nonFinite !== 'warn') throw e;
+    opts.onWarning?.(e.message);
+  };
   opts.onProgress?.({ phase: 'merge', done, total, unit: 'bytes' });
   for (const t of plan.tensors) {
-    const baseData = base ? await base.read(t.name) : null;
+    // Methods on full weights (weight_avg, two-expert slerp) never look at the base: skip its read.
+    const needBase = plan.method.needsBase || experts.length < 2 || t.sources.some((src) => src !== 'dense');
+    const baseData = base && needBase ? await base.read(t.name) : null;
     const weights: Float32Array[] = [];
     for (let i = 0; i < experts.length; i++) weights.push(await expertWeight(experts[i], t.sources[i], t, baseData));
-    if (baseData) {
-      for (let j = 0; j < baseData.length; j++) baseSq += baseData[j] * baseData[j];
-      weights.forEach((w, i) => {
-        let s = 0;
-        for (let j = 0; j < w.length; j++) s += (w[j] - baseData[j]) ** 2;
-        tauSq[i] += s;
-      });
-    }
+    // Inputs first: some methods would hide a NaN (a TIES trim drops it), others spread it.
+    const inputs = [...(baseData ? [{ path: base!.path, data: baseData }] : []), ...weights.map((w, i) => ({ path: experts[i].path, data: w }))];
+    const badInputs = inputs
+      .filter((x, i) => i === 0 || x.data !== baseData) // an adapter that leaves the tensor alone shares the base's array
+      .map((x) => ({ path: x.path, bad: countNonFinite(x.data) }))
+      .filter((x) => x.bad > 0);
+    for (const x of badInputs) report(new MergelensError('NON_FINITE', `input has ${x.bad} NaN/Inf value(s)`, { file: x.path, tensor: t.name }));
     const data = plan.method.mergeTensor({
       name: t.name,
       shape: t.shape,
@@ -69,24 +68,12 @@ export async function* streamPlan(plan: MergePlan, base: Checkpoint | null, expe
       random: tensorRandom(plan.seed, t.name),
     });
     const bad = countNonFinite(data);
-    if (bad) {
-      const inputs = [...(baseData && countNonFinite(baseData) ? [base!.path] : []), ...weights.flatMap((w, i) => (countNonFinite(w) ? [experts[i].path] : []))];
-      const why = inputs.length ? `; NaN/Inf already in the input(s) ${inputs.join(', ')}` : `; the inputs are finite, so ${plan.method.id} overflowed (check weights and parameters)`;
-      const msg = `merged tensor has ${bad} NaN/Inf value(s) of ${data.length}${why}`;
-      if (opts.nonFinite === 'warn') opts.onWarning?.(`tensor "${t.name}": ${msg}`);
-      else throw new MergelensError('NON_FINITE', msg, { tensor: t.name });
+    if (bad && !badInputs.length) {
+      report(new MergelensError('NON_FINITE', `merged tensor has ${bad} NaN/Inf value(s) of ${data.length}; the inputs are finite, so ${plan.method.id} overflowed (check weights and parameters)`, { tensor: t.name }));
     }
     done += t.bytes;
     opts.onProgress?.({ phase: 'merge', done, total, unit: 'bytes', detail: t.name });
     yield { name: t.name, shape: t.shape.slice(), dtype: t.dtype, data };
-  }
-  if (base && baseSq > 0) {
-    experts.forEach((e, i) => {
-      const rel = Math.sqrt(tauSq[i] / baseSq);
-      if (rel > FAR_FROM_BASE) {
-        opts.onWarning?.(`${e.path}: ‖θ − θ₀‖/‖θ₀‖ = ${rel.toFixed(2)} over the merged tensors — is this expert fine-tuned from this base?`);
-      }
-    });
   }
 }
 

@@ -14,6 +14,7 @@ import { assertWritable, tempPathFor, writeFileAtomic } from '../util/atomic.js'
 import { createCheckpointWriter, type WriteSpec } from '../safetensors/writer.js';
 import { planMerge, type MergeOptions, type MergePlan } from './plan.js';
 import { streamPlan } from './stream.js';
+import { preflight } from '../check/preflight.js';
 
 export interface MergeToDiskOptions extends MergeOptions {
   /** Output path: `*.safetensors` → one file; anything else → a HF folder. */
@@ -24,6 +25,12 @@ export interface MergeToDiskOptions extends MergeOptions {
   shardBytes?: number;
   /** Replace an existing output. */
   force?: boolean;
+  /**
+   * Merge experts that the pre-flight "same base?" check (src/check/preflight.ts: median
+   * ‖θ−θ₀‖/‖θ₀‖ over sampled 2-D tensors > 0.5) says do not descend from the base; by
+   * default that is a DIFFERENT_BASE error before anything is written.
+   */
+  allowDifferentBase?: boolean;
 }
 
 export interface MergeRecord {
@@ -124,6 +131,10 @@ export async function mergeToDisk(base: Checkpoint | null, experts: Checkpoint[]
   const out = opts.out;
   assertNotAnInput(out, [...(base ? [base] : []), ...experts]);
   await assertWritable(out, !!opts.force);
+  if (base) await checkSameBase(base, experts, !!opts.allowDifferentBase, (w) => {
+    plan.warnings.push(w);
+    opts.onWarning?.(w);
+  });
   const single = out.endsWith('.safetensors');
   if (single && opts.shardBytes) throw new MergelensError('BAD_INPUT', 'sharding needs a folder output (an -o path not ending in .safetensors)', { file: out });
 
@@ -184,6 +195,20 @@ export async function mergeToDisk(base: Checkpoint | null, experts: Checkpoint[]
     throw e;
   }
   return { files, record: recordPath, copied, plan, warnings };
+}
+
+/**
+ * The pre-flight "same base?" check on sampled values (reused from `mergelens check`), run
+ * after header validation and before any output is written.
+ */
+async function checkSameBase(base: Checkpoint, experts: Checkpoint[], allow: boolean, warn: (w: string) => void): Promise<void> {
+  const report = await preflight(base, experts);
+  for (const issue of report.issues) {
+    if (issue.code !== 'DIFFERENT_BASE') continue;
+    const file = report.experts.find((e) => e.name === issue.expert)?.path ?? issue.expert;
+    if (allow) warn(`${file}: ${issue.message}`);
+    else throw new MergelensError('DIFFERENT_BASE', issue.message, { file, hint: 'merge only experts fine-tuned from this base, or pass --allow-different-base' });
+  }
 }
 
 /** Move a finished temp folder to `out`, replacing an existing one only after the move is possible. */

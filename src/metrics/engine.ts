@@ -84,7 +84,7 @@ function settingsOf(o: MetricsOptions, shard: string): MetricSettings {
     exactMaxDim: o.exactMaxDim ?? DEFAULT_SUBSPACE.exactMaxDim,
     bottomMaxDim: o.bottomMaxDim ?? DEFAULT_SUBSPACE.bottomMaxDim,
     rsvdOversample: o.rsvdOversample ?? 10,
-    rsvdPowerIterations: o.rsvdPowerIterations ?? 2,
+    rsvdPowerIterations: o.rsvdPowerIterations ?? 1,
   };
 }
 
@@ -114,7 +114,7 @@ function uniqueNames(cs: Checkpoint[]): string[] {
 /** Plan every selected tensor: shapes checked, embedding row mismatch resolved, sources chosen. */
 function planTensors(base: Checkpoint, experts: Checkpoint[], s: MetricSettings, warnings: string[]): TensorPlan[] {
   const keep = tensorFilter(s.include, s.exclude);
-  const baseNames = base.tensorNames();
+  const baseNames = [...base.tensorNames()].sort(); // sorted: shards and warnings must not depend on file order
   const baseSet = new Set(baseNames);
   const skippedDtype: string[] = [];
   const plans: TensorPlan[] = [];

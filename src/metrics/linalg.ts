@@ -28,27 +28,82 @@ export function axpy(alpha: number, x: Vec, xOff: number, y: Float64Array, yOff:
   for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
 }
 
-/** Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n. */
+/** Column block of the panel products: a 256-wide slice of ~100 panel vectors stays in L2. */
+const CB = 256;
+
+/**
+ * Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n.
+ * Blocked over columns (X slice cache-resident across all rows) and four X vectors per sweep
+ * of an A row slice (each A element loaded once for four products).
+ */
 export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: number): Float64Array {
   const Y = new Float64Array(count * m);
-  for (let i = 0; i < m; i++) {
-    const row = i * n;
-    for (let j = 0; j < count; j++) Y[j * m + i] = dot(A, row, X, j * n, n);
+  for (let c0 = 0; c0 < n; c0 += CB) {
+    const c1 = Math.min(n, c0 + CB);
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      let j = 0;
+      for (; j + 4 <= count; j += 4) {
+        const x0 = j * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let c = c0; c < c1; c++) {
+          const a = A[row + c];
+          s0 += a * X[x0 + c];
+          s1 += a * X[x1 + c];
+          s2 += a * X[x2 + c];
+          s3 += a * X[x3 + c];
+        }
+        Y[j * m + i] += s0;
+        Y[(j + 1) * m + i] += s1;
+        Y[(j + 2) * m + i] += s2;
+        Y[(j + 3) * m + i] += s3;
+      }
+      for (; j < count; j++) Y[j * m + i] += dot(A, row + c0, X, j * n + c0, c1 - c0);
+    }
   }
   return Y;
 }
 
-/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m. */
+/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m (blocked like mulPanel). */
 export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: number): Float64Array {
   const Z = new Float64Array(count * n);
-  for (let i = 0; i < m; i++) {
-    const row = i * n;
-    for (let j = 0; j < count; j++) {
-      const q = Q[j * m + i];
-      if (q !== 0) axpy(q, A, row, Z, j * n, n);
+  for (let c0 = 0; c0 < n; c0 += CB) {
+    const c1 = Math.min(n, c0 + CB);
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      let j = 0;
+      for (; j + 4 <= count; j += 4) {
+        const q0 = Q[j * m + i], q1 = Q[(j + 1) * m + i], q2 = Q[(j + 2) * m + i], q3 = Q[(j + 3) * m + i];
+        const z0 = j * n, z1 = z0 + n, z2 = z1 + n, z3 = z2 + n;
+        for (let c = c0; c < c1; c++) {
+          const a = A[row + c];
+          Z[z0 + c] += q0 * a;
+          Z[z1 + c] += q1 * a;
+          Z[z2 + c] += q2 * a;
+          Z[z3 + c] += q3 * a;
+        }
+      }
+      for (; j < count; j++) {
+        const q = Q[j * m + i];
+        if (q !== 0) axpy(q, A, row + c0, Z, j * n + c0, c1 - c0);
+      }
     }
   }
   return Z;
+}
+
+/** Row-major m×n → n×m float32 copy, in 64×64 tiles (so Aᵀ·Q can run as the faster dot-form product). */
+export function transpose(A: Vec, m: number, n: number): Float32Array {
+  const T = new Float32Array(m * n);
+  const B = 64;
+  for (let i0 = 0; i0 < m; i0 += B) {
+    const i1 = Math.min(m, i0 + B);
+    for (let c0 = 0; c0 < n; c0 += B) {
+      const c1 = Math.min(n, c0 + B);
+      for (let i = i0; i < i1; i++) for (let c = c0; c < c1; c++) T[c * m + i] = A[i * n + c];
+    }
+  }
+  return T;
 }
 
 /**

@@ -5,11 +5,14 @@
  *    and whenever bottom singular vectors are needed.
  *  - `randomizedSvd`: Halko–Martinsson–Tropp randomised range finder with oversampling p and
  *    q power iterations (re-orthonormalised each half-step), then an exact SVD of the small
- *    l×n projection. Error bound: σ_{k+1}·(1 + …)^{1/(2q+1)} — with a decaying spectrum and q=2
- *    the top-k subspaces agree with the full SVD to ~1e-6 (checked in test/metrics/rsvd.test.ts).
+ *    l×n projection. Error bound: σ_{k+1}·(1 + …)^{1/(2q+1)}; checked in test/metrics/subspace.test.ts:
+ *    on a decaying spectrum the top-10 σ are within 1e-5 relative and the top-10 subspaces
+ *    within 1e-6 (‖UᵀU_ref‖²_F/k) of the full SVD, and the overlaps within 1e-4 of the exact path.
+ *    Cost: (2q+2)·m·n·l multiply-adds, l = rank + p; 4096×4096 with l = 110 (spectrumK 100), q = 1:
+ *    ≈10 s on one core; with --spectrum-k 10 (l = 20) ≈2 s.
  * Heavy products run on the Float64Array panel kernels in ./linalg.ts.
  */
-import { gaussianRng, mulPanel, mulTPanel, orthonormalise, panelGram, symmetricEigen, type Vec } from './linalg.js';
+import { gaussianRng, mulPanel, mulTPanel, orthonormalise, panelGram, symmetricEigen, transpose, type Vec } from './linalg.js';
 
 export interface SvdResult {
   /** Singular values found, descending (all min(m,n) for exact, `rank` top ones for randomised). */
@@ -76,7 +79,7 @@ function gramOfColumns(A: Vec, m: number, n: number): Float64Array {
 export interface RsvdOptions {
   /** Extra sketch columns beyond `rank` (default 10). */
   oversample?: number;
-  /** Power iterations (default 2). */
+  /** Power iterations (default 1: with ≥10 oversampling columns the top-k subspaces are then accurate to ~1e-6 on decaying spectra). */
   powerIterations?: number;
   seed?: number;
 }
@@ -84,20 +87,22 @@ export interface RsvdOptions {
 /** Top-`rank` singular triplets of A by randomised SVD. */
 export function randomizedSvd(A: Vec, m: number, n: number, rank: number, opts: RsvdOptions = {}): SvdResult {
   const l = Math.min(rank + (opts.oversample ?? 10), m, n);
-  const q = opts.powerIterations ?? 2;
+  const q = opts.powerIterations ?? 1;
   const rng = gaussianRng(opts.seed ?? 0x5eed);
   const omega = new Float64Array(l * n);
   for (let i = 0; i < omega.length; i++) omega[i] = rng();
+  // Aᵀ·Q as a dot-form product on an explicit transpose: ~1.6× faster than the axpy form in V8.
+  const At = transpose(A, m, n);
   let Y = mulPanel(A, m, n, omega, l);
   let cols = orthonormalise(Y, l, m);
   for (let it = 0; it < q; it++) {
-    const Z = mulTPanel(A, m, n, Y, cols);
+    const Z = mulPanel(At, n, m, Y, cols);
     cols = orthonormalise(Z, cols, n);
     Y = mulPanel(A, m, n, Z, cols);
     cols = orthonormalise(Y, cols, m);
   }
   // B = QᵀA, stored as Bᵀ's columns (cols vectors of length n); SVD of B from its cols×cols Gram.
-  const Bt = mulTPanel(A, m, n, Y, cols);
+  const Bt = mulPanel(At, n, m, Y, cols);
   const { values, vectors } = symmetricEigen(panelGram(Bt, cols, n), cols);
   const count = Math.min(rank, cols);
   const sigma = new Float64Array(count);

@@ -232,7 +232,8 @@ function overlaps(X: Float64Array, xFrom: number, sx: Float64Array, Y: Float64Ar
     }
   }
   for (let b = 0; b < k; b++) ny += sy[yFrom + b] ** 4;
-  return [fro / k, nx > 0 && ny > 0 ? inter / Math.sqrt(nx * ny) : 0];
+  // Clamp: both are ≤ 1 mathematically; round-off can exceed it by ~1e-15.
+  return [Math.min(1, fro / k), nx > 0 && ny > 0 ? Math.min(1, inter / Math.sqrt(nx * ny)) : 0];
 }
 
 /** All subspace metrics of one tensor for one pair. */

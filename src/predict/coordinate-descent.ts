@@ -7,10 +7,24 @@
  * centring, so it is never penalised). The objective is convex, so coordinate descent with
  * exact soft-thresholded coordinate updates converges to the global minimum.
  *
+ * "Covariance updates": the p×p Gram matrix G = XᵀX/n and c = Xᵀy/n are formed once per
+ * training set (`gramProblem`), after which a sweep costs O(p²) whatever n is, and the same
+ * problem is reused along a whole λ path with warm starts.
+ *
  * Stopping rule: a full sweep in which no coefficient moves the fitted values by more than
- * `tol` relative to the spread of y, i.e. max_j |Δβ_j|·‖x_j‖/√n ≤ tol·sd(y); or `maxSweeps`.
+ * `tol` relative to the spread of y, i.e. max_j |Δβ_j|·√G_jj ≤ tol·sd(y); or `maxSweeps`.
  */
 import type { Design } from './design.js';
+
+export interface GramProblem {
+  p: number;
+  /** Row-major p×p XᵀX/n. */
+  G: Float64Array;
+  /** Xᵀy/n. */
+  c: Float64Array;
+  /** sd of (centred) y, for the relative stopping rule. */
+  ySd: number;
+}
 
 export interface CdOptions {
   l1: number;
@@ -31,54 +45,60 @@ export function softThreshold(z: number, t: number): number {
   return z > t ? z - t : z < -t ? z + t : 0;
 }
 
-export function coordinateDescent(X: Design, y: Float64Array, opts: CdOptions): CdResult {
+export function gramProblem(X: Design, y: ArrayLike<number>): GramProblem {
   const { n, cols } = X;
   const p = cols.length;
+  const G = new Float64Array(p * p);
+  const c = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    const a = cols[j];
+    for (let k = j; k < p; k++) {
+      const b = cols[k];
+      let s = 0;
+      for (let i = 0; i < n; i++) s += a[i] * b[i];
+      G[j * p + k] = G[k * p + j] = s / n;
+    }
+    let s = 0;
+    for (let i = 0; i < n; i++) s += a[i] * y[i];
+    c[j] = s / n;
+  }
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += y[i] * y[i];
+  return { p, G, c, ySd: Math.sqrt(ss / Math.max(1, n)) };
+}
+
+export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult {
+  const { p, G, c } = P;
   const l1 = opts.l1;
   const l2 = opts.l2 ?? 0;
   const tol = opts.tol ?? 1e-10;
   const maxSweeps = opts.maxSweeps ?? 100_000;
   const beta = opts.beta ?? new Float64Array(p);
-  // Column energies ‖x_j‖²/n: the curvature of each coordinate's quadratic.
-  const energy = new Float64Array(p);
-  let ySS = 0;
-  for (let i = 0; i < n; i++) ySS += y[i] * y[i];
-  const ySd = Math.sqrt(ySS / Math.max(1, n));
-  for (let j = 0; j < p; j++) {
-    let s = 0;
-    const c = cols[j];
-    for (let i = 0; i < n; i++) s += c[i] * c[i];
-    energy[j] = s / n;
+  // grad_j = c_j − (Gβ)_j: the correlation of x_j with the current residual.
+  const grad = Float64Array.from(c);
+  for (let k = 0; k < p; k++) {
+    if (beta[k] === 0) continue;
+    for (let j = 0; j < p; j++) grad[j] -= G[j * p + k] * beta[k];
   }
-  // Residual r = y − Xβ, updated incrementally (O(n) per coordinate).
-  const r = Float64Array.from(y);
-  for (let j = 0; j < p; j++) {
-    if (beta[j] === 0) continue;
-    const c = cols[j];
-    for (let i = 0; i < n; i++) r[i] -= beta[j] * c[i];
-  }
-  const threshold = tol * (ySd > 0 ? ySd : 1);
+  const threshold = tol * (P.ySd > 0 ? P.ySd : 1);
   let sweeps = 0;
   let converged = false;
   while (sweeps < maxSweeps) {
     sweeps++;
     let maxMove = 0;
     for (let j = 0; j < p; j++) {
-      if (energy[j] === 0) {
+      const e = G[j * p + j];
+      if (e === 0) {
         beta[j] = 0;
         continue;
       }
-      const c = cols[j];
       const old = beta[j];
-      let rho = 0;
-      for (let i = 0; i < n; i++) rho += c[i] * r[i];
-      rho = rho / n + energy[j] * old;
-      const next = softThreshold(rho, l1) / (energy[j] + l2);
+      const next = softThreshold(grad[j] + e * old, l1) / (e + l2);
       if (next !== old) {
         const d = next - old;
-        for (let i = 0; i < n; i++) r[i] -= d * c[i];
         beta[j] = next;
-        const move = Math.abs(d) * Math.sqrt(energy[j]);
+        for (let k = 0; k < p; k++) grad[k] -= G[k * p + j] * d;
+        const move = Math.abs(d) * Math.sqrt(e);
         if (move > maxMove) maxMove = move;
       }
     }
@@ -90,7 +110,12 @@ export function coordinateDescent(X: Design, y: Float64Array, opts: CdOptions): 
   return { beta, sweeps, converged };
 }
 
-/** Centre each column and y in place-free fashion; returns the centred copies and the means. */
+/** One-off solve on a (centred) design. */
+export function coordinateDescent(X: Design, y: ArrayLike<number>, opts: CdOptions): CdResult {
+  return coordinateDescentGram(gramProblem(X, y), opts);
+}
+
+/** Centred copies of the columns and of y, with their means. */
 export function centre(X: Design, y: ArrayLike<number>): { X: Design; y: Float64Array; xMean: number[]; yMean: number } {
   const n = X.n;
   const xMean: number[] = [];

@@ -17,10 +17,10 @@ import { subsetRows, subsetVec } from './design.js';
 import { fitPaperModel, paperScore } from './pearson-l1.js';
 import { fitElasticNet, predictElasticNet } from './elastic-net.js';
 import type { Fold } from './folds.js';
-import { innerFolds, kfoldFolds, lotoFolds } from './folds.js';
+import { kfoldFolds, lotoFolds } from './folds.js';
 import { mae, mean, pearson, rmse, spearman, std } from './stats.js';
 
-export { lotoFolds, kfoldFolds, innerFolds } from './folds.js';
+export { lotoFolds, kfoldFolds } from './folds.js';
 export type { Fold } from './folds.js';
 
 export interface CvOptions {
@@ -74,8 +74,7 @@ export function crossValidate(
     const Xv = subsetRows(X, f.val);
     const yv = subsetVec(y, f.val);
     const paper = fitPaperModel(Xt, yt, opts.lambda ?? 1);
-    const trainPairs = f.train.map((i) => pairs[i]);
-    const cal = fitElasticNet(Xt, yt, { l1Ratio: opts.l1Ratio, folds: innerFolds(trainPairs, seed), seed });
+    const cal = fitElasticNet(Xt, yt, { l1Ratio: opts.l1Ratio, seed });
     const calPred = predictElasticNet(cal, Xv);
     const base = mean(yt);
     const scores = new Float64Array(f.val.length);

@@ -57,12 +57,3 @@ export function kfoldFolds(n: number, k: number, seed: number): Fold[] {
   }
   return folds;
 }
-
-/**
- * Folds for choosing λ inside a training set: LOTO over its experts when there are enough
- * (≥ 5, so each inner fold still trains on ≥ 6 pairs), otherwise seeded 5-fold over rows.
- */
-export function innerFolds(pairs: readonly { a: string; b: string }[], seed: number): Fold[] {
-  const tasks = new Set(pairs.flatMap((p) => [p.a, p.b]));
-  return tasks.size >= 5 ? lotoFolds(pairs) : kfoldFolds(pairs.length, 5, seed);
-}

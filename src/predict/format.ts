@@ -74,7 +74,7 @@ export function formatRanking(r: Ranking, opts: { top?: number; outcome?: string
   if (r.pairs.length > top) out.push(`… ${r.pairs.length - top} more pair(s); use --top or --json`);
   if (r.avoid.length) {
     out.push('');
-    out.push('Pairs to avoid (lowest predicted outcome even with their best method):');
+    out.push('Pairs to avoid (even their best method is predicted > 1 residual std below the best pair):');
     for (const p of r.avoid) {
       const worst = p.methods[p.methods.length - 1];
       out.push(`  ${p.a} + ${p.b}: best ${p.best.method} ${f3(p.best.predicted)} [${f3(p.best.lo)}, ${f3(p.best.hi)}], worst ${worst.method} ${f3(worst.predicted)}; driven by ${drivers(p.best) || 'the intercept only'}`);

@@ -15,7 +15,8 @@
  *     maximise r(Xβ, y) − λ‖β‖₁   subject to  sd(Xβ) = sd(y)
  * is concave-over-ellipsoid once the constraint is relaxed to ≤ (the relaxation is tight whenever
  * the answer is non-zero). Its KKT conditions are those of a lasso, so the *global* optimum is:
- *   1. centre X and y; solve  min (1/2n)‖y − Xb‖² + λ·sd(y)²·‖b‖₁  by coordinate descent;
+ *   1. centre X and y; solve  min (1/2n)‖y − Xb‖² + λ·sd(y)²·‖b‖₁  by coordinate descent (cold
+ *      start b = 0 — the problem is convex, so the start does not change the answer);
  *   2. rescale β = b · sd(y)/sd(Xb)   (b = 0 means no feature has |cov(x_j, y)| > λ·var(y): all 0);
  *   3. zero |β_j| < 1e-3 (the paper's cut-off).
  * `paperKktResidual` verifies a solution against the original objective with the analytic

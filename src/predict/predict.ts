@@ -104,7 +104,12 @@ export interface PairRanking {
 export interface Ranking {
   /** Pairs ordered by their best method's predicted outcome, best first. */
   pairs: PairRanking[];
-  /** Pairs to avoid: the bottom quarter (at least one when ≥ 3 pairs) by best predicted outcome. */
+  /**
+   * Pairs to avoid, worst first: even their best method is predicted more than one residual
+   * std below the best pair's best prediction (σ = the cross-validated RMSE of the best pair's
+   * method) — a gap the predictor can tell apart from noise, not merely a low rank. Always a
+   * suffix of `pairs`, and never the top pair.
+   */
   avoid: PairRanking[];
 }
 
@@ -120,6 +125,8 @@ export function rankPairs(predictions: Prediction[]): Ranking {
     return { a: ps[0].a, b: ps[0].b, best: methods[0], methods };
   });
   pairs.sort((u, v) => v.best.predicted - u.best.predicted || `${u.a}\0${u.b}`.localeCompare(`${v.a}\0${v.b}`));
-  const nAvoid = pairs.length >= 3 ? Math.max(1, Math.floor(pairs.length / 4)) : 0;
-  return { pairs, avoid: nAvoid ? pairs.slice(pairs.length - nAvoid).reverse() : [] };
+  const top = pairs[0]?.best;
+  const sigma = top ? (top.hi - top.lo) / (2 * Z95) : NaN;
+  const avoid = Number.isFinite(sigma) ? pairs.slice(1).filter((p) => p.best.predicted < top!.predicted - sigma).reverse() : [];
+  return { pairs, avoid };
 }

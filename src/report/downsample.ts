@@ -70,7 +70,8 @@ export function compactBreakdown(b: MetricBreakdown, opts: DownsampleOptions = D
   const ids = metricsWithValues(b);
   const nPairs = ids.length ? b.values[ids[0]].length : 0;
   const series = Math.max(1, ids.length * nPairs);
-  const cap = Math.max(opts.minPoints, Math.min(opts.maxPoints, Math.floor(opts.maxValues / series)));
+  // The budget may lower the cap to minPoints, but an explicit maxPoints below that wins.
+  const cap = Math.max(Math.min(opts.minPoints, opts.maxPoints), Math.min(opts.maxPoints, Math.floor(opts.maxValues / series)));
   const n = b.groups.length;
   const starts = bucketStarts(n, cap);
   const numel = b.numel.length === n ? b.numel : new Array<number>(n).fill(1);

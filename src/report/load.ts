@@ -5,6 +5,7 @@
 import { promises as fsp } from 'node:fs';
 import type { MetricBreakdown, MetricsReport, Prediction } from '../types.js';
 import { MergelensError } from '../errors.js';
+import type { PreflightIssue, PreflightReport } from '../check/preflight.js';
 
 const bad = (file: string, problem: string, hint?: string) => new MergelensError('BAD_INPUT', problem, { file, hint });
 
@@ -82,4 +83,33 @@ export async function loadPredictions(file: string): Promise<Prediction[]> {
   });
   // JSON has no NaN: nulls (e.g. an unknown interval) become NaN, which the report shows as "—".
   return list.map((p) => ({ score: NaN, drivers: [], ...p, predicted: p.predicted ?? NaN, lo: p.lo ?? NaN, hi: p.hi ?? NaN }));
+}
+
+/** Most issues listed per code; the rest are counted in one line. */
+const MAX_ISSUES_PER_CODE = 10;
+
+/**
+ * Pre-flight warnings for the report from a `mergelens check --json` result: its errors and
+ * warnings (info-level notes such as dtype differences are left out), at most
+ * MAX_ISSUES_PER_CODE per code.
+ */
+export function preflightWarnings(report: PreflightReport): string[] {
+  const out: string[] = [];
+  const byCode = new Map<string, PreflightIssue[]>();
+  for (const i of report.issues) if (i.severity !== 'info') byCode.set(i.code, [...(byCode.get(i.code) ?? []), i]);
+  for (const [code, issues] of byCode) {
+    for (const i of issues.slice(0, MAX_ISSUES_PER_CODE)) {
+      out.push(`${i.severity} [${code}] ${i.expert ? `${i.expert}: ` : ''}${i.tensor ? `tensor "${i.tensor}": ` : ''}${i.message}`);
+    }
+    if (issues.length > MAX_ISSUES_PER_CODE) out.push(`… and ${issues.length - MAX_ISSUES_PER_CODE} more [${code}] (see mergelens check)`);
+  }
+  return out;
+}
+
+export async function loadPreflight(file: string): Promise<string[]> {
+  const raw = (await readJson(file, 'pre-flight file')) as Partial<PreflightReport>;
+  if (!raw || raw.format !== 'mergelens.check' || !Array.isArray(raw.issues)) {
+    throw bad(file, 'not a mergelens pre-flight result (format "mergelens.check")', 'create one with: mergelens check BASE EXPERT… --json > check.json');
+  }
+  return preflightWarnings(raw as PreflightReport);
 }

@@ -27,7 +27,7 @@ p.note, .note { color:var(--muted); font-size:12.5px; margin:6px 0; }
 .card .d { font-size:12px; color:var(--muted); overflow-wrap:anywhere; }
 .two { display:grid; grid-template-columns:1fr 1fr; gap:18px; }
 @media (max-width:900px) { .two { grid-template-columns:1fr; } }
-ul.experts { margin:4px 0 0; padding-left:18px; }
+ul.experts { margin:4px 0 0; padding-left:18px; max-height:190px; overflow:auto; }
 ul.warnings { margin:4px 0; padding:0; list-style:none; }
 ul.warnings li { background:var(--warnbg); color:var(--warn); border-left:3px solid #d69e2e; padding:4px 10px; margin:4px 0; overflow-wrap:anywhere; }
 ul.warnings li .src { font-weight:600; margin-right:6px; }

@@ -46,7 +46,7 @@ function split(ranked: PairVerdict[]): { best: PairVerdict[]; avoid: PairVerdict
 
 /**
  * From predictions: the predictor's own ranking (rankPairs: pairs by their best method's
- * predicted outcome; avoid = its bottom quarter), with up to 3 best pairs not among those.
+ * predicted outcome, and its rule for pairs to avoid), with up to 3 best pairs not among those.
  */
 export function recommendFromPredictions(predictions: Prediction[]): Recommendations | null {
   const ranking = rankPairs(predictions.filter((p) => Number.isFinite(p.predicted)));

@@ -87,6 +87,15 @@ function verdictLine(v: PairVerdict, recs: Recommendations, metrics: MetricsRepo
   return `<li><b>${h(pairText(v.a, v.b))}</b> — ${h(metricInfo(metrics, recs.metric!).label)} ${h(formatNumber(v.value))}</li>`;
 }
 
+/** Worst first, at most AVOID_SHOWN; the rest are in the per-pair table. */
+const AVOID_SHOWN = 5;
+function avoidList(recs: Recommendations, metrics: MetricsReport): string {
+  if (!recs.avoid.length) return '<p class="note">None stands out as clearly worse than the best pair.</p>';
+  const more = recs.avoid.length - AVOID_SHOWN;
+  const why = recs.basis === 'predictions' ? '<p class="note">Predicted clearly below the best pair (more than one prediction s.d.).</p>' : '';
+  return `${why}<ol class="recs" id="avoid-pairs">${recs.avoid.slice(0, AVOID_SHOWN).map((v) => verdictLine(v, recs, metrics)).join('')}</ol>${more > 0 ? `<p class="note">…and ${more} more (see the table below).</p>` : ''}`;
+}
+
 function recommendationsSection(metrics: MetricsReport, recs: Recommendations | null, outcome: string | null): string {
   if (!recs) return `<h3>Recommendations</h3><p class="note">Nothing to rank: no predictions and none of the ranking metrics have values.</p>`;
   const basis =
@@ -95,7 +104,7 @@ function recommendationsSection(metrics: MetricsReport, recs: Recommendations | 
       : `No predictions given: pairs ranked by <b>${h(metricInfo(metrics, recs.metric!).label)}</b> alone — a heuristic, not a performance prediction. Pass <code>--predictor</code> for predicted performance per method.`;
   const lists = `<div class="two">
 <div><h3 class="good">Best pairs</h3><ol class="recs" id="best-pairs">${recs.best.map((v) => verdictLine(v, recs, metrics)).join('')}</ol></div>
-<div><h3 class="bad">Pairs to avoid</h3>${recs.avoid.length ? `<ol class="recs" id="avoid-pairs">${recs.avoid.map((v) => verdictLine(v, recs, metrics)).join('')}</ol>` : '<p class="note">Too few pairs to single any out.</p>'}</div>
+<div><h3 class="bad">Pairs to avoid</h3>${avoidList(recs, metrics)}</div>
 </div>`;
   let perPair = '';
   if (recs.basis === 'predictions') {
@@ -135,7 +144,7 @@ function layerSection(model: ReportModel): string {
 <div id="layer-plot" class="plot"></div>
 <p class="caption" id="layer-caption"></p>
 <p class="note" id="layer-note"></p>
-<p class="note">The dashed line is the whole-model value of the same metric. Gradient and activation metrics are whole-model only.</p>
+<p class="note">The dashed line is the whole-model value of the same metric. Only metrics with values at the chosen level are listed (gradient and activation metrics are usually whole-model only).</p>
 </section>`;
 }
 

@@ -195,9 +195,9 @@ function parseEntry(name: string, value: unknown, file: string): HeaderEntry {
  * first key repeated within one object with a tiny string-aware scanner (O(N)); `depth` is
  * 1 for top-level keys. Only call on text JSON.parse accepted.
  */
-export function findDuplicateKey(text: string): { key: string; depth: number } | undefined {
-  // One Set per open object (null for arrays); `expectKey` is true right after `{` or `,` in an object.
-  const stack: (Set<string> | null)[] = [];
+export function findDuplicateKey(text: string): { key: string; depth: number; parent?: string } | undefined {
+  // One frame per open object (null for arrays): its keys, the key being read, and the key it sits under.
+  const stack: ({ keys: Set<string>; last?: string; parent?: string } | null)[] = [];
   let expectKey = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -211,12 +211,13 @@ export function findDuplicateKey(text: string): { key: string; depth: number } |
       const top = stack[stack.length - 1];
       if (expectKey && top) {
         const key = JSON.parse(text.slice(start, i + 1)) as string;
-        if (top.has(key)) return { key, depth: stack.length };
-        top.add(key);
+        if (top.keys.has(key)) return { key, depth: stack.length, parent: top.parent };
+        top.keys.add(key);
+        top.last = key;
       }
       expectKey = false;
     } else if (c === 0x7b /* { */) {
-      stack.push(new Set());
+      stack.push({ keys: new Set(), parent: stack[stack.length - 1]?.last });
       expectKey = true;
     } else if (c === 0x5b /* [ */) {
       stack.push(null);

@@ -52,10 +52,37 @@ export const zerosLike = (d: Dense): Dense => ({ inDim: d.inDim, outDim: d.outDi
 
 // ───────────────────────────── kernels ─────────────────────────────
 
-/** out[rows, outDim] = x[rows, inDim] · wt + b, then ReLU when asked. */
+/**
+ * out[rows, outDim] = x[rows, inDim] · wt + b, then ReLU when asked. Rows go four at a time so
+ * each weight row is loaded once per four samples; an input column that is zero in all four is skipped.
+ */
 export function denseForward(layer: Dense, x: Floats, rows: number, out: Float64Array, relu: boolean): void {
   const { inDim: I, outDim: O, wt, b } = layer;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o0 = r * O;
+    const o1 = o0 + O;
+    const o2 = o1 + O;
+    const o3 = o2 + O;
+    for (let o = 0; o < O; o++) out[o0 + o] = out[o1 + o] = out[o2 + o] = out[o3 + o] = b[o];
+    const x0b = r * I;
+    for (let i = 0; i < I; i++) {
+      const x0 = x[x0b + i];
+      const x1 = x[x0b + I + i];
+      const x2 = x[x0b + 2 * I + i];
+      const x3 = x[x0b + 3 * I + i];
+      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
+      const wb = i * O;
+      for (let o = 0; o < O; o++) {
+        const w = wt[wb + o];
+        out[o0 + o] += x0 * w;
+        out[o1 + o] += x1 * w;
+        out[o2 + o] += x2 * w;
+        out[o3 + o] += x3 * w;
+      }
+    }
+  }
+  for (; r < rows; r++) {
     const ob = r * O;
     for (let o = 0; o < O; o++) out[ob + o] = b[o];
     const xb = r * I;
@@ -65,8 +92,8 @@ export function denseForward(layer: Dense, x: Floats, rows: number, out: Float64
       const wb = i * O;
       for (let o = 0; o < O; o++) out[ob + o] += xv * wt[wb + o];
     }
-    if (relu) for (let o = 0; o < O; o++) if (out[ob + o] < 0) out[ob + o] = 0;
   }
+  if (relu) for (let k = 0, n = rows * O; k < n; k++) if (out[k] < 0) out[k] = 0;
 }
 
 /**

@@ -5,22 +5,24 @@
  * StudyDataset (JSON + CSV) → predictors → HTML report.
  */
 import path from 'node:path';
-import type { Checkpoint, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
+import type { MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { writeSafetensors } from '../safetensors/writer.js';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { computeMetrics } from '../metrics/engine.js';
 import { getMethod, listMethods } from '../merge/registry.js';
-import { mergeStream } from '../merge/stream.js';
 import { fitPredictors } from '../predict/fit.js';
 import { predictPairs } from '../predict/predict.js';
 import { writeReport } from '../report/render.js';
 import { buildTaskData, getTask, headOf, INPUT_DIM, type TaskData } from './data.js';
-import { accuracy, type Dense } from './mlp.js';
+import { accuracy } from './mlp.js';
 import { calibrationStats } from './calibration.js';
 import { normalizedAccuracy } from './outcome.js';
-import { denseFromTensors, encoderFromTensors, type NamedTensor, type TensorLookup } from './tensors.js';
+import { encoderFromTensors, type NamedTensor } from './tensors.js';
+import { readAllTensors, readHead, type EvalSpec, type MergeJob } from './evaluate.js';
+import { runMergeJobs } from './pool.js';
+import { availableParallelism } from 'node:os';
 import { studyToCsv } from './csv.js';
 import { DEFAULT_ZOO_CONFIG, defaultZooDir, readZooManifest, trainZoo, type ZooManifest } from './zoo.js';
 
@@ -55,6 +57,8 @@ export interface StudyOptions {
    * Default: that file, but only for a full run on the default zoo; otherwise none.
    */
   defaultPredictorFile?: string | null;
+  /** Worker threads for the merges (default: available cores, at most 4; 1 = inline). */
+  workers?: number;
   onProgress?: ProgressSink;
   /** One line per stage (the CLI prints these on stderr). */
   log?: (line: string) => void;
@@ -73,13 +77,6 @@ export interface StudyResult {
 
 export function defaultPredictorPath(): string {
   return path.join(defaultZooDir(), '..', 'predictor', 'default.json');
-}
-
-/** All tensors of a checkpoint, in memory (the study's models are small). */
-async function readAll(ck: Checkpoint): Promise<TensorLookup> {
-  const m = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const name of ck.tensorNames()) m.set(name, { shape: ck.location(name)!.shape, data: await ck.read(name) });
-  return (name) => m.get(name);
 }
 
 const pairsOf = (n: number): [number, number][] => {
@@ -141,19 +138,14 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
   const entries = taskIds.map((id) => manifest.tasks.find((t) => t.id === id)!);
   const base = await openCheckpoint(path.join(zooDir, manifest.base));
   const experts = await Promise.all(entries.map((e) => openCheckpoint(path.join(zooDir, e.expert))));
-  const heads: Dense[] = [];
   const layers = manifest.config.encoderDims.length - 1;
   const expertAccuracy: Record<string, number> = {};
   const calib = { grads: [] as string[], acts: [] as string[] };
   try {
     for (let k = 0; k < entries.length; k++) {
       const e = entries[k];
-      const headFile = path.join(zooDir, e.head);
-      const headCk = await openCheckpoint(headFile);
-      const head = denseFromTensors(await readAll(headCk), 'head', headFile);
-      await headCk.close();
-      heads.push(head);
-      const encoder = encoderFromTensors(await readAll(experts[k]), layers, experts[k].path, INPUT_DIM);
+      const head = await readHead(path.join(zooDir, e.head));
+      const encoder = encoderFromTensors(await readAllTensors(experts[k]), layers, experts[k].path, INPUT_DIM);
       const td = data.get(e.id)!;
       expertAccuracy[e.id] = accuracy({ encoder, head }, td.test.x, td.test.y, td.test.n);
       // Calibration artefacts in the documented gradient/activation file format.
@@ -180,38 +172,38 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     // Every pair × every method: merge the encoders, evaluate both tasks with their own heads.
     const pairs = pairsOf(taskIds.length);
     const total = pairs.length * methods.length;
-    log(`merging ${pairs.length} pairs × ${methods.length} methods (${total} merges)`);
-    const rows: StudyRow[] = [];
-    let done = 0;
-    for (const [i, j] of pairs) {
+    const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), total));
+    log(`merging ${pairs.length} pairs × ${methods.length} methods (${total} merges) on ${workers} thread(s)`);
+    const jobs: MergeJob[] = pairs.flatMap(([i, j]) => methods.map((method) => ({ i, j, method, seed })));
+    const spec: EvalSpec = {
+      zooDir,
+      base: manifest.base,
+      tasks: entries.map((e) => ({ id: e.id, expert: e.expert, head: e.head })),
+      dataSeed: manifest.config.seed,
+      split: manifest.config.split,
+      layers,
+    };
+    const results = await runMergeJobs(spec, jobs, workers, (done, r) =>
+      opts.onProgress?.({ phase: 'merge', done, total, unit: 'items', detail: `${r.method} ${taskIds[r.i]} + ${taskIds[r.j]}` }),
+    );
+    const rows: StudyRow[] = results.map(({ i, j, method, accA, accB }) => {
       const values: Record<string, number> = {};
       for (const id of metricIds) {
         const v = metrics.metrics[id][i]?.[j];
         if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
       }
-      for (const method of methods) {
-        const merged = new Map<string, { shape: number[]; data: Float32Array }>();
-        for await (const t of mergeStream(base, [experts[i], experts[j]], { method, seed })) merged.set(t.name, t);
-        const where = `${method} merge of ${taskIds[i]} + ${taskIds[j]}`;
-        const encoder = encoderFromTensors((n) => merged.get(n), layers, where, INPUT_DIM);
-        const ta = data.get(taskIds[i])!.test;
-        const tb = data.get(taskIds[j])!.test;
-        const accA = accuracy({ encoder, head: heads[i] }, ta.x, ta.y, ta.n);
-        const accB = accuracy({ encoder, head: heads[j] }, tb.x, tb.y, tb.n);
-        const ea = expertAccuracy[taskIds[i]];
-        const eb = expertAccuracy[taskIds[j]];
-        const norm = normalizedAccuracy([accA, accB], [ea, eb]);
-        rows.push({
-          a: taskIds[i],
-          b: taskIds[j],
-          method,
-          outcome: norm.mean,
-          metrics: values,
-          extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b },
-        });
-        opts.onProgress?.({ phase: 'merge', done: ++done, total, unit: 'items', detail: where });
-      }
-    }
+      const ea = expertAccuracy[taskIds[i]];
+      const eb = expertAccuracy[taskIds[j]];
+      const norm = normalizedAccuracy([accA, accB], [ea, eb]);
+      return {
+        a: taskIds[i],
+        b: taskIds[j],
+        method,
+        outcome: norm.mean,
+        metrics: values,
+        extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b },
+      };
+    });
     lap('merges');
 
     const dataset: StudyDataset = {

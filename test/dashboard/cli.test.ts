@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { formatInterval, formatValue } from '../../src/dashboard/format.js';
 import type { MetricsReport, Prediction, PredictorFile } from '../../src/types.js';
 import { runCli, ROOT } from '../helpers/cli.js';
+import { runDashboard } from '../../src/dashboard/run.js';
+import { plainTable, prepareData } from '../../src/dashboard/view-model.js';
 import { FIXTURE_METRICS, FIXTURE_PREDICTIONS } from './sample.js';
 
 const metricsPath = path.join(ROOT, FIXTURE_METRICS);
@@ -97,6 +99,16 @@ describe('mergelens dashboard without a terminal', () => {
     writeFileSync(pairsFile, JSON.stringify([{ a: 'x', b: 'y', values: { tv_cosine: 1 } }]));
     const pairs = runCli(['dashboard', pairsFile]);
     expect(pairs.status).toBe(1);
-    expect(pairs.stderr).toContain(`${pairsFile}: the dashboard needs a full metrics report`);
+    expect(pairs.stderr).toContain(`${pairsFile}: not a mergelens metrics report`);
+  });
+});
+
+describe('runDashboard (library hook)', () => {
+  it('writes the plain table to a stream that is not a terminal', async () => {
+    let out = '';
+    const stdout = { isTTY: false, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    await runDashboard({ metrics, predictions, metric: 'sv_overlap', stdout });
+    expect(out).toBe(plainTable(prepareData({ metrics, predictions }), 'sv_overlap'));
+    expect(out).toContain(formatValue(metrics.metrics.sv_overlap[0][4]));
   });
 });

@@ -27,15 +27,15 @@ function tmux(...args: string[]): string {
   return r.stdout;
 }
 
-const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
-const paneState = () => tmux('display-message', '-p', '-t', SESSION, '#{pane_dead} #{pane_dead_status}').trim();
+/** The visible screen; with `history`, the scrollback too (tmux's "Pane is dead" line can push text up). */
+const screen = (history = false) => tmux('capture-pane', '-p', ...(history ? ['-S', '-'] : []), '-t', SESSION);
 
 /** Poll until `pred` holds for the screen text; on timeout fail showing the last screen. */
-async function waitForScreen(pred: (s: string) => boolean, what: string, timeoutMs = 20_000): Promise<string> {
+async function waitForScreen(pred: (s: string) => boolean, what: string, history = false, timeoutMs = 20_000): Promise<string> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
-    last = screen();
+    last = screen(history);
     if (pred(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -63,7 +63,8 @@ describe('dashboard under tmux (80×24)', () => {
       throw new Error('tmux is not installed: this end-to-end test needs it (apt-get install -y tmux; .ci/run installs it)');
     }
     // ink draws only a final frame when CI is set, so the dashboard under test runs without it.
-    const cmd = [
+    // The shell reports the exit status on the normal screen once the dashboard has left its own.
+    const dashboard = [
       'env -u CI -u CONTINUOUS_INTEGRATION',
       JSON.stringify(process.execPath),
       '--import tsx src/cli/main.ts dashboard',
@@ -71,6 +72,7 @@ describe('dashboard under tmux (80×24)', () => {
       '--predictions',
       JSON.stringify(path.join(ROOT, FIXTURE_PREDICTIONS)),
     ].join(' ');
+    const cmd = `${dashboard}; echo "dashboard exited with status $?"`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '80', '-y', '24', '-c', ROOT, cmd, ';', 'set-option', '-t', SESSION, 'remain-on-exit', 'on');
 
     let s = await waitForScreen((t) => t.includes('pair matrix │ tv_cosine'), 'the dashboard to start');
@@ -98,13 +100,18 @@ describe('dashboard under tmux (80×24)', () => {
     tmux('send-keys', '-t', SESSION, '?');
     await waitForScreen((t) => !t.includes('Keys') && t.includes(`▶ ${E[1]} × ${E[2]}`), '? to close help');
 
-    expect(paneState()).toBe('0');
+    // Shrink the terminal: 50 columns leave room for 4 matrix columns (⌊(50 − 14 − 1) / 8⌋), one hidden.
+    tmux('send-keys', '-t', SESSION, 'm'); // back to metrics (tv_l2)
+    tmux('resize-window', '-t', SESSION, '-x', '50', '-y', '20');
+    s = await waitForScreen((t) => t.includes('▸1') && t.includes('│ tv_l2'), 'the matrix to drop a column after resizing to 50×20');
+    const lines = s.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(50);
+    expect(rowCells(s, 'fashion-mnist')).toEqual([0, 1, 2, 3].map((j) => (j === 1 ? '·' : formatValue(metrics.metrics.tv_l2[1][j]))));
+
     tmux('send-keys', '-t', SESSION, 'q');
-    const until = Date.now() + 10_000;
-    while (paneState().startsWith('0') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    // pane_dead 1, exit status 0: q ended the process cleanly
-    expect(paneState()).toBe('1 0');
-    // the alternate screen is gone: the dashboard's frame no longer shows
-    expect(screen()).not.toContain('pair matrix');
+    s = await waitForScreen((t) => t.includes('dashboard exited with status'), 'q to end the dashboard', true);
+    expect(s).toContain('dashboard exited with status 0');
+    // the dashboard drew on the alternate screen: none of its frame is left in the normal screen or scrollback
+    expect(s).not.toContain('pair matrix');
   });
 });

@@ -199,3 +199,36 @@ describe('fixtures', () => {
     }
   });
 });
+
+describe('layout detection corner cases', () => {
+  it('a merged-model folder with a leftover adapter_config.json opens as the model', async () => {
+    const dir = tmp.file('merged-with-adapter-config');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'adapter_config.json'), '{"peft_type":"LORA"}');
+    writeFileSync(path.join(dir, 'model.safetensors'), readFileSync(path.join(FIX, 'expert-a.safetensors')));
+    const c = await openCheckpoint(dir);
+    expect(c.kind).toBe('hf-folder');
+    await c.close();
+  });
+  it('adapter weights without adapter_config.json are refused by name', async () => {
+    const dir = tmp.file('adapter-no-config');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'adapter_model.safetensors'), readFileSync(path.join(FIX, 'lora-expert/adapter_model.safetensors')));
+    await expectOpenError(dir, 'NOT_FOUND', /no adapter_config\.json/);
+  });
+  it('a duplicate key inside the index metadata is not mistaken for a weight_map duplicate', async () => {
+    const dir = tmp.file('meta-dup');
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'model-00001-of-00001.safetensors'), readFileSync(path.join(FIX, 'expert-a.safetensors')));
+    const wm = Object.fromEntries((await (async () => {
+      const s = await SafetensorsFile.open(path.join(dir, 'model-00001-of-00001.safetensors'));
+      const n = s.names();
+      await s.close();
+      return n;
+    })()).map((n) => [n, 'model-00001-of-00001.safetensors']));
+    writeFileSync(path.join(dir, 'model.safetensors.index.json'), `{"metadata":{"total_size":1,"total_size":2},"weight_map":${JSON.stringify(wm)}}`);
+    const c = await openCheckpoint(dir);
+    expect(c.tensorNames()).toHaveLength(21);
+    await c.close();
+  });
+});

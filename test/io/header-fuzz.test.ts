@@ -73,6 +73,8 @@ function checkConsistent(h: SafetensorsHeader, fileSize: number | undefined) {
   if (fileSize !== undefined) expect(h.dataStart + h.dataLength).toBe(fileSize);
 }
 
+const outcomes = { parsed: 0, rejected: 0 };
+
 function parseOrOwnError(bytes: Uint8Array, fileSize: number | undefined) {
   let h: SafetensorsHeader;
   try {
@@ -80,8 +82,10 @@ function parseOrOwnError(bytes: Uint8Array, fileSize: number | undefined) {
   } catch (e) {
     if (!(e instanceof MergelensError)) throw new Error(`non-MergelensError thrown: ${String(e)}`);
     expect(e.message).toContain('fuzz.safetensors');
+    outcomes.rejected++;
     return;
   }
+  outcomes.parsed++;
   checkConsistent(h, fileSize);
 }
 
@@ -104,6 +108,9 @@ describe('header parser under fuzzing', () => {
       }),
       { numRuns: 4000 },
     );
+    // Both branches must really be exercised (mutations that keep a header valid, e.g. padding, and ones that break it).
+    expect(outcomes.parsed).toBeGreaterThan(50);
+    expect(outcomes.rejected).toBeGreaterThan(1000);
   });
 
   it('arbitrary JSON values and random bytes never crash the parser', () => {

@@ -218,3 +218,25 @@ describe('reader error paths that need a file', () => {
     await f.close();
   });
 });
+
+describe('large files', () => {
+  it('reads a chunk at a > 4 GiB offset of a (sparse) 6 GB file without loading it', async () => {
+    // One F32 tensor of 1.5e9 elements: 6 GB of data, created sparse (no disk or RAM used).
+    const numel = 1_500_000_000;
+    const header = JSON.stringify({ big: { dtype: 'F32', shape: [30_000, 50_000], data_offsets: [0, numel * 4] } });
+    const prefix = rawFile(header);
+    const file = tmp.file('sparse.safetensors', prefix);
+    const { truncateSync, openSync, writeSync, closeSync } = await import('node:fs');
+    truncateSync(file, prefix.length + numel * 4);
+    const fd = openSync(file, 'r+');
+    const tail = f32Bytes([1.25, -3.5, 7]);
+    const at = numel - 3;
+    writeSync(fd, tail, 0, tail.length, prefix.length + at * 4);
+    closeSync(fd);
+    const f = await SafetensorsFile.open(file);
+    expect(f.size).toBe(prefix.length + 6_000_000_000);
+    expect(Array.from(await f.read('big', at - 1, 4))).toEqual([0, 1.25, -3.5, 7]);
+    expect(f.location('big')!.end).toBe(prefix.length + 6_000_000_000);
+    await f.close();
+  });
+});

@@ -58,9 +58,20 @@ export function refSlerp(t: number, a: Vec, b: Vec): Vec {
 
 const mat = (v: Vec, m: number, n: number) => Matrix.from1DArray(m, n, v);
 
-function polar(M: Matrix): Matrix {
+/** Exact SVD keeping only σ > 1e-6·σ₁ (components below are exact zeros by definition), top k. */
+function nonNullSvd(M: Matrix, k = Infinity) {
   const s = new SingularValueDecomposition(M, { autoTranspose: true });
-  return s.leftSingularVectors.mmul(s.rightSingularVectors.transpose());
+  const d = s.diagonal;
+  let r = 0;
+  while (r < Math.min(k, d.length) && d[r] > 1e-6 * d[0]) r++;
+  const cols = (X: Matrix) => Matrix.from1DArray(X.rows, r, X.to2DArray().flatMap((row) => row.slice(0, r)));
+  return { U: cols(s.leftSingularVectors), s: d.slice(0, r), V: cols(s.rightSingularVectors) };
+}
+
+/** Polar factor P·Qᵀ over the non-null singular values. */
+function polar(M: Matrix): Matrix {
+  const { U, V } = nonNullSvd(M);
+  return U.mmul(V.transpose());
 }
 
 export function refTsvDelta(taus: Vec[], m: number, n: number): Vec {
@@ -70,10 +81,10 @@ export function refTsvDelta(taus: Vec[], m: number, n: number): Vec {
   const Vs: Matrix[] = [];
   const sig: number[] = [];
   for (const t of taus) {
-    const s = new SingularValueDecomposition(mat(t, m, n), { autoTranspose: true });
-    Us.push(s.leftSingularVectors.subMatrix(0, m - 1, 0, k - 1));
-    Vs.push(s.rightSingularVectors.subMatrix(0, n - 1, 0, k - 1));
-    sig.push(...s.diagonal.slice(0, k));
+    const s = nonNullSvd(mat(t, m, n), k);
+    Us.push(s.U);
+    Vs.push(s.V);
+    sig.push(...s.s);
   }
   const U = polar(hstack(Us));
   const V = polar(hstack(Vs));
@@ -86,7 +97,7 @@ function hstack(ms: Matrix[]): Matrix {
   const out = new Matrix(rows, cols);
   let c0 = 0;
   for (const m of ms) {
-    out.setSubMatrix(m, 0, c0);
+    if (m.columns) out.setSubMatrix(m, 0, c0);
     c0 += m.columns;
   }
   return out;
@@ -94,9 +105,9 @@ function hstack(ms: Matrix[]): Matrix {
 
 export function refIsoDelta(taus: Vec[], w: number[], m: number, n: number): Vec {
   const sum = taus[0].map((_, j) => taus.reduce((a, t, i) => a + w[i] * t[j], 0));
-  const s = new SingularValueDecomposition(mat(sum, m, n), { autoTranspose: true });
-  const mean = s.diagonal.reduce((a, b) => a + b, 0) / s.diagonal.length;
-  return s.leftSingularVectors.mmul(s.rightSingularVectors.transpose()).mul(mean).to1DArray();
+  const s = nonNullSvd(mat(sum, m, n));
+  const mean = s.s.reduce((a, b) => a + b, 0) / Math.min(m, n);
+  return s.U.mmul(s.V.transpose()).mul(mean).to1DArray();
 }
 
 export function singularValues(v: ArrayLike<number>, m: number, n: number): number[] {

@@ -93,11 +93,14 @@ describe('mergeStream', () => {
     const e = await rejects(collect(mergeStream(base, [a, bad], { method: 'task_arithmetic' })));
     expect(e.code).toBe('NON_FINITE');
     expect(e.tensor).toBe('l2.weight');
-    expect(e.message).toContain('memory:bad');
+    expect(e.file).toBe('memory:bad');
+    // TIES would trim the NaN away silently: the input check still catches it
+    expect((await rejects(collect(mergeStream(base, [a, bad], { method: 'ties', params: { density: 0.1 } })))).file).toBe('memory:bad');
     const warnings: string[] = [];
     const out = await collect(mergeStream(base, [a, bad], { method: 'task_arithmetic', nonFinite: 'warn', onWarning: (w) => warnings.push(w) }));
     expect(out).toHaveLength(3);
-    expect(warnings.some((w) => w.includes('"l2.weight"') && w.includes('1 NaN/Inf'))).toBe(true);
+    expect(warnings).toEqual(['memory:bad: tensor "l2.weight": input has 1 NaN/Inf value(s)']);
+    expect(Number.isNaN(out.find((t) => t.name === 'l2.weight')!.data[3])).toBe(true);
     // finite inputs that overflow float32
     const huge = model('huge', 6, { x: [2] });
     huge.raw!.x.set([3e38, 3e38]);
@@ -171,16 +174,5 @@ describe('real checkpoints (fixtures/tiny)', () => {
     }
     await base.close();
     await lora.close();
-  });
-
-  it('warns when an expert does not descend from the base', async () => {
-    const base = await openCheckpoint(path.join(TINY, 'base'));
-    const unrelated = await openCheckpoint(path.join(TINY, 'unrelated.safetensors'));
-    const a = await openCheckpoint(path.join(TINY, 'expert-a.safetensors'));
-    const warnings: string[] = [];
-    await collect(mergeStream(base, [a, unrelated], { method: 'task_arithmetic', onWarning: (w) => warnings.push(w) }));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('unrelated.safetensors');
-    await Promise.all([base, unrelated, a].map((c) => c.close()));
   });
 });

@@ -78,9 +78,16 @@ describe('predictPairs', () => {
       ['p', 'r', 'ties'],
       ['q', 'r', 'ties'],
     ]);
-    // q–r: ties = 0.8 − 0.1 + 0.05 = 0.75, linear = 0.5 → ties 0.75, lowest best → avoid
+    // q–r: ties = 0.8 − 0.1 + 0.05 = 0.75, linear = 0.5 → ties 0.75
     expect(r.pairs[2].best.predicted).toBeCloseTo(0.75, 14);
-    expect(r.avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r']);
+    // best pair p–q 0.9 by linear (σ 0.05); p–r (0.8) and q–r (0.75) are > 1σ below → avoid, worst first
+    expect(r.avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r', 'p-r']);
+    // with a wide interval (σ = 0.2) the same gap is noise: nothing to avoid
+    const wide = preds.map((p) => ({ ...p, lo: p.predicted - 1.96 * 0.2, hi: p.predicted + 1.96 * 0.2 }));
+    expect(rankPairs(wide).avoid).toEqual([]);
+    // σ = 0.12: only q–r (0.75 < 0.9 − 0.12) is avoided
+    const mid = preds.map((p) => ({ ...p, lo: p.predicted - 1.96 * 0.12, hi: p.predicted + 1.96 * 0.12 }));
+    expect(rankPairs(mid).avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r']);
   });
 
   it('MISSING_METRICS names the missing metrics and suggests excluding their family', () => {

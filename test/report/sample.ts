@@ -66,6 +66,8 @@ export const SAMPLE_METHODS = ['weight_avg', 'task_arithmetic', 'ties', 'dare', 
 export const SAMPLE_FEATURES = ['tv_cosine', 'tv_l2', 'sign_agreement_trimmed', 'right_subspace_overlap_top', 'enc_grad_l2', 'input_grad_l2', 'act_cosine', 'sv_overlap'];
 export const EVIL = '<script>alert(1)</script>';
 export const EVIL_TENSOR = '</script><script>alert(2)</script>.weight';
+/** Markup plotly itself would interpret (a link, bold) plus a literal entity: must show verbatim. */
+export const EVIL_MARKUP = '<a href="https://example.com/x">link</a> <b>b</b> &amp;';
 
 export interface SampleOptions {
   experts?: number;
@@ -190,7 +192,10 @@ export function sampleMetrics(opts: SampleOptions = {}): MetricsReport {
   const dim = opts.dim ?? 48;
   const r = createRng(opts.seed ?? 7);
   const experts = Array.from({ length: nExperts }, (_, i) => EXPERT_NAMES[i % EXPERT_NAMES.length] + (i >= EXPERT_NAMES.length ? `-${i}` : ''));
-  if (opts.evil) experts[Math.min(2, nExperts - 1)] = EVIL;
+  if (opts.evil) {
+    experts[Math.min(2, nExperts - 1)] = EVIL;
+    experts[Math.min(3, nExperts - 1)] = EVIL_MARKUP;
+  }
 
   // Tensors: embeddings, per-layer blocks, head.
   const tensorNames: string[] = ['model.embed_tokens.weight'];

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { register as check } from './check.js';
+import { register as inspect } from './inspect.js';
 import { register as dashboard } from './dashboard.js';
 import { register as fit } from './fit.js';
 import { register as merge } from './merge.js';
@@ -14,6 +16,8 @@ import { register as study } from './study.js';
  * each in its own module (commands/<name>.ts exporting `register`).
  */
 export const commands: ((program: Command) => void)[] = [
+  check,
+  inspect,
   dashboard,
   fit,
   merge,

@@ -14,7 +14,7 @@ import { openCheckpoint } from '../../checkpoint/open.js';
 import { loadMergeConfig, parseDType } from '../../merge/config.js';
 import { mergeToDisk } from '../../merge/to-disk.js';
 import { getMethod, resolveParams } from '../../merge/registry.js';
-import { formatBytes, stderrProgress } from '../../util/progress.js';
+import { stderrProgress } from '../../util/progress.js';
 
 interface MergeCliOptions {
   method?: string;
@@ -30,6 +30,7 @@ interface MergeCliOptions {
   include?: string[];
   exclude?: string[];
   allowNonFinite?: boolean;
+  allowDifferentBase?: boolean;
   progress: boolean;
 }
 
@@ -120,6 +121,7 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
       dtype,
       shardBytes: o.shardSize ? parseSize(o.shardSize) : undefined,
       force: o.force,
+      allowDifferentBase: o.allowDifferentBase,
       onProgress: progress,
       onWarning: (w) => process.stderr.write(`mergelens: warning: ${w}\n`),
     }).finally(() => progress?.finish());
@@ -127,7 +129,7 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
     const numel = p.tensors.reduce((s, t) => s + t.numel, 0);
     const paramText = Object.entries(p.params).map(([k, v]) => `${k}=${v}`).join(' ');
     process.stdout.write(
-      `merged ${ckpts.length} expert(s) with ${p.method.id}${paramText ? ` (${paramText})` : ''}: ${p.tensors.length} tensors, ${formatBytes(numel)} parameters → ${o.out}\n` +
+      `merged ${ckpts.length} expert(s) with ${p.method.id}${paramText ? ` (${paramText})` : ''}: ${p.tensors.length} tensors, ${formatCount(numel)} parameters → ${o.out}\n` +
         `  files: ${result.files.join(', ')}\n  record: ${result.record}\n` +
         (result.copied.length ? `  copied from the base: ${result.copied.join(', ')}\n` : ''),
     );
@@ -137,6 +139,14 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** 24736 → "24.7K", 7241732096 → "7.24B". */
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
 
 export function register(program: Command): void {
   program
@@ -153,9 +163,10 @@ export function register(program: Command): void {
     .option('-o, --out <path>', 'output: a folder (HF layout) or a file ending in .safetensors')
     .option('-f, --force', 'replace an existing output')
     .option('-c, --config <file>', 'mergekit-style YAML/JSON config (merge_method, base_model, models, parameters, dtype, seed)')
-    .option('--include <glob...>', 'only these tensors (picomatch globs) go into the output')
+    .option('--include <glob...>', 'only these tensors (picomatch globs) go into the output (give it after the experts)')
     .option('--exclude <glob...>', 'leave these tensors out of the output')
-    .option('--allow-non-finite', 'warn instead of failing when a merged tensor has NaN/Inf')
+    .option('--allow-different-base', 'merge even experts the pre-flight check says do not descend from the base')
+    .option('--allow-non-finite', 'warn instead of failing on NaN/Inf in an input or merged tensor')
     .option('--no-progress', 'no progress on stderr')
     .action(async (experts: string[], o: MergeCliOptions) => {
       if (!o.out) throw new MergelensError('BAD_INPUT', 'no output path', { hint: 'pass -o OUT (a folder, or a file ending in .safetensors)' });

@@ -31,6 +31,7 @@ interface MetricsCliOptions {
   subspace: boolean;
   bottomMaxDim: string;
   exactMaxDim: string;
+  wholeLimit: string;
   shard?: string;
   out: string;
   csv?: string;
@@ -39,6 +40,8 @@ interface MetricsCliOptions {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+/** --grads a b c, --grads a,b,c and repeated --grads all give one list. */
+const splitList = (list: string[] | undefined) => list?.flatMap((x) => x.split(',')).filter((x) => x !== '');
 
 function num(flag: string, text: string, integer: boolean): number {
   const v = Number(text);
@@ -71,8 +74,8 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
     }
     const progress = o.progress ? stderrProgress() : undefined;
     const partial = await computeMetricsPartial(base, experts, {
-      grads: o.grads,
-      acts: o.acts,
+      grads: splitList(o.grads),
+      acts: splitList(o.acts),
       include: o.include,
       exclude: o.exclude,
       trimFraction: num('--trim', o.trim, false),
@@ -81,6 +84,7 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
       subspace: o.subspace,
       bottomMaxDim: num('--bottom-max-dim', o.bottomMaxDim, true),
       exactMaxDim: num('--exact-max-dim', o.exactMaxDim, true),
+      wholeTensorElements: num('--whole-limit', o.wholeLimit, true),
       shard: o.shard,
       onProgress: progress,
     });
@@ -121,12 +125,15 @@ async function runMergePartials(files: string[], o: { out: string; csv?: string;
 }
 
 export function register(program: Command): void {
-  const cmd = program
+  // `merge-partials` is dispatched from the action rather than as a commander sub-command, so
+  // that -o/--csv/--force mean the same in both forms (a parent's options would swallow them).
+  program
     .command('metrics')
-    .description('Pairwise mergeability metrics of all experts against their base, in one streaming pass')
-    .argument('<base>', 'base checkpoint (.safetensors file or HF folder)')
-    .argument('[experts...]', 'expert checkpoints (files, HF folders or PEFT LoRA folders), at least 2')
-    .option('--grads <files...>', 'gradient safetensors file per expert, in expert order (tensor `input` = input gradient)')
+    .usage('BASE EXPERT... [options] -o metrics.json\n       mergelens metrics merge-partials PARTIAL... -o metrics.json')
+    .description('Pairwise mergeability metrics of all experts against their base, in one streaming pass; `metrics merge-partials P1 P2 ... -o out.json` combines --shard outputs')
+    .argument('<base>', 'base checkpoint (.safetensors file or HF folder), or `merge-partials`')
+    .argument('[experts...]', 'expert checkpoints (files, HF folders or PEFT LoRA folders), at least 2; or the partial files')
+    .option('--grads <files...>', 'gradient safetensors file per expert, in expert order (tensor `input` = input gradient; comma-separated or space-separated)')
     .option('--acts <files...>', 'activation safetensors file per expert, in expert order')
     .option('--include <glob>', 'only tensors matching this glob or /regex/ (repeatable)', collect, [])
     .option('--exclude <glob>', 'skip tensors matching this glob or /regex/ (repeatable)', collect, [])
@@ -136,23 +143,19 @@ export function register(program: Command): void {
     .option('--no-subspace', 'skip the subspace family (SVDs)')
     .option('--exact-max-dim <n>', 'exact SVD when min(rows, cols) ≤ n, randomised above', '512')
     .option('--bottom-max-dim <n>', 'bottom-k overlaps only when min(rows, cols) ≤ n (needs the exact SVD)', '512')
+    .option('--whole-limit <elements>', 'tensors up to this many elements are read whole (exact trim, subspace); memory ≈ (N+1)·4 bytes·limit', String(64 * 2 ** 20))
     .option('--shard <i/n>', 'only the i-th of n tensor ranges; writes a partial file for merge-partials')
     .requiredOption('-o, --out <file>', 'output metrics JSON')
     .option('--csv <file>', 'also write one CSV row per pair')
     .option('--force', 'overwrite existing outputs')
     .option('--no-progress', 'no progress on stderr')
-    .action(async (base: string, experts: string[], o: MetricsCliOptions) => {
-      if (experts.length < 2) throw new MergelensError('BAD_INPUT', `need at least 2 experts, got ${experts.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
-      await runMetrics(base, experts, o);
-    });
-  cmd
-    .command('merge-partials')
-    .description('Combine partial metrics files of shards 1/n … n/n into the full report')
-    .argument('<partials...>', 'partial metrics files written with --shard')
-    .requiredOption('-o, --out <file>', 'output metrics JSON')
-    .option('--csv <file>', 'also write one CSV row per pair')
-    .option('--force', 'overwrite existing outputs')
-    .action(async (partials: string[], o: { out: string; csv?: string; force?: boolean }) => {
-      await runMergePartials(partials, o);
+    .action(async (base: string, rest: string[], o: MetricsCliOptions) => {
+      if (base === 'merge-partials') {
+        if (rest.length === 0) throw new MergelensError('BAD_INPUT', 'no partial files given', { hint: 'mergelens metrics merge-partials P1.json P2.json ... -o metrics.json' });
+        await runMergePartials(rest, o);
+        return;
+      }
+      if (rest.length < 2) throw new MergelensError('BAD_INPUT', `need at least 2 experts, got ${rest.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
+      await runMetrics(base, rest, o);
     });
 }

@@ -28,6 +28,7 @@ export function register(program: Command): void {
     .option('--top <n>', 'pairs to list', parseNumber('--top', 1))
     .option('--json', 'print the full result as JSON')
     .option('--save-metrics <file>', 'also write the metrics report')
+    .option('--tui', 'open the interactive terminal dashboard on the result')
     .action(async (basePath: string, expertPaths: string[], o) => {
       if (expertPaths.length < 2) throw new MergelensError('BAD_INPUT', 'screen needs at least 2 experts to form a pair');
       for (const [flag, files] of [['--grads', o.grads], ['--acts', o.acts]] as const) {
@@ -51,6 +52,12 @@ export function register(program: Command): void {
       const predictions = predictPairs(chosen.predictor, report, { methods: o.methods, file: chosen.path });
       const ranking = rankPairs(predictions);
       const about = { path: chosen.path, reason: chosen.reason, fittedOn: chosen.predictor.fittedOn, outcome: chosen.predictor.outcome };
+      if (o.tui) {
+        // Loaded lazily: ink/react are only needed for the dashboard.
+        const { runDashboard } = await import('../../dashboard/run.js');
+        await runDashboard({ metrics: report, predictor: chosen.predictor, predictions });
+        return;
+      }
       if (o.json) {
         process.stdout.write(JSON.stringify({ predictor: about, experts: report.experts, warnings: report.warnings, predictions, ranking }, null, 2) + '\n');
         return;

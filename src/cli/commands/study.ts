@@ -15,6 +15,7 @@ interface StudyCliOptions {
   methods?: string;
   tasks?: string;
   quick?: boolean;
+  workers?: string;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -24,6 +25,13 @@ function parseSeed(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new MergelensError('BAD_PARAM', `--seed must be an integer in [0, 4294967295], got "${s}"`);
+  return n;
+}
+
+function parseWorkers(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new MergelensError('BAD_PARAM', `--workers must be an integer in [1, 64], got "${s}"`);
   return n;
 }
 
@@ -57,6 +65,7 @@ export function register(program: Command): void {
     .option('--methods <ids>', 'comma-separated merge methods (default: all)')
     .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
     .option('--quick', 'a small subset (4 tasks × 4 methods) for smoke tests')
+    .option('--workers <n>', 'threads for the merges (default: cores, at most 4)')
     .action(async (o: StudyCliOptions) => {
       const progress = stderrProgress();
       try {
@@ -68,6 +77,7 @@ export function register(program: Command): void {
           methods: list(o.methods),
           tasks: list(o.tasks),
           quick: o.quick,
+          workers: parseWorkers(o.workers),
           onProgress: progress,
           log: (line) => {
             progress.finish();

@@ -11,12 +11,14 @@
  * reference code's rule, task arithmetic with λ = α/N).
  * Default α = 1.0: the iso-merging configs tune α per model and task count (e.g. 1.0–1.5 for
  * 8–20 ViT tasks) and fall back to 1.0, which is what the Demystifying Mergeability pairs use.
- * If M is rank-deficient, the directions of its zero singular values are whatever the SVD
- * returns (as in the reference code). Cost: one full SVD per matrix (see svd.ts).
+ * If M is rank-deficient, U·Vᵀ is taken over its non-null components only (σ > 1e-6·σ₁; the
+ * reference code also adds σ̄ times whatever singular vectors its SVD returns for the zero
+ * singular values — arbitrary directions); then Δ has rank(M) equal singular values σ̄.
+ * Cost: one full SVD per matrix (see svd.ts).
  */
 import type { MergeMethod } from '../../types.js';
 import { alphaParam, num, requireBase } from '../params.js';
-import { fromMatrix, matrixShape, thinSvd, toMatrix } from '../svd.js';
+import { fromMatrix, matmul, matrixShape, thinSvd, toMatrix } from '../svd.js';
 import { meanTaskVectorMerge } from '../gta.js';
 
 export const isoC: MergeMethod = {
@@ -40,10 +42,12 @@ export const isoC: MergeMethod = {
       for (let j = 0; j < sum.length; j++) sum[j] += w * (x[j] - b[j]);
     }
     const { U, s, V } = thinSvd(toMatrix(sum, m, n));
+    if (s.length === 0) return b.slice(); // Σ wᵢτᵢ = 0 on this tensor
+    // σ̄ over all min(m, n) singular values (null ones count as 0), as the reference code.
     let mean = 0;
     for (const v of s) mean += v;
-    mean /= s.length;
-    const delta = fromMatrix(U.mmul(V.transpose()));
+    mean /= Math.min(m, n);
+    const delta = fromMatrix(matmul(U, V.transpose()));
     const out = new Float32Array(b.length);
     for (let j = 0; j < out.length; j++) out[j] = b[j] + alpha * mean * delta[j];
     return out;
