@@ -1,6 +1,6 @@
 import { runStudy } from './src/study/run.js';
 import { stderrProgress } from './src/util/progress.js';
-const r = await runStudy({ outDir: '/tmp/full', fit: false, report: false, defaultPredictorFile: null, onProgress: stderrProgress({ minIntervalMs: 10000 }), log: (l) => console.error(l) });
+const r = await runStudy({ outDir: '/tmp/full2', fit: false, report: false, predictorDir: null, workers: 2, onProgress: stderrProgress({ minIntervalMs: 10000 }), log: (l) => console.error(l) });
 console.log(r.seconds);
 const by = new Map<string, number[]>();
 for (const row of r.dataset.rows) { if (!by.has(row.method)) by.set(row.method, []); by.get(row.method)!.push(row.outcome); }

@@ -63,3 +63,15 @@ export { spectralFactors, loraSpectralFactors, subspacePair, SUBSPACE_METRICS, D
 export { vectorPairMetrics, gradientMetrics, activationMetrics, type VectorPairMatrices } from './metrics/vector-pair.js';
 export { layerOf, tensorFilter, compilePattern, shardTensors, parseShard } from './metrics/selection.js';
 export { metricsCsv } from './metrics/csv.js';
+export { runStudy, QUICK_TASKS, QUICK_METHODS, OUTCOME_DESCRIPTION, DATA_FAMILIES, shippedPredictorDir, type StudyOptions, type StudyResult } from './study/run.js';
+export { loadMnist, STUDY_TASKS, getTask as getStudyTask, buildTaskData, headOf, rotate90, translate, PIXEL_PERMUTATION, INPUT_DIM as MNIST_INPUT_DIM, type StudyTask, type TaskData, type Split, type MnistData, type SplitSizes } from './study/data.js';
+export { initEncoder, initHead, initDense, forward as mlpForward, lossAndGradients, softmaxCrossEntropy, accuracy as mlpAccuracy, createWorkspace, zeroGradients, ENCODER_DIMS, type Dense, type Mlp, type Gradients, type Workspace } from './study/mlp.js';
+export { Adam, pretrain, finetune, type TrainConfig, type FinetuneConfig } from './study/train.js';
+export { trainZoo, readZooManifest, defaultZooDir, DEFAULT_ZOO_CONFIG, type ZooConfig, type ZooManifest, type ZooTaskEntry } from './study/zoo.js';
+export { calibrationStats, type CalibrationStats } from './study/calibration.js';
+export { normalizedAccuracy } from './study/outcome.js';
+export { studyToCsv } from './study/csv.js';
+export { encoderToTensors, headToTensors, encoderFromTensors, denseFromTensors, type NamedTensor } from './study/tensors.js';
+export { createEvalContext, evaluateMerge, type EvalSpec, type MergeJob, type MergeResult as StudyMergeResult } from './study/evaluate.js';
+export { runMergeJobs } from './study/pool.js';
+export { createRng as createStudyRng, deriveSeed, type Rng } from './study/rng.js';

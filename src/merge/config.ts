@@ -77,7 +77,10 @@ export function parseMergeConfig(text: string, file: string): MergeConfig {
   if (typeof method !== 'string' || !method) throw new MergelensError('BAD_INPUT', 'missing "merge_method"', { file });
   const dir = path.dirname(path.resolve(file));
   const resolve = (p: string) => (path.isAbsolute(p) ? p : path.join(dir, p));
-  const base = typeof cfg.base_model === 'string' ? cfg.base_model : cfg.base_model === undefined || cfg.base_model === null ? undefined : modelPath(cfg.base_model, file, -1);
+  const bm = cfg.base_model;
+  const bmModel = bm && typeof bm === 'object' ? (bm as Record<string, unknown>).model : undefined;
+  const base = typeof bm === 'string' ? bm : typeof bmModel === 'string' ? bmModel : undefined;
+  if (bm !== undefined && bm !== null && base === undefined) throw new MergelensError('BAD_INPUT', '"base_model" must be a path', { file });
 
   if (!Array.isArray(cfg.models) || cfg.models.length === 0) throw new MergelensError('BAD_INPUT', '"models" must list at least one model', { file });
   const entries = (cfg.models as unknown[]).map((m, i) => ({ path: modelPath(m, file, i), parameters: ((m as Record<string, unknown>).parameters ?? {}) as Record<string, unknown> }));

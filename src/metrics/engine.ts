@@ -415,3 +415,5 @@ async function runPass(
 export async function computeMetrics(base: Checkpoint, experts: Checkpoint[], opts: MetricsOptions = {}): Promise<MetricsReport> {
   return finalizeReport(await computeMetricsPartial(base, experts, opts));
 }
+
+export { pairMetrics } from './finalize.js';

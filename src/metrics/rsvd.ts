@@ -39,7 +39,7 @@ export function rankTolerance(sigma1: number, m: number, n: number): number {
 export function exactSvd(A: Vec, m: number, n: number, select: (rank: number) => number[]): SvdResult & { indices: number[]; rank: number } {
   const tall = m >= n;
   const d = tall ? n : m;
-  const G = tall ? gramOfColumns(A, m, n) : panelGram(A, m, n);
+  const G = smallGram(A, m, n, tall);
   const { values, vectors } = symmetricEigen(G, d);
   const sigma = new Float64Array(d);
   for (let i = 0; i < d; i++) sigma[i] = Math.sqrt(Math.max(values[i], 0));
@@ -60,19 +60,22 @@ export function exactSvd(A: Vec, m: number, n: number, select: (rank: number) =>
   return tall ? { sigma, U: other, V: side, count, indices, rank } : { sigma, U: side, V: other, count, indices, rank };
 }
 
-/** AᵀA (n×n) as a sum of row outer products: m·n²/2 multiply-adds, float64. */
-function gramOfColumns(A: Vec, m: number, n: number): Float64Array {
-  const G = new Float64Array(n * n);
-  for (let i = 0; i < m; i++) {
-    const row = i * n;
-    for (let c = 0; c < n; c++) {
-      const a = A[row + c];
-      if (a === 0) continue;
-      const g = c * n;
-      for (let e = c; e < n; e++) G[g + e] += a * A[row + e];
+/**
+ * Gram matrix of the smaller side (AᵀA if tall, AAᵀ if wide), d×d, float64: the short side's
+ * vectors (rows of A, or of Aᵀ via a tiled transpose) against themselves with the blocked panel
+ * product, then symmetrised (the two triangles differ only in summation order).
+ */
+function smallGram(A: Vec, m: number, n: number, tall: boolean): Float64Array {
+  const [d, len] = tall ? [n, m] : [m, n];
+  const W = tall ? transpose(A, m, n) : A;
+  const G = mulPanel(W, d, len, Float64Array.from(W), d);
+  for (let a = 0; a < d; a++) {
+    for (let b = a + 1; b < d; b++) {
+      const v = (G[a * d + b] + G[b * d + a]) / 2;
+      G[a * d + b] = v;
+      G[b * d + a] = v;
     }
   }
-  for (let c = 0; c < n; c++) for (let e = 0; e < c; e++) G[c * n + e] = G[e * n + c];
   return G;
 }
 

@@ -19,56 +19,82 @@
 /** Number of per-pair sums, laid out [agree, disagree, wAgree, wDisagree, tAgree, tDisagree, diff2]. */
 export const PAIR_FIELDS = 7;
 
-/** counts[p*7 + f] += …, p = lexicographic pair index; kept[i] += trimmed support size. */
+const F32 = new Float32Array(1);
+const I32 = new Int32Array(F32.buffer);
+
+/**
+ * The float32 bit pattern b such that, for any float32 v, |v| ≥ t ⇔ (bits(v) & 0x7fffffff) ≥ b
+ * (non-negative float32 values order like their bit patterns). t = 0 maps to 1, so exact zeros
+ * are never "kept".
+ */
+export function thresholdBits(t: number): number {
+  F32[0] = t;
+  let b = I32[0] & 0x7fffffff;
+  if (F32[0] < t) b++; // t not a float32: round the threshold up, never down
+  return Math.max(1, b);
+}
+
+/**
+ * counts[p*7 + f] += …, p = lexicographic pair index; kept[i] += trimmed support size.
+ * Branch-free: signs of real task vectors are close to coin flips, so data-dependent branches
+ * would mispredict about half the time (3× slower in V8). Signs, zero tests, trim tests and the
+ * min(|x|,|y|) selection work on the float32 bit patterns with integer ops; the "disagree" sums are
+ * derived as (all − agree).
+ */
 export function accumulateSigns(tau: Float32Array[], from: number, to: number, thresholds: Float64Array, counts: Float64Array, kept: Float64Array): void {
   const N = tau.length;
+  const bits = tau.map((t) => new Int32Array(t.buffer, t.byteOffset, t.length));
+  const th = Array.from(thresholds, thresholdBits);
   for (let i = 0; i < N; i++) {
-    const a = tau[i];
-    const ta = thresholds[i];
+    const ai = bits[i];
+    const ta = th[i];
     let k = 0;
-    for (let e = from; e < to; e++) {
-      const x = a[e];
-      if (x !== 0 && Math.abs(x) >= ta) k++;
-    }
+    for (let e = from; e < to; e++) k += (((ai[e] & 0x7fffffff) - ta) >>> 31) ^ 1;
     kept[i] += k;
   }
   let p = 0;
   for (let i = 0; i < N; i++) {
     const a = tau[i];
-    const ta = thresholds[i];
+    const ai = bits[i];
+    const ta = th[i];
     for (let j = i + 1; j < N; j++, p++) {
       const b = tau[j];
-      const tb = thresholds[j];
-      let ag = 0, dis = 0, wag = 0, wdis = 0, tag = 0, tdis = 0, d2 = 0;
+      const bi = bits[j];
+      const tb = th[j];
+      let ag = 0, nz = 0, wag = 0, wall = 0, tag = 0, tall = 0, d2 = 0;
       for (let e = from; e < to; e++) {
         const x = a[e];
         const y = b[e];
         const d = x - y;
         d2 += d * d;
-        // float32 values multiplied in float64 never underflow, so the product's sign is exact.
-        const prod = x * y;
-        if (prod === 0) continue;
+        const bx = ai[e];
+        const by = bi[e];
+        const mx = bx & 0x7fffffff;
+        const my = by & 0x7fffffff;
+        // [x ≠ 0]·[y ≠ 0]; m + (2³¹−1) reaches bit 31 iff m ≥ 1
+        const both = ((mx + 0x7fffffff) >>> 31) & ((my + 0x7fffffff) >>> 31);
+        // same sign ⇔ sign bits equal
+        const pos = both & (((bx ^ by) >>> 31) ^ 1);
+        nz += both;
+        ag += pos;
+        // w = min(|x|, |y|), selected by the bit-pattern order; 0 unless both are non-zero
         const ax = Math.abs(x);
         const ay = Math.abs(y);
-        const w = ax < ay ? ax : ay;
-        const both = ax >= ta && ay >= tb;
-        if (prod > 0) {
-          ag++;
-          wag += w;
-          if (both) tag++;
-        } else {
-          dis++;
-          wdis += w;
-          if (both) tdis++;
-        }
+        const w = ay + ((mx - my) >>> 31) * (ax - ay);
+        wall += w;
+        wag += w * pos;
+        // kept by both trimmed τ: |x| ≥ tₓ and |y| ≥ t_y (which implies both non-zero)
+        const kb = (((mx - ta) >>> 31) ^ 1) & (((my - tb) >>> 31) ^ 1);
+        tall += kb;
+        tag += kb & pos;
       }
       const o = p * PAIR_FIELDS;
       counts[o] += ag;
-      counts[o + 1] += dis;
+      counts[o + 1] += nz - ag;
       counts[o + 2] += wag;
-      counts[o + 3] += wdis;
+      counts[o + 3] += wall - wag;
       counts[o + 4] += tag;
-      counts[o + 5] += tdis;
+      counts[o + 5] += tall - tag;
       counts[o + 6] += d2;
     }
   }

@@ -39,6 +39,8 @@ export interface ElasticNetOptions {
   lambda?: number;
   nLambda?: number;
   lambdaMinRatio?: number;
+  /** λ choice: lowest CV error ('min') or the largest λ within one standard error of it ('1se', default). */
+  rule?: 'min' | '1se';
   /** Inner validation folds over the rows; default 5-fold (seeded). */
   folds?: Fold[];
   seed?: number;
@@ -102,20 +104,38 @@ export function fitElasticNet(X: Design, y: ArrayLike<number>, opts: ElasticNetO
       lambda = grid[0];
       residualStd = NaN;
     } else {
+      // Per-fold MSE along the path (for the one-standard-error rule) and pooled SSE.
       const sse = new Float64Array(grid.length);
+      const foldMse: Float64Array[] = [];
       let count = 0;
       for (const f of folds) {
         const { st: fst, path } = fitPath(subsetRows(X, f.train), subsetVec(y, f.train), grid, l1Ratio);
         const Xv = subsetRows(X, f.val);
         const yv = subsetVec(y, f.val);
+        const mse = new Float64Array(grid.length);
         for (let k = 0; k < grid.length; k++) {
           const pred = predictStd(Xv, fst, path[k].coef, path[k].intercept);
-          for (let i = 0; i < yv.length; i++) sse[k] += (pred[i] - yv[i]) ** 2;
+          let e = 0;
+          for (let i = 0; i < yv.length; i++) e += (pred[i] - yv[i]) ** 2;
+          sse[k] += e;
+          mse[k] = e / yv.length;
         }
+        foldMse.push(mse);
         count += yv.length;
       }
       let best = 0;
       for (let k = 1; k < grid.length; k++) if (sse[k] < sse[best]) best = k;
+      if ((opts.rule ?? '1se') === '1se' && foldMse.length > 1) {
+        // The largest λ whose error is within one standard error of the minimum (glmnet's
+        // lambda.1se): with few, correlated pairs the minimum is noisy and overfits.
+        const K = foldMse.length;
+        const m = foldMse.reduce((acc, f) => acc + f[best], 0) / K;
+        const se = Math.sqrt(foldMse.reduce((acc, f) => acc + (f[best] - m) ** 2, 0) / (K - 1) / K);
+        const limit = sse[best] / count + se;
+        let k1 = best;
+        while (k1 > 0 && sse[k1 - 1] / count <= limit) k1--;
+        best = k1;
+      }
       lambda = grid[best];
       residualStd = Math.sqrt(sse[best] / count);
     }

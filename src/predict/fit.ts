@@ -10,8 +10,9 @@ import { designFromRows, subsetRows, subsetVec } from './design.js';
 import { fitPaperModel } from './pearson-l1.js';
 import { fitElasticNet } from './elastic-net.js';
 import { crossValidate } from './cv.js';
+import { lambdaFolds } from './folds.js';
 import { bootstrapIntervals, compareFingerprints } from './fingerprint.js';
-import { isExcluded } from './families.js';
+import { isExcluded, metricFamily } from './families.js';
 
 export { loadStudy } from './load.js';
 
@@ -78,7 +79,7 @@ export function fitMethod(
   const y = Float64Array.from(rows, (r) => r.outcome);
   const pairs = rows.map((r) => ({ a: r.a, b: r.b }));
   const paper = fitPaperModel(X, y, opts.lambda);
-  const cal = fitElasticNet(X, y, { l1Ratio: opts.l1Ratio, seed: opts.seed });
+  const cal = fitElasticNet(X, y, { l1Ratio: opts.l1Ratio, seed: opts.seed, folds: lambdaFolds(pairs, opts.seed) });
   const validation = opts.folds.map((scheme) => crossValidate(X, y, pairs, { scheme, k: opts.k, seed: opts.seed, lambda: opts.lambda, l1Ratio: opts.l1Ratio }).summary);
   const mp: MethodPredictor = {
     method,
@@ -114,6 +115,12 @@ export function fitPredictors(dataset: StudyDataset, opts: FitOptions = {}): Pre
   }
   const candidates = (opts.features ?? dataset.metricIds).filter((id) => !isExcluded(id, exclude));
   if (candidates.length === 0) throw new MergelensError('BAD_INPUT', 'no features left to fit on after --exclude', { hint: `the study has: ${dataset.metricIds.join(', ')}` });
+  const foreign = candidates.filter((id) => metricFamily(id) === undefined);
+  if (foreign.length) {
+    warnings.push(
+      `feature(s) not computed by mergelens: ${foreign.join(', ')} — \`screen\` cannot supply them and \`predict\` needs them in its input (CSV: prefix a column with extra_ to keep it out of the features)`,
+    );
+  }
   const byMethod = new Map<string, StudyRow[]>();
   for (const r of dataset.rows) {
     if (opts.methods && !opts.methods.includes(r.method)) continue;

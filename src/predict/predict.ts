@@ -16,7 +16,7 @@ export function pairMetricsFromReport(report: MetricsReport): PairMetrics[] {
   return report.pairs.map(([i, j]) => {
     const values: Record<string, number> = {};
     for (const [id, m] of Object.entries(report.metrics)) {
-      const v = m[i]?.[j];
+      const v = m[i]?.[j] ?? m[j]?.[i];
       if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
     }
     return { a: report.experts[i], b: report.experts[j], values };

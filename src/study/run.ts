@@ -53,10 +53,11 @@ export interface StudyOptions {
   /** Write the HTML report (default true). */
   report?: boolean;
   /**
-   * Also write the fitted predictor to this file (the shipped default is fixtures/predictor/default.json).
-   * Default: that file, but only for a full run on the default zoo; otherwise none.
+   * Also write the fitted predictors here as default.json (every metric family) and weights-only.json
+   * (without gradient/activation metrics) — the shipped ones are fixtures/predictor. Default: that
+   * folder, but only for a full run (all tasks, all methods) on the default zoo; otherwise none.
    */
-  defaultPredictorFile?: string | null;
+  predictorDir?: string | null;
   /** Worker threads for the merges (default: available cores, at most 4; 1 = inline). */
   workers?: number;
   onProgress?: ProgressSink;
@@ -68,6 +69,8 @@ export interface StudyResult {
   dataset: StudyDataset;
   metrics: MetricsReport;
   predictor?: PredictorFile;
+  /** The same fit without gradient/activation metrics. */
+  weightsOnlyPredictor?: PredictorFile;
   manifest: ZooManifest;
   /** Expert test accuracy per task, measured now from the zoo files. */
   expertAccuracy: Record<string, number>;
@@ -75,9 +78,13 @@ export interface StudyResult {
   seconds: Record<string, number>;
 }
 
-export function defaultPredictorPath(): string {
-  return path.join(defaultZooDir(), '..', 'predictor', 'default.json');
+/** fixtures/predictor inside the package: where `screen` finds its shipped predictors. */
+export function shippedPredictorDir(): string {
+  return path.join(defaultZooDir(), '..', 'predictor');
 }
+
+/** Families left out of the weights-only predictor (they need calibration data, not just weights). */
+export const DATA_FAMILIES = ['gradient', 'activation'];
 
 const pairsOf = (n: number): [number, number][] => {
   const out: [number, number][] = [];
@@ -230,17 +237,20 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     files.push(studyJson, studyCsv, metricsJson, ...calib.grads, ...calib.acts);
 
     let predictor: PredictorFile | undefined;
+    let weightsOnlyPredictor: PredictorFile | undefined;
     if (opts.fit !== false) {
-      log('fitting predictors');
+      log('fitting predictors (all metrics, then weights-only)');
       predictor = fitPredictors(dataset, { seed, onProgress: opts.onProgress });
-      const text = JSON.stringify(predictor, null, 2) + '\n';
-      const predictorJson = path.join(outDir, 'predictor.json');
-      await writeFileAtomic(predictorJson, text);
-      files.push(predictorJson);
-      const shipped = opts.defaultPredictorFile === undefined ? (full && !opts.zooDir ? defaultPredictorPath() : null) : opts.defaultPredictorFile;
-      if (shipped) {
-        await writeFileAtomic(shipped, text);
-        files.push(shipped);
+      weightsOnlyPredictor = fitPredictors(dataset, { seed, exclude: DATA_FAMILIES, onProgress: opts.onProgress });
+      const shipDir = opts.predictorDir === undefined ? (full && !opts.zooDir ? shippedPredictorDir() : null) : opts.predictorDir;
+      const outputs: [string, PredictorFile][] = [
+        [path.join(outDir, 'predictor.json'), predictor],
+        [path.join(outDir, 'predictor-weights-only.json'), weightsOnlyPredictor],
+      ];
+      if (shipDir) outputs.push([path.join(shipDir, 'default.json'), predictor], [path.join(shipDir, 'weights-only.json'), weightsOnlyPredictor]);
+      for (const [file, p] of outputs) {
+        await writeFileAtomic(file, JSON.stringify(p, null, 2) + '\n');
+        files.push(file);
       }
       lap('fit');
     }
@@ -252,7 +262,7 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       lap('report');
     }
     seconds.total = (performance.now() - t0) / 1000;
-    return { dataset, metrics, predictor, manifest, expertAccuracy, files, seconds };
+    return { dataset, metrics, predictor, weightsOnlyPredictor, manifest, expertAccuracy, files, seconds };
   } finally {
     await Promise.all([base, ...experts].map((c) => c.close()));
   }

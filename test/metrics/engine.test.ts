@@ -156,7 +156,7 @@ describe('computeMetrics: global values against a dense float64 reference', asyn
       report.pairs.forEach(([i, j], p) => {
         const vals = twoD.map((n) => report.perTensor.values[id][p][names.indexOf(n)]);
         vals.forEach((v) => expect(v).not.toBeNull());
-        expect(report.metrics[id][i][j]).toBeCloseTo(vals.reduce((s, v) => s + v!, 0) / vals.length, 12);
+        expect(report.metrics[id][i][j]).toBeCloseTo(vals.reduce<number>((s, v) => s + (v ?? NaN), 0) / vals.length, 12);
         // 1-D tensors have no subspace values
         expect(report.perTensor.values[id][p][names.indexOf('model.norm.weight')]).toBeNull();
       });

@@ -45,6 +45,10 @@ export function fakeLora(name: string, deltas: Record<string, LowRankDelta>): Lo
     adapterConfig: { peft_type: 'LORA' },
     lowRankNames: () => Object.keys(deltas).sort(),
     lowRank: async (n: string) => deltas[n],
+    lowRankSpec: (n: string) => {
+      const d = deltas[n];
+      return d && { shape: d.shape, rank: d.rank, scale: d.scale, dtype: 'F32', module: n.replace(/\.weight$/, ''), transposed: false };
+    },
   };
 }
 

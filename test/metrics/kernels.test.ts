@@ -88,6 +88,39 @@ describe('sign agreement kernel (hand-computed)', () => {
     expect(v.sign_agreement_trimmed).toBe(0.5);
   });
 
+  it('the branch-free kernel equals a naive branchy count (property: zeros, −0, ties, any thresholds)', () => {
+    const value = fc.oneof(fc.constant(0), fc.constant(-0), fc.constant(1), fc.constant(-1), fc.float({ noNaN: true, noDefaultInfinity: true, min: -100, max: 100 }));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(value, value), { minLength: 1, maxLength: 60 }), fc.float({ min: 0, max: 2, noNaN: true }), fc.float({ min: 0, max: 2, noNaN: true }), (xs, ta, tb) => {
+        const a = Float32Array.from(xs.map((p) => p[0]));
+        const b = Float32Array.from(xs.map((p) => p[1]));
+        const counts = new Float64Array(PAIR_FIELDS);
+        const kept = new Float64Array(2);
+        accumulateSigns([a, b], 0, a.length, new Float64Array([ta, tb]), counts, kept);
+        const ref = new Float64Array(PAIR_FIELDS);
+        let ka = 0, kb = 0;
+        for (let e = 0; e < a.length; e++) {
+          const x = a[e], y = b[e];
+          const inA = x !== 0 && Math.abs(x) >= ta;
+          const inB = y !== 0 && Math.abs(y) >= tb;
+          if (inA) ka++;
+          if (inB) kb++;
+          ref[6] += (x - y) ** 2;
+          if (x === 0 || y === 0) continue;
+          const same = x > 0 === y > 0;
+          const w = Math.min(Math.abs(x), Math.abs(y));
+          ref[same ? 0 : 1]++;
+          ref[same ? 2 : 3] += w;
+          if (inA && inB) ref[same ? 4 : 5]++;
+        }
+        [0, 1, 4, 5].forEach((f) => expect(counts[f]).toBe(ref[f]));
+        [2, 3, 6].forEach((f) => expect(counts[f]).toBeCloseTo(ref[f], 6));
+        expect(Array.from(kept)).toEqual([ka, kb]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('kthLargestAbs equals sorting (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 300 }), fc.nat(), (xs, kk) => {

@@ -112,7 +112,7 @@ describe.skipIf(!existsSync(engine))('mergelens screen (end to end)', () => {
     const names = ['e1', 'e2', 'e3'];
     const W = (seed: number) => Float32Array.from({ length: 64 }, (_, i) => Math.sin(i * 0.37 + seed) * 0.1);
     await writeSafetensors(base, [{ name: 'layer.0.weight', dtype: 'F32', shape: [8, 8], data: W(0) }]);
-    const expertPaths = names.map((n, k) => path.join(dir, `${n}.safetensors`));
+    const expertPaths = names.map((n) => path.join(dir, `${n}.safetensors`));
     for (let k = 0; k < names.length; k++) {
       const d = W(0).map((v, i) => v + 0.01 * Math.cos(i * (k + 1)));
       await writeSafetensors(expertPaths[k], [{ name: 'layer.0.weight', dtype: 'F32', shape: [8, 8], data: d }]);

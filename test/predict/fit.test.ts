@@ -83,3 +83,13 @@ describe.skipIf(!studyFile)(`built-in study (${studyFile ?? 'missing: reports/st
     expect(mean(results.map((v) => v.calibrated.rmse))).toBeLessThan(mean(results.map((v) => v.baseline.rmse)));
   });
 });
+
+describe('fitPredictors warnings', () => {
+  it('flags features that are not mergelens metric ids', () => {
+    const s = syntheticStudy(5);
+    // constant_metric and gappy are not mergelens metrics (and are dropped anyway); rename one used feature
+    const rows = s.rows.map((r) => ({ ...r, metrics: { ...r.metrics, acc_a: r.metrics.tv_cosine * 2 + 1 } }));
+    const pf = fitPredictors({ ...s, rows, metricIds: [...s.metricIds, 'acc_a'] }, { bootstrap: 0, folds: ['kfold'] });
+    expect(pf.warnings!.find((w) => w.startsWith('feature(s) not computed by mergelens'))).toContain('acc_a');
+  });
+});

@@ -16,6 +16,8 @@ interface StudyCliOptions {
   tasks?: string;
   quick?: boolean;
   workers?: string;
+  fit: boolean;
+  report: boolean;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -66,6 +68,8 @@ export function register(program: Command): void {
     .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
     .option('--quick', 'a small subset (4 tasks × 4 methods) for smoke tests')
     .option('--workers <n>', 'threads for the merges (default: cores, at most 4)')
+    .option('--no-fit', 'skip fitting predictors (no predictor.json)')
+    .option('--no-report', 'skip the HTML report')
     .action(async (o: StudyCliOptions) => {
       const progress = stderrProgress();
       try {
@@ -78,6 +82,8 @@ export function register(program: Command): void {
           tasks: list(o.tasks),
           quick: o.quick,
           workers: parseWorkers(o.workers),
+          fit: o.fit,
+          report: o.report,
           onProgress: progress,
           log: (line) => {
             progress.finish();

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench [-- --small] [-- options]`: generates synthetic checkpoints, measures this
+ * machine (cores, memory, bandwidth), the metrics pass, subspace SVD time per 4096² tensor,
+ * merge throughput per method and peak RSS of each phase (each in its own child process), and
+ * a numpy side-by-side when `python3 -c "import numpy"` works. Prints a table, writes
+ * reports/bench/<timestamp>.json and regenerates reports/bench/latest.md.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { writeFileAtomic } from '../util/atomic.js';
+import { stderrProgress } from '../util/progress.js';
+import { measureBandwidth, type Bandwidth } from './bandwidth.js';
+import { runPhase, type MergeResultFigures, type MetricsResult, type Phase, type SubspaceResult } from './phases.js';
+import { renderMarkdown, renderTable, type BenchReport } from './report.js';
+import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** Repository root: dist/bench or src/bench → two levels up. */
+const root = path.resolve(here, '..', '..');
+
+interface Options {
+  small?: boolean;
+  dir?: string;
+  experts?: string;
+  threads?: string;
+  methods?: string;
+  keep?: boolean;
+  numpy: boolean;
+  subspaceSize: string;
+  only?: string;
+  out: string;
+}
+
+/** Run one phase in a child process (same node flags, so it works from dist and under tsx). */
+function child<T>(p: Phase): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--phase', JSON.stringify(p)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`bench phase ${p.phase} exited with code ${code}`));
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as T);
+      } catch {
+        reject(new Error(`bench phase ${p.phase} printed no result: ${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+function hasNumpy(): boolean {
+  return spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The env for numpy: the OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE overrides removed together. */
+function numpyEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+function runNumpy(args: string[]): Record<string, unknown> | { error: string } {
+  const t0 = performance.now();
+  const r = spawnSync('python3', [path.join(root, 'bench', 'reference.py'), ...args], { env: numpyEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).slice(-2000) };
+  const parsed = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  return { ...parsed, wallSeconds: (performance.now() - t0) / 1000 };
+}
+
+function cpuModel(): string {
+  return os.cpus()[0]?.model?.trim() || 'unknown';
+}
+
+async function synthesise(o: Options, scale: 'small' | '1b', experts: number, log: (s: string) => void): Promise<SynthResult & { reused: boolean; note?: string }> {
+  const dir = o.dir ?? path.join(os.tmpdir(), `mergelens-bench-${scale}`);
+  let shape: ModelShape = scale === 'small' ? SHAPE_SMALL : SHAPE_1B;
+  const marker = path.join(dir, 'synth.json');
+  if (existsSync(marker)) {
+    const prev = JSON.parse(readFileSync(marker, 'utf8')) as SynthResult;
+    if (prev.experts.length === experts && prev.shape.hidden === shape.hidden && [prev.base, ...prev.experts].every(existsSync)) {
+      log(`reusing synthetic checkpoints in ${dir} (delete it to regenerate)`);
+      return { ...prev, reused: true };
+    }
+  }
+  await fsp.rm(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  // Room for the inputs plus one merged checkpoint and 1 GB slack.
+  const budget = freeBytes(dir) - 1e9;
+  const need = synthBytes(shape, experts + 1);
+  let note: string | undefined;
+  if (need > budget) {
+    const layers = fitLayers(shape, experts + 1, budget);
+    if (layers === 0) throw new Error(`not enough free disk in ${dir}: need ${(need / 1e9).toFixed(1)} GB`);
+    note = `scaled down to ${layers} of ${shape.layers} layers: ${(need / 1e9).toFixed(1)} GB needed, ${(budget / 1e9).toFixed(1)} GB free in ${dir}`;
+    log(note);
+    shape = { ...shape, layers };
+  }
+  log(`generating base + ${experts} experts × ${(paramCount(shape) / 1e6).toFixed(0)}M params (BF16) in ${dir}`);
+  const progress = stderrProgress();
+  const r = await generateSynthetic({ dir, shape, experts, onProgress: progress });
+  progress.finish();
+  await writeFileAtomic(marker, JSON.stringify(r, null, 2) + '\n');
+  return { ...r, reused: false, note };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const phaseIdx = argv.indexOf('--phase');
+  if (phaseIdx >= 0) {
+    const result = await runPhase(JSON.parse(argv[phaseIdx + 1]) as Phase);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
+  const program = new Command('bench')
+    .option('--small', 'quick run: ~50M parameters × 4 experts (default: ~1.1B × 8)')
+    .option('--dir <dir>', 'where synthetic checkpoints go (default: $TMPDIR/mergelens-bench-<scale>, reused when present)')
+    .option('--experts <n>', 'number of experts')
+    .option('--threads <n>', 'metrics worker threads (default: all cores)')
+    .option('--methods <list>', 'merge methods to time, comma-separated (default: all cheap ones; tsv,iso_c only with --small)')
+    .option('--only <list>', 'phases to run: bandwidth,metrics,numpy,subspace,merge (default: all)')
+    .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
+    .option('--no-numpy', 'skip the numpy side-by-side')
+    .option('--keep', 'keep the synthetic checkpoints (default: kept anyway for reuse; use --dir to control)')
+    .option('--out <dir>', 'reports directory', path.join(root, 'reports', 'bench'));
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<Options>();
+  const scale = o.small ? 'small' : '1b';
+  const N = Number(o.experts ?? (o.small ? 4 : 8));
+  const threads = Number(o.threads ?? os.availableParallelism());
+  const only = new Set((o.only ?? 'bandwidth,metrics,numpy,subspace,merge').split(','));
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  const started = new Date();
+
+  const machine = {
+    cpu: cpuModel(),
+    cores: os.availableParallelism(),
+    memoryGB: os.totalmem() / 1e9,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+  log(`${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB.toFixed(1)} GB RAM, node ${machine.node}`);
+  const synth = await synthesise(o, scale, N, log);
+  const ckptBytes = synth.bytesPerCheckpoint;
+
+  let bandwidth: Bandwidth | undefined;
+  if (only.has('bandwidth')) {
+    log('measuring memory bandwidth and page-cache reads');
+    const firstShard = readdirSync(synth.base).filter((f) => f.endsWith('.safetensors')).sort()[0];
+    bandwidth = await measureBandwidth({ threads, cacheFile: path.join(synth.base, firstShard) });
+  }
+
+  const metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[] = [];
+  if (only.has('metrics')) {
+    const runs = [
+      { label: `${threads} threads`, threads, subspace: false },
+      ...(threads > 1 ? [{ label: '1 thread', threads: 1, subspace: false }] : []),
+      ...(o.small ? [{ label: `${threads} threads, with subspace`, threads, subspace: true }] : []),
+    ];
+    // One untimed pass first, so every timed pass reads from the page cache.
+    log('warming the page cache (one pass)');
+    await child<MetricsResult>({ phase: 'metrics', base: synth.base, experts: synth.experts, threads, subspace: false });
+    for (const r of runs) {
+      log(`metrics pass, ${r.label}`);
+      metrics.push({ ...r, result: await child<MetricsResult>({ phase: 'metrics', base: synth.base, experts: synth.experts, threads: r.threads, subspace: r.subspace }) });
+    }
+  }
+
+  const numpyOk = o.numpy && hasNumpy();
+  let numpyMetrics: Record<string, unknown> | undefined;
+  if (only.has('numpy') && numpyOk) {
+    log('numpy reference: cosine / L2 / sign agreement on the same files');
+    numpyMetrics = runNumpy(['--base', synth.base, '--experts', ...synth.experts]);
+  }
+
+  let subspace: SubspaceResult | undefined;
+  let numpySvd: Record<string, unknown> | undefined;
+  if (only.has('subspace')) {
+    const size = Number(o.subspaceSize);
+    const file = path.join(path.dirname(synth.base), `subspace-${size}.safetensors`);
+    log(`subspace: randomised SVD of a ${size}×${size} task-vector-like tensor`);
+    subspace = await child<SubspaceResult>({ phase: 'subspace', file, size, k: 10, oversample: 10, power: 1 });
+    if (numpyOk) {
+      log('numpy reference: randomised and full SVD of the same tensor');
+      numpySvd = runNumpy(['--rsvd', file, '--k', '10', '--oversample', '10', '--power', '1']);
+    }
+  }
+
+  const merges: { method: string; experts: number; result: MergeResultFigures }[] = [];
+  if (only.has('merge')) {
+    const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'dare_ties', 'slerp', ...(o.small ? ['tsv', 'iso_c'] : [])];
+    for (const method of methods) {
+      const experts = method === 'slerp' ? synth.experts.slice(0, 2) : synth.experts;
+      log(`merge ${method} (${experts.length} experts)`);
+      const out = path.join(path.dirname(synth.base), `merged-${method}`);
+      merges.push({ method, experts: experts.length, result: await child<MergeResultFigures>({ phase: 'merge', base: synth.base, experts, method, out }) });
+    }
+  }
+
+  const report: BenchReport = {
+    format: 'mergelens.bench',
+    version: 1,
+    createdAt: started.toISOString(),
+    seconds: (Date.now() - started.getTime()) / 1000,
+    scale,
+    machine,
+    synth: { shape: synth.shape, params: synth.params, experts: N, bytesPerCheckpoint: ckptBytes, seconds: synth.seconds, reused: synth.reused, note: synth.note, dir: path.dirname(synth.base) },
+    bandwidth,
+    metrics,
+    numpyMetrics,
+    subspace,
+    numpySvd,
+    merges,
+  };
+  mkdirSync(o.out, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const jsonPath = path.join(o.out, `${stamp}-${scale}.json`);
+  await writeFileAtomic(jsonPath, JSON.stringify(report, null, 1) + '\n');
+  process.stdout.write(renderTable(report) + '\n');
+  // latest.md shows the newest complete run of each scale found in the reports directory.
+  const all = readdirSync(o.out)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(path.join(o.out, f), 'utf8')) as BenchReport)
+    .filter((r) => r.format === 'mergelens.bench');
+  await writeFileAtomic(path.join(o.out, 'latest.md'), renderMarkdown(all));
+  log(`wrote ${jsonPath} and ${path.join(o.out, 'latest.md')}`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

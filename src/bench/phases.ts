@@ -1,0 +1,195 @@
+/**
+ * The measured phases of `npm run bench`. Each runs in its own child process (see main.ts) so
+ * that the peak RSS it reports — process.resourceUsage().maxRSS, worker threads included — is
+ * that phase's alone.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Checkpoint } from '../types.js';
+import { openCheckpoint } from '../checkpoint/open.js';
+import { computeMetricsPartialParallel } from '../metrics/parallel.js';
+import { finalizeReport } from '../metrics/finalize.js';
+import { randomizedSvd } from '../metrics/rsvd.js';
+import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subspace.js';
+import { mergeToDisk } from '../merge/to-disk.js';
+import { writeSafetensors } from '../safetensors/writer.js';
+
+export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
+
+async function openAll(base: string, experts: string[]): Promise<{ b: Checkpoint; es: Checkpoint[]; close: () => Promise<void> }> {
+  const b = await openCheckpoint(base);
+  const es = await Promise.all(experts.map((p) => openCheckpoint(p)));
+  return { b, es, close: async () => void (await Promise.all([b, ...es].map((c) => c.close()))) };
+}
+
+export interface MetricsPhase {
+  phase: 'metrics';
+  base: string;
+  experts: string[];
+  threads: number;
+  subspace: boolean;
+  /** --whole-limit: tensors above it are streamed in row chunks. */
+  wholeTensorElements?: number;
+}
+
+export interface MetricsResult {
+  seconds: number;
+  bytesRead: number;
+  params: number;
+  tensors: number;
+  pairs: number;
+  peakRss: number;
+  /** Whole-model values for the numpy cross-check, by pair (i<j, lexicographic). */
+  values: { i: number; j: number; cosine: number | null; l2: number | null; sign: number | null }[];
+}
+
+export async function metricsPhase(p: MetricsPhase): Promise<MetricsResult> {
+  const { b, es, close } = await openAll(p.base, p.experts);
+  try {
+    const t0 = performance.now();
+    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace, wholeTensorElements: p.wholeTensorElements });
+    const report = finalizeReport(partial);
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      seconds,
+      bytesRead: report.stats.bytesRead,
+      params: report.stats.parameters,
+      tensors: report.stats.tensors,
+      pairs: report.pairs.length,
+      peakRss: peakRssBytes(),
+      values: report.pairs.map(([i, j]) => ({ i, j, cosine: report.metrics.tv_cosine[i][j], l2: report.metrics.tv_l2[i][j], sign: report.metrics.sign_agreement[i][j] })),
+    };
+  } finally {
+    await close();
+  }
+}
+
+export interface MergePhase {
+  phase: 'merge';
+  base: string;
+  experts: string[];
+  method: string;
+  out: string;
+}
+
+export interface MergeResultFigures {
+  seconds: number;
+  /** Checkpoint bytes the merge had to read (base when the method needs it + experts). */
+  bytesIn: number;
+  bytesOut: number;
+  tensors: number;
+  peakRss: number;
+}
+
+export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
+  const { b, es, close } = await openAll(p.base, p.experts);
+  try {
+    const t0 = performance.now();
+    const r = await mergeToDisk(b, es, { method: p.method, out: p.out, shardBytes: 500e6, force: true });
+    const seconds = (performance.now() - t0) / 1000;
+    let bytesOut = 0;
+    for (const f of r.files) bytesOut += (await fsp.stat(f)).size;
+    const bytesIn = r.plan.tensors.reduce((s, t) => s + t.bytes, 0);
+    return { seconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
+  } finally {
+    await close();
+    await fsp.rm(p.out, { recursive: true, force: true });
+  }
+}
+
+export interface SubspacePhase {
+  phase: 'subspace';
+  /** Where the test matrix is (written here first if missing), for numpy to read the same one. */
+  file: string;
+  size: number;
+  k: number;
+  oversample: number;
+  power: number;
+}
+
+export interface SubspaceResult {
+  size: number;
+  /** Best of 3: randomizedSvd(A, k) with oversample p, q power iterations (l = k + p). */
+  rsvdSeconds: number;
+  /** Best of 3: the same with Float64 input (the numpy comparison runs in float64 too). */
+  rsvdF64Seconds: number;
+  /** spectralFactors with the engine defaults (k 10, spectrumK 100 → l = 110, q = 1): one expert's share of a tensor. */
+  factorsDefaultSeconds: number;
+  /** subspacePair of two experts' factors (the per-pair cost). */
+  pairSeconds: number;
+  sigma: number[];
+  peakRss: number;
+}
+
+/**
+ * A task-vector-like n×n float32 matrix: rank-32 signal with σ_r = 2^(−r/4) plus 1% Gaussian-ish
+ * noise (fine-tune deltas have a fast-decaying head and a flat noisy tail).
+ */
+export function taskVectorMatrix(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  const r = 32;
+  const U = Float64Array.from({ length: r * n }, u);
+  const V = Float64Array.from({ length: r * n }, u);
+  const A = new Float32Array(n * n);
+  const row = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    row.fill(0);
+    for (let q = 0; q < r; q++) {
+      const w = U[q * n + i] * 2 ** (-q / 4);
+      for (let c = 0; c < n; c++) row[c] += w * V[q * n + c];
+    }
+    for (let c = 0; c < n; c++) A[i * n + c] = row[c] / Math.sqrt(n) + 0.01 * u();
+  }
+  return A;
+}
+
+function bestOf(reps: number, fn: () => void): number {
+  let t = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    fn();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+  }
+  return t;
+}
+
+export async function subspacePhase(p: SubspacePhase): Promise<SubspaceResult> {
+  const n = p.size;
+  if (!existsSync(p.file)) {
+    await fsp.mkdir(path.dirname(p.file), { recursive: true });
+    await writeSafetensors(p.file, [{ name: 'A', dtype: 'F32', shape: [n, n], data: taskVectorMatrix(n, 11) }]);
+  }
+  const f = await openCheckpoint(p.file);
+  const A = await f.read('A');
+  await f.close();
+  const B = taskVectorMatrix(n, 12);
+  const opts = { oversample: p.oversample, powerIterations: p.power };
+  let sigma: number[] = [];
+  const rsvdSeconds = bestOf(3, () => {
+    sigma = Array.from(randomizedSvd(A, n, n, p.k, opts).sigma);
+  });
+  const A64 = Float64Array.from(A);
+  const rsvdF64Seconds = bestOf(3, () => randomizedSvd(A64, n, n, p.k, opts));
+  const sopts = { ...DEFAULT_SUBSPACE, k: p.k, rsvd: opts };
+  let fa = spectralFactors(A, n, n, sopts);
+  const factorsDefaultSeconds = bestOf(1, () => {
+    fa = spectralFactors(A, n, n, sopts);
+  });
+  const fb = spectralFactors(B, n, n, sopts);
+  const pairSeconds = bestOf(3, () => subspacePair(fa, fb));
+  return { size: n, rsvdSeconds, rsvdF64Seconds, factorsDefaultSeconds, pairSeconds, sigma, peakRss: peakRssBytes() };
+}
+
+export type Phase = MetricsPhase | MergePhase | SubspacePhase;
+
+export async function runPhase(p: Phase): Promise<unknown> {
+  if (p.phase === 'metrics') return metricsPhase(p);
+  if (p.phase === 'merge') return mergePhase(p);
+  return subspacePhase(p);
+}

@@ -1,0 +1,151 @@
+/** Formatting of benchmark results: the terminal table and reports/bench/latest.md. */
+import type { Bandwidth } from './bandwidth.js';
+import type { MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
+import type { ModelShape } from './synth.js';
+
+export interface BenchReport {
+  format: 'mergelens.bench';
+  version: 1;
+  createdAt: string;
+  seconds: number;
+  scale: 'small' | '1b';
+  machine: { cpu: string; cores: number; memoryGB: number; node: string; platform: string };
+  synth: { shape: ModelShape; params: number; experts: number; bytesPerCheckpoint: number; seconds: number; reused: boolean; note?: string; dir: string };
+  bandwidth?: Bandwidth;
+  metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[];
+  numpyMetrics?: Record<string, unknown>;
+  subspace?: SubspaceResult;
+  numpySvd?: Record<string, unknown>;
+  merges: { method: string; experts: number; result: MergeResultFigures }[];
+}
+
+interface NumpyPair {
+  i: number;
+  j: number;
+  cosine: number;
+  l2: number;
+  sign_agreement: number | null;
+}
+
+const GB = 1e9;
+const MiB = 2 ** 20;
+const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+const rss = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+
+function table(head: string[], rows: string[][]): string[] {
+  const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => '| ' + r.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join(' | ') + ' |';
+  return [line(head), '|' + w.map((x, c) => (c === 0 ? ':' : '') + '-'.repeat(x + 1) + (c === 0 ? '' : ':')).join('|') + '|', ...rows.map(line)];
+}
+
+/** Agreement of our whole-model values with numpy's on the same files. */
+export function numpyAgreement(ours: MetricsResult, np: NumpyPair[]): { cosine: number; l2Rel: number; sign: number } {
+  let cosine = 0, l2Rel = 0, sign = 0;
+  for (const p of np) {
+    const o = ours.values.find((v) => v.i === p.i && v.j === p.j);
+    if (!o) continue;
+    cosine = Math.max(cosine, Math.abs((o.cosine ?? NaN) - p.cosine));
+    l2Rel = Math.max(l2Rel, Math.abs((o.l2 ?? NaN) - p.l2) / Math.max(p.l2, 1e-300));
+    if (p.sign_agreement !== null) sign = Math.max(sign, Math.abs((o.sign ?? NaN) - p.sign_agreement));
+  }
+  return { cosine, l2Rel, sign };
+}
+
+function sections(r: BenchReport): string[] {
+  const out: string[] = [];
+  const m = r.machine;
+  const s = r.synth;
+  out.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB.toFixed(1)} GB RAM, Node ${m.node}, ${m.platform}`);
+  out.push(
+    `Checkpoints: base + ${s.experts} experts × ${(s.params / 1e6).toFixed(1)}M params (BF16, ${(s.bytesPerCheckpoint / GB).toFixed(2)} GB each; hidden ${s.shape.hidden}, ` +
+      `intermediate ${s.shape.intermediate}, ${s.shape.layers} layers, vocab ${s.shape.vocab})` +
+      (s.reused ? ', reused' : `, generated in ${f(s.seconds, 0)} s`) + (s.note ? ` — ${s.note}` : ''),
+  );
+  const bw = r.bandwidth;
+  if (bw) {
+    out.push('');
+    out.push(
+      `Memory bandwidth (in-process): read ${f(bw.readGBs, 1)} GB/s (1 thread), ${f(bw.readAllThreadsGBs, 1)} GB/s (${bw.threads} threads), ` +
+        `memcpy ${f(bw.copyGBs, 1)} GB/s (read+write); page-cache positioned reads ${f(bw.pageCacheGBs, 1)} GB/s.`,
+    );
+    out.push(`  How: ${bw.method}.`);
+  }
+  if (r.metrics.length) {
+    out.push('');
+    out.push('Metrics pass (page cache warm; GB = checkpoint bytes read):');
+    const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
+    out.push(
+      ...table(
+        ['run', 'seconds', 'GB/s read', '% of read bw', 'param-pairs/s', 'peak RSS'],
+        r.metrics.map((x) => {
+          const gbs = x.result.bytesRead / x.result.seconds / GB;
+          return [x.label, f(x.result.seconds, 1), f(gbs, 2), ref ? `${f((100 * gbs) / ref, 0)}%` : '—', `${f((x.result.params * x.result.pairs) / x.result.seconds / 1e9, 2)}G`, rss(x.result.peakRss)];
+        }),
+      ),
+    );
+    const np = r.numpyMetrics as { metrics?: { seconds: number; pairs: NumpyPair[] }; error?: string } | undefined;
+    if (np?.metrics) {
+      const ours = r.metrics[0].result;
+      const a = numpyAgreement(ours, np.metrics.pairs);
+      out.push(
+        `numpy (cosine, L2, sign agreement only; same files, same run): ${f(np.metrics.seconds, 1)} s → ours/numpy time ratio ${f(ours.seconds / np.metrics.seconds, 2)} ` +
+          `(${r.metrics[0].label}; ours also computes trimmed/weighted signs and the rank family). ` +
+          `Max |Δ| vs numpy: cosine ${a.cosine.toExponential(1)}, L2 ${a.l2Rel.toExponential(1)} relative, sign agreement ${a.sign.toExponential(1)}.`,
+      );
+    } else if (np?.error) {
+      out.push(`numpy reference failed: ${np.error.split('\n').slice(-2).join(' ')}`);
+    }
+  }
+  const sv = r.subspace;
+  if (sv) {
+    out.push('');
+    out.push(`Subspace, ${sv.size}×${sv.size} task-vector-like tensor (float32), k = 10, oversample 10, 1 power iteration (sketch l = 20):`);
+    const np = r.numpySvd as { rsvd?: Record<string, number> } | undefined;
+    const rows: string[][] = [
+      ['randomised SVD, ours (Float32 input)', f(sv.rsvdSeconds, 3), np?.rsvd ? f(sv.rsvdSeconds / np.rsvd.rsvd_f64_seconds, 1) + '×' : '—'],
+      ['randomised SVD, ours (Float64 input)', f(sv.rsvdF64Seconds, 3), np?.rsvd ? f(sv.rsvdF64Seconds / np.rsvd.rsvd_f64_seconds, 1) + '×' : '—'],
+      ['engine factors per expert (k 10, spectrumK 100: l = 110)', f(sv.factorsDefaultSeconds, 3), np?.rsvd ? f(sv.factorsDefaultSeconds / np.rsvd.rsvd_spectrum_seconds, 1) + '×' : '—'],
+      ['subspace metrics per pair (from factors)', f(sv.pairSeconds, 4), ''],
+    ];
+    if (np?.rsvd) {
+      rows.push(
+        ['numpy randomised SVD, float64 (same algorithm, l = 20)', f(np.rsvd.rsvd_f64_seconds, 3), '1×'],
+        ['numpy randomised SVD, float32', f(np.rsvd.rsvd_f32_seconds, 3), ''],
+        ['numpy randomised SVD, float64, l = 110', f(np.rsvd.rsvd_spectrum_seconds, 3), ''],
+        ['numpy np.linalg.svd full (LAPACK gesdd)', f(np.rsvd.full_svd_seconds, 2), ''],
+      );
+    }
+    out.push(...table(['computation', 'seconds', 'vs numpy'], rows));
+    out.push(`Peak RSS of the subspace phase: ${rss(sv.peakRss)}.`);
+  }
+  if (r.merges.length) {
+    out.push('');
+    out.push('Merge (to disk, sharded BF16 output; GB/s = checkpoint bytes read per second):');
+    out.push(
+      ...table(
+        ['method', 'experts', 'seconds', 'GB/s read', 'GB written', 'peak RSS'],
+        r.merges.map((x) => [x.method, String(x.experts), f(x.result.seconds, 1), f(x.result.bytesIn / x.result.seconds / GB, 2), f(x.result.bytesOut / GB, 2), rss(x.result.peakRss)]),
+      ),
+    );
+  }
+  return out;
+}
+
+export function renderTable(r: BenchReport): string {
+  return [`mergelens bench (${r.scale}), ${r.createdAt}, ${f(r.seconds, 0)} s`, '', ...sections(r)].join('\n');
+}
+
+/** latest.md: the newest run of each scale, figures as measured. */
+export function renderMarkdown(all: BenchReport[]): string {
+  const latest = new Map<string, BenchReport>();
+  for (const r of all) if (!latest.has(r.scale) || latest.get(r.scale)!.createdAt < r.createdAt) latest.set(r.scale, r);
+  const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale). Newest run of each scale.', ''];
+  for (const scale of ['1b', 'small']) {
+    const r = latest.get(scale);
+    if (!r) continue;
+    out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — ${r.createdAt}`, '');
+    for (const line of sections(r)) out.push(line.startsWith('|') || line === '' ? line : `${line}  `);
+    out.push('');
+  }
+  return out.join('\n');
+}

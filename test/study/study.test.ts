@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { buildTaskData, getTask, INPUT_DIM } from '../../src/study/data.js';
+import { readAllTensors, readHead } from '../../src/study/evaluate.js';
+import { accuracy } from '../../src/study/mlp.js';
+import { QUICK_METHODS, QUICK_TASKS, runStudy } from '../../src/study/run.js';
+import { encoderFromTensors } from '../../src/study/tensors.js';
+import { defaultZooDir, readZooManifest } from '../../src/study/zoo.js';
+import type { StudyDataset } from '../../src/types.js';
+import { runCli } from '../helpers/cli.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'mergelens-study-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('mergelens study --quick', () => {
+  let first: Awaited<ReturnType<typeof runStudy>>;
+
+  it('runs metrics → merges → outcomes and writes the dataset (library, 2 worker threads)', async () => {
+    first = await runStudy({ quick: true, outDir: path.join(tmp, 'a'), fit: false, report: false, workers: 2 });
+    const ds = first.dataset;
+    expect(ds.experts).toEqual(QUICK_TASKS);
+    expect(ds.methods).toEqual(QUICK_METHODS);
+    expect(ds.rows).toHaveLength(6 * QUICK_METHODS.length);
+    for (const r of ds.rows) {
+      const e = r.extra!;
+      expect(r.outcome).toBeCloseTo((e.acc_a / e.expert_acc_a + e.acc_b / e.expert_acc_b) / 2, 12);
+      expect(e.expert_acc_a).toBe(first.expertAccuracy[r.a]);
+      // gradient and activation metrics come from the calibration files, so they must be there
+      for (const id of ['tv_cosine', 'enc_grad_l2', 'input_grad_cosine', 'act_cosine']) expect(Number.isFinite(r.metrics[id])).toBe(true);
+    }
+    const csv = readFileSync(path.join(tmp, 'a', 'study.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(ds.rows.length + 1);
+    expect(csv[0].startsWith('a,b,method,outcome,acc_a,acc_b,')).toBe(true);
+    expect(csv[0].split(',').length).toBe(6 + ds.metricIds.length);
+    const json = JSON.parse(readFileSync(path.join(tmp, 'a', 'study.json'), 'utf8')) as StudyDataset;
+    expect(json.rows).toEqual(ds.rows);
+    const grads = await openCheckpoint(path.join(tmp, 'a', 'calibration', 'grads', 'digits.safetensors'));
+    expect(grads.tensorNames()).toEqual(['encoder.0.bias', 'encoder.0.weight', 'encoder.1.bias', 'encoder.1.weight', 'input']);
+    await grads.close();
+  });
+
+  it('a weight_avg row equals an independent merge: (θa + θb)/2 evaluated with each head', async () => {
+    const dir = defaultZooDir();
+    const m = await readZooManifest(dir);
+    const enc = async (id: string) => {
+      const ck = await openCheckpoint(path.join(dir, m.tasks.find((t) => t.id === id)!.expert));
+      const get = await readAllTensors(ck);
+      await ck.close();
+      return get;
+    };
+    const [ga, gb] = [await enc('digits'), await enc('parity')];
+    const avg = (n: string) => {
+      const a = ga(n)!;
+      const b = gb(n)!;
+      return { shape: a.shape, data: a.data.map((v, k) => (v + b.data[k]) / 2) };
+    };
+    const encoder = encoderFromTensors(avg, 2, 'manual average', INPUT_DIM);
+    const row = first.dataset.rows.find((r) => r.a === 'digits' && r.b === 'parity' && r.method === 'weight_avg')!;
+    for (const [id, key] of [['digits', 'acc_a'], ['parity', 'acc_b']] as const) {
+      const test = buildTaskData(getTask(id), m.config.seed, m.config.split).test;
+      const head = await readHead(path.join(dir, `heads/${id}.safetensors`));
+      expect(row.extra![key]).toBe(accuracy({ encoder, head }, test.x, test.y, test.n));
+    }
+    // merging costs accuracy on at least one pair, and never produces nonsense
+    expect(Math.min(...first.dataset.rows.map((r) => r.outcome))).toBeLessThan(0.95);
+    for (const r of first.dataset.rows) expect(r.outcome).toBeGreaterThan(0.2);
+  });
+
+  it('is deterministic: the CLI (inline, 1 thread) gives the same rows', () => {
+    const out = path.join(tmp, 'b');
+    const r = runCli(['study', '--quick', '--out', out, '--workers', '1', '--no-fit', '--no-report']);
+    expect(r.stderr).toContain('merge');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('normalized accuracy after merging (24 merges)');
+    const second = JSON.parse(readFileSync(path.join(out, 'study.json'), 'utf8')) as StudyDataset;
+    expect(second.rows).toEqual(first.dataset.rows);
+  });
+
+  it('bad task or method names fail with a named error before any work', () => {
+    const t = runCli(['study', '--tasks', 'digits,nope', '--out', path.join(tmp, 'c')]);
+    expect(t.status).toBe(1);
+    expect(t.stderr).toMatch(/unknown study task "nope"/);
+    const m = runCli(['study', '--quick', '--methods', 'tiess', '--out', path.join(tmp, 'c')]);
+    expect(m.status).toBe(1);
+    expect(m.stderr).toMatch(/UNKNOWN_METHOD/);
+  });
+});
