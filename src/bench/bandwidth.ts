@@ -155,3 +155,25 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
       'page cache: 16 MiB positioned reads of an already-read file, best of 3',
   };
 }
+
+/** Read every .safetensors file under the given folders once (16 MiB reads); bytes and seconds. */
+export async function readAll(dirs: string[]): Promise<{ bytes: number; seconds: number }> {
+  const t0 = performance.now();
+  const buf = new Uint8Array(16 * MiB);
+  let bytes = 0;
+  for (const d of dirs) {
+    for (const f of (await fsp.readdir(d)).filter((x) => x.endsWith('.safetensors'))) {
+      const fh = await fsp.open(path.join(d, f), 'r');
+      try {
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) break;
+          bytes += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  return { bytes, seconds: (performance.now() - t0) / 1000 };
+}

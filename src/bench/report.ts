@@ -9,7 +9,8 @@ export interface BenchReport {
   createdAt: string;
   seconds: number;
   scale: 'small' | '1b';
-  machine: { cpu: string; cores: number; memoryGB: number; node: string; platform: string };
+  machine: { cpu: string; cores: number; memoryGB: number; node: string; platform: string; loadAverage?: number[] };
+  warmRead?: { bytes: number; seconds: number };
   synth: { shape: ModelShape; params: number; experts: number; bytesPerCheckpoint: number; seconds: number; reused: boolean; note?: string; dir: string };
   bandwidth?: Bandwidth;
   metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[];
@@ -51,11 +52,12 @@ export function numpyAgreement(ours: MetricsResult, np: NumpyPair[]): { cosine: 
   return { cosine, l2Rel, sign };
 }
 
-function sections(r: BenchReport): string[] {
+function sections(r: BenchReport, parts = { subspace: true }): string[] {
   const out: string[] = [];
   const m = r.machine;
   const s = r.synth;
   out.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB.toFixed(1)} GB RAM, Node ${m.node}, ${m.platform}`);
+  if (m.loadAverage) out.push(`Load average (1 min) at start / end: ${m.loadAverage.map((x) => x.toFixed(1)).join(' / ')} — other processes shared the ${m.cores} cores when this is above ~0.5.`);
   out.push(
     `Checkpoints: base + ${s.experts} experts × ${(s.params / 1e6).toFixed(1)}M params (BF16, ${(s.bytesPerCheckpoint / GB).toFixed(2)} GB each; hidden ${s.shape.hidden}, ` +
       `intermediate ${s.shape.intermediate}, ${s.shape.layers} layers, vocab ${s.shape.vocab})` +
@@ -72,7 +74,8 @@ function sections(r: BenchReport): string[] {
   }
   if (r.metrics.length) {
     out.push('');
-    out.push('Metrics pass (page cache warm; GB = checkpoint bytes read):');
+    const w = r.warmRead;
+    out.push(`Metrics pass (page cache warmed by reading all ${w ? f(w.bytes / GB, 1) + ' GB in ' + f(w.seconds, 1) + ' s, ' + f(w.bytes / w.seconds / GB, 2) + ' GB/s' : 'files'}; GB = checkpoint bytes read; subspace off unless stated):`);
     const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
     out.push(
       ...table(
@@ -97,7 +100,7 @@ function sections(r: BenchReport): string[] {
     }
   }
   const sv = r.subspace;
-  if (sv) {
+  if (sv && parts.subspace) {
     out.push('');
     out.push(`Subspace, ${sv.size}×${sv.size} task-vector-like tensor (float32), k = 10, oversample 10, 1 power iteration (sketch l = 20):`);
     const np = r.numpySvd as { rsvd?: Record<string, number> } | undefined;
@@ -135,17 +138,25 @@ export function renderTable(r: BenchReport): string {
   return [`mergelens bench (${r.scale}), ${r.createdAt}, ${f(r.seconds, 0)} s`, '', ...sections(r)].join('\n');
 }
 
-/** latest.md: the newest run of each scale, figures as measured. */
+/**
+ * latest.md: per scale, the newest run that has metrics figures (a run limited with --only
+ * may lack some), and the subspace table from the newest run that timed it.
+ */
 export function renderMarkdown(all: BenchReport[]): string {
-  const latest = new Map<string, BenchReport>();
-  for (const r of all) if (!latest.has(r.scale) || latest.get(r.scale)!.createdAt < r.createdAt) latest.set(r.scale, r);
-  const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale). Newest run of each scale.', ''];
-  for (const scale of ['1b', 'small']) {
-    const r = latest.get(scale);
+  const newest = (rs: BenchReport[]) => rs.reduce<BenchReport | undefined>((a, b) => (!a || a.createdAt < b.createdAt ? b : a), undefined);
+  const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder.', ''];
+  const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
+  for (const scale of ['1b', 'small'] as const) {
+    const r = newest(all.filter((x) => x.scale === scale && x.metrics.length > 0));
     if (!r) continue;
     out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — ${r.createdAt}`, '');
-    for (const line of sections(r)) out.push(line.startsWith('|') || line === '' ? line : `${line}  `);
-    out.push('');
+    out.push(...sections(r, { subspace: false }).map(bullet), '');
+  }
+  const sv = newest(all.filter((x) => x.subspace));
+  if (sv) {
+    out.push(`## Subspace SVD (from the ${sv.scale} run of ${sv.createdAt})`, '');
+    const lines = sections({ ...sv, metrics: [], merges: [], bandwidth: undefined }, { subspace: true });
+    out.push(...lines.map(bullet), '');
   }
   return out.join('\n');
 }

@@ -27,6 +27,11 @@ export interface ParallelMetricsOptions extends MetricsOptions {
   threads?: number;
   /** Work units per thread (rounded up so the unit count is a power of two; default 4). */
   unitsPerThread?: number;
+  /**
+   * Passes reading fewer bytes than this run in-process: starting workers (≈0.1 s each, and
+   * reopening every input) costs more than it saves on small models. Default 256 MB.
+   */
+  minParallelBytes?: number;
 }
 
 /** Everything a worker needs, structured-clone safe. */
@@ -103,12 +108,14 @@ function rebuildError(e: WorkerErrorInfo): Error {
  * `shard` option, if given, is honoured: its tensors are split further among the workers).
  */
 export async function computeMetricsPartialParallel(base: Checkpoint, experts: Checkpoint[], opts: ParallelMetricsOptions = {}): Promise<MetricsPartial> {
-  const { threads: wanted, unitsPerThread, onProgress, grads, acts, shard, ...engineOpts } = opts;
-  const threads = Math.max(1, Math.floor(wanted ?? os.availableParallelism()));
+  const { threads: wanted, unitsPerThread, minParallelBytes, onProgress, grads, acts, shard, ...engineOpts } = opts;
+  if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1)) throw new MergelensError('BAD_PARAM', `threads must be a positive integer, got ${wanted}`);
+  const threads = wanted ?? os.availableParallelism();
   const inputs = [base, ...experts, ...(grads ?? []), ...(acts ?? [])];
-  if (threads === 1 || experts.length < 2 || !inputs.every(fileBacked)) {
-    return computeMetricsPartial(base, experts, { ...opts });
-  }
+  const inProcess = () => computeMetricsPartial(base, experts, { ...engineOpts, grads, acts, shard, onProgress });
+  if (threads === 1 || experts.length < 2 || !inputs.every(fileBacked)) return inProcess();
+  const total = estimateBytes(base, experts, opts);
+  if (total < (minParallelBytes ?? 256e6)) return inProcess();
   const t0 = Date.now();
   const [si, sn] = typeof shard === 'string' ? parseShard(shard) : (shard ?? [1, 1]);
   // Units of a power-of-two count U: shard (si−1)·U + u + 1 of sn·U, u < U, are together exactly
@@ -121,7 +128,6 @@ export async function computeMetricsPartialParallel(base: Checkpoint, experts: C
     acts: acts?.map(pathOf),
     opts: engineOpts,
   };
-  const total = estimateBytes(base, experts, opts);
   const unitDone = new Float64Array(U);
   const results: MetricsPartial[] = new Array(U);
   const workers: Worker[] = [];

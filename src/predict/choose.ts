@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricFamily, PredictorFile } from '../types.js';
 import { MergelensError } from '../errors.js';
-import { metricFamily } from './families.js';
+import { METRIC_FAMILIES, metricFamily } from './families.js';
 import { loadPredictor } from './load.js';
 
 /** Package root (this file lives in src/predict or dist/predict). */
@@ -65,7 +65,10 @@ export async function choosePredictor(opts: { explicit?: string; grads: boolean;
       const reason = skipped.length ? `shipped predictor; ${skipped.join('; ')}` : 'shipped predictor';
       return { path: p, predictor, reason };
     }
-    skipped.push(`${path.basename(p)} skipped: needs ${missing.join(', ')}`);
+    const present = new Set(missing.map((id) => metricFamily(id)));
+    const fams = METRIC_FAMILIES.filter((f) => present.has(f));
+    const flags = [fams.includes('gradient') && '--grads', fams.includes('activation') && '--acts'].filter(Boolean).join(' and ');
+    skipped.push(`${path.basename(p)} skipped: needs ${fams.join(' and ')} metrics (${missing.length}: ${missing.join(', ')})${flags ? `; give ${flags} to use it` : ''}`);
   }
   throw new MergelensError('MISSING_METRICS', `no shipped predictor works with these inputs (${skipped.join('; ')})`, { hint });
 }

@@ -17,7 +17,7 @@ import { subsetRows, subsetVec } from './design.js';
 import { fitPaperModel, paperScore } from './pearson-l1.js';
 import { fitElasticNet, predictElasticNet } from './elastic-net.js';
 import type { Fold } from './folds.js';
-import { kfoldFolds, lambdaFolds, lotoFolds } from './folds.js';
+import { kfoldFolds, lotoFolds } from './folds.js';
 import { mae, mean, pearson, rmse, spearman, std } from './stats.js';
 
 export { lotoFolds, kfoldFolds } from './folds.js';
@@ -74,7 +74,7 @@ export function crossValidate(
     const Xv = subsetRows(X, f.val);
     const yv = subsetVec(y, f.val);
     const paper = fitPaperModel(Xt, yt, opts.lambda ?? 1);
-    const cal = fitElasticNet(Xt, yt, { l1Ratio: opts.l1Ratio, seed, folds: lambdaFolds(f.train.map((i) => pairs[i]), seed) });
+    const cal = fitElasticNet(Xt, yt, { l1Ratio: opts.l1Ratio, seed });
     const calPred = predictElasticNet(cal, Xv);
     const base = mean(yt);
     const scores = new Float64Array(f.val.length);

@@ -11,9 +11,11 @@
  * half-ridge penalty shares the weight and keeps bootstrap intervals meaningful.
  *
  * λ is chosen by inner cross-validation (seeded 5-fold over the training rows) over a 40-point
- * log grid from λ_max (the smallest λ with β = 0: max_j |z_jᵀ(y−ȳ)|/(n·α)) down to λ_max/100:
- * the λ with the lowest pooled validation MSE. residualStd is the cross-validated RMSE at that λ, so a ±1.96·residualStd
- * interval reflects out-of-sample error, not the (optimistic) training residuals.
+ * log grid from λ_max (the smallest λ with β = 0: max_j |z_jᵀ(y−ȳ)|/(n·α)) down to λ_max/100,
+ * with the one-standard-error rule: the largest λ whose pooled validation MSE is within one
+ * standard error (over folds) of the minimum — with a few dozen pairs that share experts the
+ * minimum is noisy and overfits. residualStd is the cross-validated RMSE at the chosen λ, so a
+ * ±1.96·residualStd interval reflects out-of-sample error, not the optimistic training residuals.
  */
 import type { Design } from './design.js';
 import { applyStandardizer, fitStandardizer, linearCombination, subsetRows, subsetVec } from './design.js';

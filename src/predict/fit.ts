@@ -10,7 +10,6 @@ import { designFromRows, subsetRows, subsetVec } from './design.js';
 import { fitPaperModel } from './pearson-l1.js';
 import { fitElasticNet } from './elastic-net.js';
 import { crossValidate } from './cv.js';
-import { lambdaFolds } from './folds.js';
 import { bootstrapIntervals, compareFingerprints } from './fingerprint.js';
 import { isExcluded, metricFamily } from './families.js';
 
@@ -79,7 +78,7 @@ export function fitMethod(
   const y = Float64Array.from(rows, (r) => r.outcome);
   const pairs = rows.map((r) => ({ a: r.a, b: r.b }));
   const paper = fitPaperModel(X, y, opts.lambda);
-  const cal = fitElasticNet(X, y, { l1Ratio: opts.l1Ratio, seed: opts.seed, folds: lambdaFolds(pairs, opts.seed) });
+  const cal = fitElasticNet(X, y, { l1Ratio: opts.l1Ratio, seed: opts.seed });
   const validation = opts.folds.map((scheme) => crossValidate(X, y, pairs, { scheme, k: opts.k, seed: opts.seed, lambda: opts.lambda, l1Ratio: opts.l1Ratio }).summary);
   const mp: MethodPredictor = {
     method,

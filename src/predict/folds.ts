@@ -57,14 +57,3 @@ export function kfoldFolds(n: number, k: number, seed: number): Fold[] {
   }
   return folds;
 }
-
-/**
- * Folds for choosing the calibrated model's λ inside a training set. Pairs that share an expert
- * are not independent, so λ is chosen the way the model is judged: leave-one-task-out over the
- * training experts when there are at least 5 (each inner fold still trains on ≥ 6 pairs),
- * otherwise a seeded 5-fold over rows.
- */
-export function lambdaFolds(pairs: readonly { a: string; b: string }[], seed: number): Fold[] {
-  const tasks = new Set(pairs.flatMap((p) => [p.a, p.b]));
-  return tasks.size >= 5 ? lotoFolds(pairs) : kfoldFolds(pairs.length, 5, seed);
-}

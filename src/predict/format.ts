@@ -69,7 +69,8 @@ export function formatRanking(r: Ranking, opts: { top?: number; outcome?: string
       drivers(p.best) || '(intercept only)',
     ];
   });
-  out.push(`Best pairs (predicted ${opts.outcome ?? 'outcome'} of the best method, 95% interval):`);
+  if (opts.outcome) out.push(`Outcome: ${opts.outcome}`, '');
+  out.push('Best pairs (predicted outcome of the best method, 95% interval):');
   out.push(table(['#', 'pair', 'best method', 'predicted [interval]', 'runner-up', 'why (largest contributions)'], rows, [true]));
   if (r.pairs.length > top) out.push(`… ${r.pairs.length - top} more pair(s); use --top or --json`);
   if (r.avoid.length) {

@@ -1,4 +1,8 @@
-/** CSV view of a study dataset: one row per pair × method (a,b,method,outcome,acc_a,acc_b,<metrics…>). */
+/**
+ * CSV view of a study dataset: one row per pair × method,
+ * `a,b,method,outcome,<metric ids…>,extra_<name>…`. Extra measurements carry the `extra_`
+ * prefix so `mergelens fit` (src/predict/load.ts) never mistakes them for metric features.
+ */
 import type { StudyDataset } from '../types.js';
 
 const cell = (v: string | number | undefined): string => {
@@ -8,10 +12,12 @@ const cell = (v: string | number | undefined): string => {
 };
 
 export function studyToCsv(ds: StudyDataset): string {
-  const header = ['a', 'b', 'method', 'outcome', 'acc_a', 'acc_b', ...ds.metricIds];
+  const extraNames = [...new Set(ds.rows.flatMap((r) => Object.keys(r.extra ?? {})))];
+  const header = ['a', 'b', 'method', 'outcome', ...ds.metricIds, ...extraNames.map((n) => `extra_${n}`)];
   const lines = [header.map(cell).join(',')];
   for (const r of ds.rows) {
-    lines.push([r.a, r.b, r.method, r.outcome, r.extra?.acc_a, r.extra?.acc_b, ...ds.metricIds.map((id) => r.metrics[id])].map(cell).join(','));
+    const fields = [r.a, r.b, r.method, r.outcome, ...ds.metricIds.map((id) => r.metrics[id]), ...extraNames.map((n) => r.extra?.[n])];
+    lines.push(fields.map(cell).join(','));
   }
   return lines.join('\n') + '\n';
 }

@@ -9,6 +9,7 @@ import { openCheckpoint } from '../checkpoint/open.js';
 import { mergeStream } from '../merge/stream.js';
 import { buildTaskData, getTask, INPUT_DIM, type Split, type SplitSizes } from './data.js';
 import { accuracy, type Dense } from './mlp.js';
+import { runPool } from './pool.js';
 import { denseFromTensors, encoderFromTensors, type TensorLookup } from './tensors.js';
 
 /** Plain data (structured-clone safe) describing the experts to evaluate. */
@@ -90,4 +91,22 @@ export async function evaluateMerge(ctx: EvalContext, job: MergeJob): Promise<Me
     accA: accuracy({ encoder, head: ctx.heads[i] }, a.x, a.y, a.n),
     accB: accuracy({ encoder, head: ctx.heads[j] }, b.x, b.y, b.n),
   };
+}
+
+/** Evaluate every job, inline (workers = 1) or on worker threads; results in job order either way. */
+export async function runMergeJobs(spec: EvalSpec, jobs: MergeJob[], workers: number, onDone?: (done: number, r: MergeResult) => void): Promise<MergeResult[]> {
+  if (Math.min(workers, jobs.length) > 1) {
+    return runPool<MergeJob, MergeResult>({ entry: 'merge-worker', workerData: spec, jobs, workers, onResult: (d, r) => onDone?.(d, r) });
+  }
+  const ctx = await createEvalContext(spec);
+  try {
+    const out: MergeResult[] = [];
+    for (const job of jobs) {
+      out.push(await evaluateMerge(ctx, job));
+      onDone?.(out.length, out[out.length - 1]);
+    }
+    return out;
+  } finally {
+    await ctx.close();
+  }
 }

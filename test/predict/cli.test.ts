@@ -95,7 +95,7 @@ describe('mergelens fit / predict / screen', () => {
   it('choosePredictor picks the first shipped predictor whose metrics the inputs provide', async () => {
     const noWeights = await choosePredictor({ grads: false, acts: false, candidates: [out, weights] });
     expect(noWeights.path).toBe(weights);
-    expect(noWeights.reason).toContain('predictor.json skipped: needs act_l2, enc_grad_l2');
+    expect(noWeights.reason).toContain('predictor.json skipped: needs gradient and activation metrics (2: act_l2, enc_grad_l2); give --grads and --acts to use it');
     const full = await choosePredictor({ grads: true, acts: true, candidates: [out, weights] });
     expect(full.path).toBe(out);
     await expect(choosePredictor({ grads: false, acts: false, candidates: [out] })).rejects.toMatchObject({ code: 'MISSING_METRICS' });

@@ -3,10 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
+import { loadStudy } from '../../src/predict/load.js';
 import { buildTaskData, getTask, INPUT_DIM } from '../../src/study/data.js';
 import { readAllTensors, readHead } from '../../src/study/evaluate.js';
 import { accuracy } from '../../src/study/mlp.js';
 import { QUICK_METHODS, QUICK_TASKS, runStudy } from '../../src/study/run.js';
+import { runMergeJobs } from '../../src/study/evaluate.js';
+import { isMergelensError } from '../../src/errors.js';
 import { encoderFromTensors } from '../../src/study/tensors.js';
 import { defaultZooDir, readZooManifest } from '../../src/study/zoo.js';
 import type { StudyDataset } from '../../src/types.js';
@@ -33,8 +36,11 @@ describe('mergelens study --quick', () => {
     }
     const csv = readFileSync(path.join(tmp, 'a', 'study.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(ds.rows.length + 1);
-    expect(csv[0].startsWith('a,b,method,outcome,acc_a,acc_b,')).toBe(true);
-    expect(csv[0].split(',').length).toBe(6 + ds.metricIds.length);
+    expect(csv[0].startsWith(`a,b,method,outcome,${ds.metricIds.join(',')},extra_acc_a,extra_acc_b,`)).toBe(true);
+    // the CSV is the user path into `mergelens fit`: it must load back to the same rows, extras not as features
+    const fromCsv = await loadStudy(path.join(tmp, 'a', 'study.csv'));
+    expect(fromCsv.metricIds).toEqual(ds.metricIds);
+    expect(fromCsv.rows.map((r) => [r.a, r.b, r.method, r.outcome, r.metrics, r.extra])).toEqual(ds.rows.map((r) => [r.a, r.b, r.method, r.outcome, r.metrics, r.extra]));
     const json = JSON.parse(readFileSync(path.join(tmp, 'a', 'study.json'), 'utf8')) as StudyDataset;
     expect(json.rows).toEqual(ds.rows);
     const grads = await openCheckpoint(path.join(tmp, 'a', 'calibration', 'grads', 'digits.safetensors'));
@@ -86,5 +92,25 @@ describe('mergelens study --quick', () => {
     const m = runCli(['study', '--quick', '--methods', 'tiess', '--out', path.join(tmp, 'c')]);
     expect(m.status).toBe(1);
     expect(m.stderr).toMatch(/UNKNOWN_METHOD/);
+    const z = runCli(['study', '--zoo', path.join(tmp, 'no-zoo'), '--out', path.join(tmp, 'c')]);
+    expect(z.status).toBe(1);
+    expect(z.stderr).toMatch(/no-zoo.*manifest\.json: no study zoo here.*--retrain/);
+  });
+
+  it('an error inside a merge worker comes back as the same MergelensError', async () => {
+    const dir = defaultZooDir();
+    const m = await readZooManifest(dir);
+    const spec = { zooDir: dir, base: m.base, tasks: m.tasks.slice(0, 2).map((t) => ({ id: t.id, expert: t.expert, head: t.head })), dataSeed: m.config.seed, split: { train: 10, test: 20 }, layers: 2 };
+    const jobs = [
+      { i: 0, j: 1, method: 'weight_avg', seed: 0 },
+      { i: 0, j: 1, method: 'no_such_method', seed: 0 },
+    ];
+    const err = await runMergeJobs(spec, jobs, 2).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isMergelensError(err)).toBe(true);
+    expect((err as { code: string }).code).toBe('UNKNOWN_METHOD');
+    expect((err as Error).message).toMatch(/no_such_method/);
   });
 });

@@ -15,7 +15,7 @@ import { MergelensError } from '../../errors.js';
 import { openCheckpoint } from '../../checkpoint/open.js';
 import { combinePartials, shardsComplete, type MetricsPartial } from '../../metrics/accumulators.js';
 import { metricsCsv } from '../../metrics/csv.js';
-import { computeMetricsPartial } from '../../metrics/engine.js';
+import { computeMetricsPartialParallel } from '../../metrics/parallel.js';
 import { finalizeReport } from '../../metrics/finalize.js';
 import { assertWritable, writeFileAtomic } from '../../util/atomic.js';
 import { stderrProgress } from '../../util/progress.js';
@@ -33,6 +33,7 @@ interface MetricsCliOptions {
   exactMaxDim: string;
   wholeLimit: string;
   shard?: string;
+  threads?: string;
   out: string;
   csv?: string;
   force?: boolean;
@@ -73,7 +74,8 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
       experts.push(c);
     }
     const progress = o.progress ? stderrProgress() : undefined;
-    const partial = await computeMetricsPartial(base, experts, {
+    const partial = await computeMetricsPartialParallel(base, experts, {
+      threads: o.threads === undefined ? undefined : num('--threads', o.threads, true),
       grads: splitList(o.grads),
       acts: splitList(o.acts),
       include: o.include,
@@ -144,6 +146,7 @@ export function register(program: Command): void {
     .option('--exact-max-dim <n>', 'exact SVD when min(rows, cols) ≤ n, randomised above', '512')
     .option('--bottom-max-dim <n>', 'bottom-k overlaps only when min(rows, cols) ≤ n (needs the exact SVD)', '512')
     .option('--whole-limit <elements>', 'tensors up to this many elements are read whole (exact trim, subspace); memory ≈ (N+1)·4 bytes·limit', String(64 * 2 ** 20))
+    .option('--threads <n>', 'worker threads for the pass (default: all cores; small models run in-process)')
     .option('--shard <i/n>', 'only the i-th of n tensor ranges; writes a partial file for merge-partials')
     .requiredOption('-o, --out <file>', 'output metrics JSON')
     .option('--csv <file>', 'also write one CSV row per pair')

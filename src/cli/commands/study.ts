@@ -60,14 +60,14 @@ export function register(program: Command): void {
   program
     .command('study')
     .description('run the built-in study: MNIST experts, every pair × every merge method, post-merge accuracy, predictors, HTML report')
-    .option('--retrain', 'train the model zoo again (about 30 s) instead of using the committed one')
+    .option('--retrain', 'train the model zoo again (≈ 30 s) instead of using the committed one')
     .option('--seed <n>', 'training seed (with --retrain) and merge seed (DARE); default: the zoo’s seed (1)')
     .option('--out <dir>', 'output folder', 'reports')
     .option('--zoo <dir>', 'zoo folder to read (and to write with --retrain); default: the package’s fixtures/study')
     .option('--methods <ids>', 'comma-separated merge methods (default: all)')
     .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
     .option('--quick', 'a small subset (4 tasks × 4 methods) for smoke tests')
-    .option('--workers <n>', 'threads for the merges (default: cores, at most 4)')
+    .option('--workers <n>', 'threads for training and merging (default: cores, at most 4)')
     .option('--no-fit', 'skip fitting predictors (no predictor.json)')
     .option('--no-report', 'skip the HTML report')
     .action(async (o: StudyCliOptions) => {
