@@ -73,6 +73,15 @@ export interface ExpertPreflight {
   lora?: { modules: number; checked: number };
 }
 
+/** A per-expert report with nothing found yet; checks fill it in. */
+function emptyExpertReport(name: string, path: string, kind: ExpertPreflight['kind'], tensors: number, parameters: number): ExpertPreflight {
+  return {
+    name, path, kind, tensors, parameters,
+    missing: [], extra: [], shapeMismatches: [], dtypeMismatches: [], vocab: [], relDelta: [],
+    medianRelDelta: null, descendsFromBase: null, nonFinite: [],
+  };
+}
+
 export interface PreflightOptions {
   /** Blocks sampled per tensor (default 8). */
   sampleBlocks?: number;
@@ -214,22 +223,7 @@ async function checkExpert(
   const names = expert.tensorNames();
   const nameSet = new Set(names);
   const lora = isLora(expert) ? (expert as LoraCheckpoint) : undefined;
-  const rep: ExpertPreflight = {
-    name: ex,
-    path: expert.path,
-    kind: expert.kind,
-    tensors: names.length + (lora ? lora.lowRankNames().length : 0),
-    parameters: parameters(expert),
-    missing: [],
-    extra: [],
-    shapeMismatches: [],
-    dtypeMismatches: [],
-    vocab: [],
-    relDelta: [],
-    medianRelDelta: null,
-    descendsFromBase: null,
-    nonFinite: [],
-  };
+  const rep = emptyExpertReport(ex, expert.path, expert.kind, names.length + (lora ? lora.lowRankNames().length : 0), parameters(expert));
   for (const w of expert.warnings ?? []) col.add('warning', 'OPEN_WARNING', w, ex);
   compareConfigs(base, expert, ex, col);
 
@@ -400,22 +394,7 @@ export async function preflightPaths(basePath: string, expertPaths: readonly str
     }
     const report = await preflight(base, opened, opts);
     for (const f of failed) {
-      report.experts.push({
-        name: f.path,
-        path: f.path,
-        kind: 'unopened',
-        tensors: 0,
-        parameters: 0,
-        missing: [],
-        extra: [],
-        shapeMismatches: [],
-        dtypeMismatches: [],
-        vocab: [],
-        relDelta: [],
-        medianRelDelta: null,
-        descendsFromBase: null,
-        nonFinite: [],
-      });
+      report.experts.push(emptyExpertReport(f.path, f.path, 'unopened', 0, 0));
       report.issues.push({ severity: 'error', code: 'OPEN_FAILED', expert: f.path, message: `cannot open [${f.code}]: ${f.message}` });
       report.counts.error++;
       report.ok = false;

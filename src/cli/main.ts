@@ -4,11 +4,10 @@
  * parses its options and calls the library API; this file only wires them up and turns
  * errors into a clear message and a non-zero exit code.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { isMergelensError } from '../errors.js';
 import { commands } from './commands/index.js';
+import { isEntryPoint } from '../util/entry.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,15 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+if (isEntryPoint(import.meta.url)) {
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

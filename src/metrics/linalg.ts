@@ -5,6 +5,7 @@
  * Float32Array/Float64Array. Only small (≤ a few hundred)-sized eigenproblems go to ml-matrix.
  */
 import { EVD, Matrix, SVD } from 'ml-matrix';
+import { mulberry32 } from '../util/mulberry32.js';
 
 export type Vec = Float32Array | Float64Array;
 
@@ -211,14 +212,7 @@ export function smallSvd(M: Float64Array, rows: number, cols: number): { sigma: 
 
 /** Seeded standard-normal generator (mulberry32 + Box–Muller): reproducible sketches. */
 export function gaussianRng(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => {
     const u = 1 - uniform();
     const v = uniform();

@@ -11,6 +11,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MetricsReport, PairMetrics, PredictorFile, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
+import { readJsonFile } from '../checkpoint/json.js';
 
 const REQUIRED = ['a', 'b', 'method', 'outcome'] as const;
 
@@ -187,19 +188,7 @@ export function parseStudyCsv(text: string, file: string): StudyDataset {
   };
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new MergelensError('NOT_FOUND', `cannot read ${what} (${(e as Error).message})`, { file });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw bad(file, `${what} is not valid JSON (${(e as Error).message})`);
-  }
-}
+const readJson = (file: string, what: string): Promise<unknown> => readJsonFile(file, 'BAD_INPUT', what);
 
 /** Read a predictor file written by `mergelens fit` (or shipped in fixtures/predictor). */
 export async function loadPredictor(file: string): Promise<PredictorFile> {

@@ -2,26 +2,14 @@
  * Reading the report's inputs from disk with checks that name the file and the problem, so a
  * malformed metrics file fails here rather than as a broken page.
  */
-import { promises as fsp } from 'node:fs';
 import type { MetricBreakdown, MetricsReport, Prediction } from '../types.js';
 import { MergelensError } from '../errors.js';
 import type { PreflightIssue, PreflightReport } from '../check/preflight.js';
+import { readJsonFile } from '../checkpoint/json.js';
 
 const bad = (file: string, problem: string, hint?: string) => new MergelensError('BAD_INPUT', problem, { file, hint });
 
-async function readJson(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e) {
-    throw new MergelensError('NOT_FOUND', `cannot read ${what} (${(e as Error).message})`, { file });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw bad(file, `${what} is not valid JSON (${(e as Error).message})`);
-  }
-}
+const readJson = (file: string, what: string): Promise<unknown> => readJsonFile(file, 'BAD_INPUT', what);
 
 const isNumOrNull = (v: unknown) => v === null || typeof v === 'number';
 

@@ -3,6 +3,8 @@
  * mulberry32: tiny, fast and fully deterministic across platforms, which is all the
  * study needs (not cryptographic, not for statistics beyond simple sampling).
  */
+import { mulberry32 } from '../util/mulberry32.js';
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -15,15 +17,8 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let s = seed >>> 0;
   let spare: number | null = null;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const rng: Rng = {
     next,
     normal() {

@@ -8,19 +8,10 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../../src/util/mulberry32.js';
 import type { MetricDefinition, MetricFamily, MetricMatrix, MetricsReport, PairIndex, Prediction } from '../../src/types.js';
 
-/** mulberry32: tiny deterministic PRNG in [0,1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface MetricSpec {
   id: string;

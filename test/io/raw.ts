@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { mulberry32 } from '../../src/util/mulberry32.js';
 
 /** 8-byte LE length + header text (exactly as given) + data. */
 export function rawFile(headerText: string, data: Uint8Array = new Uint8Array(0), declaredLength?: bigint): Uint8Array {
@@ -35,16 +36,7 @@ export function tempDir(prefix = 'mergelens-io-'): { dir: string; file(name: str
 }
 
 /** Deterministic PRNG (mulberry32) for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function randomF32(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);

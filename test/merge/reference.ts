@@ -4,6 +4,7 @@
  * to check the optimised kernels in src/merge against.
  */
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { mulberry32 } from '../../src/util/mulberry32.js';
 
 export type Vec = number[];
 
@@ -115,16 +116,7 @@ export function singularValues(v: ArrayLike<number>, m: number, n: number): numb
 }
 
 /** Deterministic pseudo-random test data (mulberry32), independent of src/merge/random.ts. */
-export function testRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const testRng = mulberry32;
 
 export function randn(rng: () => number, n: number, scale = 1): Float32Array {
   const out = new Float32Array(n);

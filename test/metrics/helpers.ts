@@ -1,17 +1,12 @@
 /** Shared fixtures for the metrics tests: seeded data, in-memory checkpoints, a fake LoRA adapter. */
 import type { Checkpoint, LoraCheckpoint, LowRankDelta } from '../../src/types.js';
 import { memoryCheckpoint, type MemoryTensor } from '../../src/checkpoint/memory.js';
+import { mulberry32 } from '../../src/util/mulberry32.js';
 
 /** mulberry32 uniform in [−0.5, 0.5). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const u = mulberry32(seed);
+  return () => u() - 0.5;
 }
 
 export const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
