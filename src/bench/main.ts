@@ -32,13 +32,19 @@ interface Options {
   numpy: boolean;
   subspaceSize: string;
   only?: string;
+  runs?: string;
   out: string;
+  render?: boolean;
 }
 
 /** Run one phase in a child process (same node flags, so it works from dist and under tsx). */
 function child<T>(p: Phase): Promise<T> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--phase', JSON.stringify(p)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Through `sh -c 'cmd; exit $?'`, which forks for cmd: on Linux a process's maxRSS survives
+    // exec and a direct child starts from this (parent) process's RSS, which would hide the
+    // phase's own peak. sh's fork starts from sh's ~1 MB instead.
+    const args = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--phase', JSON.stringify(p)];
+    const proc = spawn('/bin/sh', ['-c', '"$0" "$@"; exit $?', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.on('error', reject);
@@ -122,14 +128,17 @@ async function main(argv: string[]): Promise<void> {
     .option('--dir <dir>', 'where synthetic checkpoints go (default: $TMPDIR/mergelens-bench-<scale>, reused when present)')
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
-    .option('--methods <list>', 'merge methods to time, comma-separated (default: all cheap ones; tsv,iso_c only with --small)')
+    .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
     .option('--only <list>', 'phases to run: bandwidth,metrics,numpy,subspace,merge (default: all)')
+    .option('--runs <list>', 'metrics passes: default,bounded,single,subspace (default: default,bounded,single)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
     .option('--keep', 'keep the synthetic checkpoints (default: kept anyway for reuse; use --dir to control)')
-    .option('--out <dir>', 'reports directory', path.join(root, 'reports', 'bench'));
+    .option('--out <dir>', 'reports directory', path.join(root, 'reports', 'bench'))
+    .option('--render', 'only regenerate latest.md from the JSON reports');
   program.parse(argv, { from: 'user' });
   const o = program.opts<Options>();
+  if (o.render) return writeLatest(o.out);
   const scale = o.small ? 'small' : '1b';
   const N = Number(o.experts ?? (o.small ? 4 : 8));
   const threads = Number(o.threads ?? os.availableParallelism());
@@ -161,14 +170,20 @@ async function main(argv: string[]): Promise<void> {
   let warm: { bytes: number; seconds: number } | undefined;
   if (only.has('metrics')) {
     // The engine's defaults read tensors up to 64M elements whole (exact trim thresholds,
-    // subspace); the "chunked" run streams everything above 4M elements in row chunks.
-    const chunked = 4 * 2 ** 20;
-    const runs = [
-      { label: `${threads} threads`, threads, subspace: false },
-      { label: `${threads} threads, --whole-limit 4M`, threads, subspace: false, wholeTensorElements: chunked },
-      ...(threads > 1 && o.small ? [{ label: '1 thread', threads: 1, subspace: false }] : []),
-      ...(o.small ? [{ label: `${threads} threads, with subspace`, threads, subspace: true }] : []),
-    ];
+    // subspace) and stream bigger ones in 16M-element row chunks; "bounded" streams everything
+    // above 4M elements in 4M-element chunks (memory ≈ threads·(N+1)·4 B·4M).
+    const M4 = 4 * 2 ** 20;
+    const all = {
+      default: { label: `${threads} threads`, threads, subspace: false },
+      bounded: { label: `${threads} threads, whole-limit 4M, 4M chunks`, threads, subspace: false, wholeTensorElements: M4, chunkElements: M4 },
+      single: { label: '1 thread', threads: 1, subspace: false },
+      subspace: { label: `${threads} threads, with subspace`, threads, subspace: true },
+    };
+    const runs = (o.runs ?? 'default,bounded,single').split(',').map((k) => {
+      const r = all[k as keyof typeof all];
+      if (!r) throw new Error(`unknown --runs entry "${k}" (default, bounded, single, subspace)`);
+      return r;
+    });
     // Read every file once first, so every timed pass reads from the page cache.
     log('warming the page cache (reading every checkpoint file once)');
     warm = await readAll([synth.base, ...synth.experts]);
@@ -200,8 +215,9 @@ async function main(argv: string[]): Promise<void> {
 
   const merges: { method: string; experts: number; result: MergeResultFigures }[] = [];
   if (only.has('merge')) {
-    // dare_ties costs what ties does; tsv / iso_c need a dense SVD per matrix (minutes each at 1B).
-    const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'slerp', ...(o.small ? ['dare_ties', 'tsv', 'iso_c'] : [])];
+    // dare_ties costs what ties does; tsv / iso_c need a dense SVD per matrix (minutes per
+    // tensor at LLM sizes, see src/merge/svd.ts): only with --methods.
+    const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'slerp', ...(o.small ? ['dare_ties'] : [])];
     for (const method of methods) {
       const experts = method === 'slerp' ? synth.experts.slice(0, 2) : synth.experts;
       log(`merge ${method} (${experts.length} experts)`);
@@ -231,13 +247,17 @@ async function main(argv: string[]): Promise<void> {
   const jsonPath = path.join(o.out, `${stamp}-${scale}.json`);
   await writeFileAtomic(jsonPath, JSON.stringify(report, null, 1) + '\n');
   process.stdout.write(renderTable(report) + '\n');
-  // latest.md shows the newest complete run of each scale found in the reports directory.
-  const all = readdirSync(o.out)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(path.join(o.out, f), 'utf8')) as BenchReport)
-    .filter((r) => r.format === 'mergelens.bench');
-  await writeFileAtomic(path.join(o.out, 'latest.md'), renderMarkdown(all));
+  await writeLatest(o.out);
   log(`wrote ${jsonPath} and ${path.join(o.out, 'latest.md')}`);
+}
+
+/** latest.md from every bench JSON in the reports directory (see renderMarkdown). */
+async function writeLatest(dir: string): Promise<void> {
+  const all = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as BenchReport)
+    .filter((r) => r.format === 'mergelens.bench');
+  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(all));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -7,6 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint } from '../types.js';
 import { openCheckpoint } from '../checkpoint/open.js';
+import { checkpointFiles } from '../checkpoint/fingerprint.js';
 import { computeMetricsPartialParallel } from '../metrics/parallel.js';
 import { finalizeReport } from '../metrics/finalize.js';
 import { randomizedSvd } from '../metrics/rsvd.js';
@@ -30,6 +31,8 @@ export interface MetricsPhase {
   subspace: boolean;
   /** --whole-limit: tensors above it are streamed in row chunks. */
   wholeTensorElements?: number;
+  /** Row-chunk size of streamed tensors, elements (engine default 16M). */
+  chunkElements?: number;
 }
 
 export interface MetricsResult {
@@ -47,7 +50,7 @@ export async function metricsPhase(p: MetricsPhase): Promise<MetricsResult> {
   const { b, es, close } = await openAll(p.base, p.experts);
   try {
     const t0 = performance.now();
-    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace, wholeTensorElements: p.wholeTensorElements });
+    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace, wholeTensorElements: p.wholeTensorElements, chunkElements: p.chunkElements });
     const report = finalizeReport(partial);
     const seconds = (performance.now() - t0) / 1000;
     return {
@@ -89,7 +92,9 @@ export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
     const seconds = (performance.now() - t0) / 1000;
     let bytesOut = 0;
     for (const f of r.files) bytesOut += (await fsp.stat(f)).size;
-    const bytesIn = r.plan.tensors.reduce((s, t) => s + t.bytes, 0);
+    // Every expert is read in full; the base only by methods that need it (streamPlan skips it otherwise).
+    const sizeOf = (c: Checkpoint) => checkpointFiles(c).reduce((n, f) => n + f.size, 0);
+    const bytesIn = es.reduce((n, c) => n + sizeOf(c), 0) + (r.plan.method.needsBase ? sizeOf(b) : 0);
     return { seconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
   } finally {
     await close();

@@ -36,7 +36,8 @@ const rss = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 function table(head: string[], rows: string[][]): string[] {
   const w = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (r: string[]) => '| ' + r.map((x, c) => (c === 0 ? x.padEnd(w[c]) : x.padStart(w[c]))).join(' | ') + ' |';
-  return [line(head), '|' + w.map((x, c) => (c === 0 ? ':' : '') + '-'.repeat(x + 1) + (c === 0 ? '' : ':')).join('|') + '|', ...rows.map(line)];
+  // Blank lines around: markdown needs them to start and end a table.
+  return ['', line(head), '|' + w.map((x, c) => (c === 0 ? ':' : '') + '-'.repeat(x + 1) + (c === 0 ? '' : ':')).join('|') + '|', ...rows.map(line), ''];
 }
 
 /** Agreement of our whole-model values with numpy's on the same files. */
@@ -75,13 +76,15 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
   if (r.metrics.length) {
     out.push('');
     const w = r.warmRead;
-    out.push(`Metrics pass (page cache warmed by reading all ${w ? f(w.bytes / GB, 1) + ' GB in ' + f(w.seconds, 1) + ' s, ' + f(w.bytes / w.seconds / GB, 2) + ' GB/s' : 'files'}; GB = checkpoint bytes read; subspace off unless stated):`);
+    out.push(`Metrics pass (every file read once first: ${w ? f(w.bytes / GB, 1) + ' GB in ' + f(w.seconds, 1) + ' s, ' + f(w.bytes / w.seconds / GB, 2) + ' GB/s' : '—'}; GB/s = checkpoint bytes (base + experts) / pass time; subspace off unless stated):`);
     const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
     out.push(
       ...table(
         ['run', 'seconds', 'GB/s read', '% of read bw', 'param-pairs/s', 'peak RSS'],
         r.metrics.map((x) => {
-          const gbs = x.result.bytesRead / x.result.seconds / GB;
+          // Checkpoint bytes (base + experts) per second; the engine's own count also includes the
+          // row samples it re-reads for trim thresholds of streamed tensors.
+          const gbs = (s.bytesPerCheckpoint * (s.experts + 1)) / x.result.seconds / GB;
           return [x.label, f(x.result.seconds, 1), f(gbs, 2), ref ? `${f((100 * gbs) / ref, 0)}%` : '—', `${f((x.result.params * x.result.pairs) / x.result.seconds / 1e9, 2)}G`, rss(x.result.peakRss)];
         }),
       ),
@@ -147,10 +150,17 @@ export function renderMarkdown(all: BenchReport[]): string {
   const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder.', ''];
   const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
   for (const scale of ['1b', 'small'] as const) {
-    const r = newest(all.filter((x) => x.scale === scale && x.metrics.length > 0));
+    const mine = all.filter((x) => x.scale === scale);
+    const r = newest(mine.filter((x) => x.metrics.length > 0));
     if (!r) continue;
-    out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — ${r.createdAt}`, '');
-    out.push(...sections(r, { subspace: false }).map(bullet), '');
+    // A run limited with --only lacks some sections: take those from the newest run that has them.
+    const merged = newest(mine.filter((x) => x.merges.length > 0));
+    const bw = r.bandwidth ? r : newest(mine.filter((x) => x.bandwidth));
+    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, merges: merged?.merges ?? [] };
+    out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
+    const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
+    out.push(...from(bw, 'Bandwidth'), ...from(merged, 'Merge figures'));
+    out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }
   const sv = newest(all.filter((x) => x.subspace));
   if (sv) {
