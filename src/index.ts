@@ -80,3 +80,7 @@ export { computeMetricsParallel, computeMetricsPartialParallel, type ParallelMet
 export { kthLargestAbsRadix } from './metrics/radix-select.js';
 export { generateSynthetic, llamaSpecs, paramCount, synthBytes, fitLayers, SHAPE_1B, SHAPE_SMALL, type ModelShape, type SynthOptions, type SynthResult } from './bench/synth.js';
 export { measureBandwidth, type Bandwidth } from './bench/bandwidth.js';
+export { streamPlanChunks, DEFAULT_CHUNK_ELEMENTS, type MergedChunk } from './merge/stream.js';
+export { tensorRandomAt } from './merge/random.js';
+export { symmetricEigen, type SymmetricEigen } from './linalg/symmetric-eigen.js';
+export { gramSvd, smallGram, REORTH_BELOW, type GramSvd } from './linalg/gram-svd.js';

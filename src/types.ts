@@ -194,6 +194,26 @@ export interface TensorMergeInput {
   params: Record<string, ParamValue>;
   /** Deterministic per-tensor RNG in [0,1), seeded from (seed, tensor name). */
   random: () => number;
+  /**
+   * The same per-tensor stream positioned at expert `e`'s draw for the first element of this
+   * input, i.e. after e·numel(whole tensor) + offset draws — per-entry draws stay identical
+   * when a tensor is merged in row chunks (see `rowChunks`). Absent: draw from `random` in order.
+   */
+  expertRandom?: (expert: number) => () => number;
+  /** What the method's `prepareChunks` scan gathered over the whole tensor (row-chunked merges only). */
+  prepared?: unknown;
+}
+
+/**
+ * A scan over a whole tensor before a row-chunked merge of it: the stream feeds every row
+ * chunk of the inputs (base slice, expert slices), in row order, `passes` times, calling
+ * `endPass` after each pass; `result()` then goes to every chunk's mergeTensor as `prepared`.
+ */
+export interface ChunkPrepass {
+  passes: number;
+  visit(pass: number, base: Float32Array | null, experts: Float32Array[]): void;
+  endPass(pass: number): void;
+  result(): unknown;
 }
 
 export interface MergeMethod {
@@ -210,6 +230,14 @@ export interface MergeMethod {
   /** Extra arity rule beyond min/maxExperts; returns the problem or undefined. */
   checkInputs?: (ctx: { experts: number; hasBase: boolean }) => string | undefined;
   mergeTensor(input: TensorMergeInput): Float32Array;
+  /**
+   * True when, with these params, mergeTensor on row slices of every input returns the matching
+   * slices of the whole-tensor result (elementwise rules; draws via `expertRandom`), so
+   * mergeToDisk may merge big tensors in row chunks with bounded memory. Absent: whole tensors.
+   */
+  rowChunks?: (params: Record<string, ParamValue>) => boolean;
+  /** Whole-tensor statistics a row-chunked merge needs first (TIES: each τᵢ's top-k cut); null: none needed. */
+  prepareChunks?: (ctx: { numel: number; experts: number; params: Record<string, ParamValue> }) => ChunkPrepass | null;
 }
 
 // ──────────────────────────────── study & predictors ───────────────────────────────

@@ -169,9 +169,9 @@ async function main(argv: string[]): Promise<void> {
   const metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[] = [];
   let warm: { bytes: number; seconds: number } | undefined;
   if (only.has('metrics')) {
-    // The engine's defaults read tensors up to 64M elements whole (exact trim thresholds,
-    // subspace) and stream bigger ones in 16M-element row chunks; "bounded" streams everything
-    // above 4M elements in 4M-element chunks (memory ≈ threads·(N+1)·4 B·4M).
+    // The engine's defaults read tensors up to 4M elements whole and stream bigger ones in
+    // 4M-element row chunks (memory ≈ threads·(N+1)·4 B·4M); "bounded" names those sizes
+    // explicitly, so it equals "default" unless the engine defaults change again.
     const M4 = 4 * 2 ** 20;
     const all = {
       default: { label: `${threads} threads`, threads, subspace: false },

@@ -31,7 +31,7 @@ export interface MetricsPhase {
   subspace: boolean;
   /** --whole-limit: tensors above it are streamed in row chunks. */
   wholeTensorElements?: number;
-  /** Row-chunk size of streamed tensors, elements (engine default 16M). */
+  /** Row-chunk size of streamed tensors, elements (engine default 4M). */
   chunkElements?: number;
 }
 

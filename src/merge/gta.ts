@@ -12,7 +12,7 @@
  * Accumulation is in float64; per-expert task vectors are held as float32 (θᵢ − θ₀ of two
  * float32 values within a factor of 2 is exact).
  */
-import { magnitudeTrim, randomDrop, type RescaleRule } from './sparsify.js';
+import { applyCut, magnitudeTrim, randomDrop, type RescaleRule, type TrimCut } from './sparsify.js';
 
 export interface GtaOptions {
   sparsify: 'none' | 'magnitude' | 'random';
@@ -22,6 +22,10 @@ export interface GtaOptions {
   normalize: boolean;
   lambda: number;
   random?: () => number;
+  /** Per-expert streams (TensorMergeInput.expertRandom); preferred over `random` when given. */
+  randomFor?: (expert: number) => () => number;
+  /** Per-expert whole-tensor cuts for a row chunk (magnitude sparsify); without them each input is trimmed as a whole. */
+  cuts?: TrimCut[];
 }
 
 export function taskVector(expert: Float32Array, base: Float32Array): Float32Array {
@@ -37,10 +41,11 @@ export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: n
   const deltas: Float32Array[] = [];
   for (let e = 0; e < N; e++) {
     let tau = taskVector(experts[e], base);
-    if (opts.sparsify === 'magnitude') tau = magnitudeTrim(tau, opts.density);
+    if (opts.sparsify === 'magnitude') tau = opts.cuts ? applyCut(tau, opts.cuts[e]) : magnitudeTrim(tau, opts.density);
     else if (opts.sparsify === 'random') {
-      if (!opts.random) throw new Error('gtaMerge: random sparsification needs a random stream');
-      tau = randomDrop(tau, opts.density, opts.random, opts.rescale);
+      const random = opts.randomFor ? opts.randomFor(e) : opts.random;
+      if (!random) throw new Error('gtaMerge: random sparsification needs a random stream');
+      tau = randomDrop(tau, opts.density, random, opts.rescale);
     }
     deltas.push(tau);
   }

@@ -2,6 +2,7 @@
  * Sparsification of task vectors, the first step of TIES and DARE. Pure kernels on typed
  * arrays; they return new arrays and never touch their input.
  */
+import { kthLargestAbsRadix } from '../metrics/radix-select.js';
 
 /**
  * Number of entries a magnitude trim keeps: ⌊density·n⌋, at least 1. mergekit asserts k>0 and
@@ -13,34 +14,50 @@ export function keepCount(n: number, density: number): number {
 }
 
 /**
- * TIES "trim": keep the k = keepCount(n, density) entries of largest |τ|, zero the rest.
- * Exactly k entries survive; among equal magnitudes at the threshold the lower flat index
- * wins (deterministic, like a stable argsort). density ≥ 1 returns a copy unchanged.
+ * A magnitude trim as a cut: keep every |τ| > threshold, plus the first `ties` entries (flat
+ * order) with |τ| = threshold. `ties` counts down as entries are kept, so the row chunks of
+ * one tensor, trimmed in order with one cut, keep exactly what trimming it whole would.
  */
-export function magnitudeTrim(tau: Float32Array, density: number): Float32Array {
+export interface TrimCut {
+  threshold: number;
+  ties: number;
+}
+
+/** Keep the entries `cut` selects, zero the rest (decrements cut.ties). */
+export function applyCut(tau: Float32Array, cut: TrimCut): Float32Array {
   const n = tau.length;
   const out = new Float32Array(n);
-  if (density >= 1) {
-    out.set(tau);
-    return out;
-  }
-  const k = keepCount(n, density);
-  const mags = new Float32Array(n);
-  for (let i = 0; i < n; i++) mags[i] = Math.abs(tau[i]);
-  mags.sort(); // native numeric sort of a typed array; NaN sorts last
-  const threshold = mags[n - k];
-  let above = 0;
-  for (let i = 0; i < n; i++) if (Math.abs(tau[i]) > threshold) above++;
-  let tiesLeft = k - above;
+  const threshold = cut.threshold;
   for (let i = 0; i < n; i++) {
     const m = Math.abs(tau[i]);
     if (m > threshold) out[i] = tau[i];
-    else if (m === threshold && tiesLeft > 0) {
+    else if (m === threshold && cut.ties > 0) {
       out[i] = tau[i];
-      tiesLeft--;
+      cut.ties--;
     }
   }
   return out;
+}
+
+/** Entries of `tau` with |τ| strictly above `threshold`. */
+export function countAbove(tau: Float32Array, threshold: number): number {
+  let above = 0;
+  for (let i = 0; i < tau.length; i++) if (Math.abs(tau[i]) > threshold) above++;
+  return above;
+}
+
+/**
+ * TIES "trim": keep the k = keepCount(n, density) entries of largest |τ|, zero the rest.
+ * Exactly k entries survive; among equal magnitudes at the threshold the lower flat index
+ * wins (deterministic, like a stable argsort). density ≥ 1 returns a copy unchanged. The
+ * threshold (k-th largest |τ|) comes from an exact radix selection, not a sort.
+ */
+export function magnitudeTrim(tau: Float32Array, density: number): Float32Array {
+  const n = tau.length;
+  if (density >= 1) return tau.slice();
+  const k = keepCount(n, density);
+  const threshold = kthLargestAbsRadix(tau, k);
+  return applyCut(tau, { threshold, ties: k - countAbove(tau, threshold) });
 }
 
 export type RescaleRule = 'inverse' | 'l1' | 'none';

@@ -62,13 +62,13 @@ export interface TensorAccumulator {
   /** P×PAIR_FIELDS pair sums. */
   pairs: number[];
   kept: number[];
-  /** How the trim thresholds were found: exact quickselect or a row sample (huge tensors). */
+  /** How the trim thresholds were found: always 'exact' now ('sampled' in partials of older versions). */
   trim: 'exact' | 'sampled';
   /** Per pair subspace values for 2-D tensors; null otherwise or when skipped. */
   subspace: SubspacePairValues[] | null;
   /**
    * For 2-D tensors with the subspace family on: 'full', 'top-only' (bottom-k needs the exact
-   * SVD, above bottomMaxDim) or 'skipped' (tensor above the whole-tensor limit).
+   * SVD, above bottomMaxDim) or 'skipped' (tensor above settings.subspaceMaxElements).
    */
   subspaceMode?: 'full' | 'top-only' | 'skipped';
 }

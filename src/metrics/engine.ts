@@ -15,7 +15,8 @@ import { accumulateTensor, newSums, toAccumulator, type MetricsPartial, type Ten
 import { finalizeReport } from './finalize.js';
 import { pairList } from './gram.js';
 import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
-import { trimThreshold } from './sign-agreement.js';
+import { keepCount, trimThreshold } from './sign-agreement.js';
+import { AbsRadixSelect } from './radix-select.js';
 import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
 import { activationMetrics, gradientMetrics } from './vector-pair.js';
 
@@ -37,11 +38,19 @@ export interface MetricsOptions {
   subspace?: boolean;
   /** "i/n" or [i, n]: only the i-th of n deterministic tensor ranges (default 1/1). */
   shard?: string | [number, number];
-  /** Tensors up to this many elements are read whole (exact trim thresholds, subspace); default 64M. */
+  /**
+   * Tensors up to this many elements are read whole, all experts at once (memory ≈ (N+1)·4 B·limit
+   * per thread); bigger ones stream in row chunks. Default 4Mi elements.
+   */
   wholeTensorElements?: number;
-  /** Row-chunk size for bigger tensors, elements (default 16M). */
+  /** Row-chunk size for bigger tensors, elements (default 4Mi). */
   chunkElements?: number;
-  /** Row-sample size for trim thresholds of chunked tensors, elements (default 4M). */
+  /**
+   * 2-D tensors above the whole limit still get the subspace family up to this many elements,
+   * reading one expert's τ at a time (memory ≈ 2·4 B·numel + SVD work); default 16Mi (4096²).
+   */
+  subspaceMaxElements?: number;
+  /** No longer used (chunked trim thresholds are exact); accepted for old callers. */
   trimSampleElements?: number;
   /** min(m,n) up to which the exact SVD is used (default 512). */
   exactMaxDim?: number;
@@ -78,8 +87,9 @@ function settingsOf(o: MetricsOptions, shard: string): MetricSettings {
     exclude: o.exclude ?? [],
     shard,
     subspace: o.subspace ?? true,
-    wholeTensorElements: o.wholeTensorElements ?? 64 * MiB,
-    chunkElements: o.chunkElements ?? 16 * MiB,
+    wholeTensorElements: o.wholeTensorElements ?? 4 * MiB,
+    chunkElements: o.chunkElements ?? 4 * MiB,
+    subspaceMaxElements: o.subspaceMaxElements ?? 16 * MiB,
     trimSampleElements: o.trimSampleElements ?? 4 * MiB,
     exactMaxDim: o.exactMaxDim ?? DEFAULT_SUBSPACE.exactMaxDim,
     bottomMaxDim: o.bottomMaxDim ?? DEFAULT_SUBSPACE.bottomMaxDim,
@@ -93,7 +103,7 @@ function validateSettings(s: MetricSettings): void {
   if (!(s.trimFraction > 0 && s.trimFraction <= 1)) throw new MergelensError('BAD_PARAM', `trim fraction must be in (0, 1], got ${s.trimFraction}`);
   if (!(Number.isInteger(s.subspaceK) && s.subspaceK >= 1)) throw new MergelensError('BAD_PARAM', `subspace k must be a positive integer, got ${s.subspaceK}`);
   if (!(Number.isInteger(s.spectrumK) && s.spectrumK >= 1)) throw new MergelensError('BAD_PARAM', `spectrum k must be a positive integer, got ${s.spectrumK}`);
-  for (const k of ['wholeTensorElements', 'chunkElements', 'trimSampleElements', 'exactMaxDim', 'bottomMaxDim']) {
+  for (const k of ['wholeTensorElements', 'chunkElements', 'subspaceMaxElements', 'trimSampleElements', 'exactMaxDim', 'bottomMaxDim']) {
     if (!(Number.isInteger(num(k)) && num(k) >= 1)) throw new MergelensError('BAD_PARAM', `${k} must be a positive integer, got ${num(k)}`);
   }
 }
@@ -207,19 +217,22 @@ class TensorReader {
   }
 
   /** τᵢ for rows [r0, r0+rc) of every expert; NaN/Inf → NON_FINITE naming the file and tensor. */
-  async taus(r0: number, rc: number): Promise<Float32Array[]> {
-    const { cols, name, baseLoc } = this.plan;
+  async taus(r0: number, rc: number, which?: number[]): Promise<Float32Array[]> {
+    const { cols, baseLoc } = this.plan;
     const start = r0 * cols;
     const count = rc * cols;
+    const idx = which ?? this.plan.sources.map((_, i) => i);
     const [b, ...raw] = await Promise.all([
       this.readDense(this.base, baseLoc, start, count),
-      ...this.plan.sources.map(async (src, i) => {
+      ...idx.map(async (i) => {
+        const src = this.plan.sources[i];
         if (src.kind === 'dense') return this.readDense(this.experts[i], src.loc, start, count);
         if (src.kind === 'lowrank') return denseDeltaRows(await this.delta(i), r0, rc);
         return new Float32Array(count);
       }),
     ]);
-    return raw.map((t, i) => {
+    return raw.map((t, k) => {
+      const i = idx[k];
       const src = this.plan.sources[i];
       let sum = 0;
       if (src.kind === 'dense') {
@@ -253,27 +266,24 @@ interface Ctx {
   warnings: string[];
 }
 
-/** Exact thresholds from whole τ, or from an evenly spaced row sample of a huge tensor. */
-async function sampledThresholds(reader: TensorReader, plan: TensorPlan, s: MetricSettings): Promise<Float64Array> {
+/**
+ * Exact trim thresholds of a tensor too big to hold whole: the two radix-select histogram
+ * passes run over the row chunks (two extra reads of the tensor, O(chunk) memory).
+ */
+async function chunkedThresholds(reader: TensorReader, plan: TensorPlan, s: MetricSettings, rowsPerChunk: number): Promise<Float64Array> {
   const N = plan.sources.length;
-  const blocks = Math.min(64, plan.rows);
-  const perBlock = Math.max(1, Math.floor((s.trimSampleElements as number) / plan.cols / blocks));
-  const parts: Float32Array[][] = Array.from({ length: N }, () => []);
-  for (let k = 0; k < blocks; k++) {
-    const r0 = Math.floor((k * plan.rows) / blocks);
-    const next = Math.floor(((k + 1) * plan.rows) / blocks);
-    const taus = await reader.taus(r0, Math.min(perBlock, next - r0));
-    taus.forEach((t, i) => parts[i].push(t));
+  if (s.trimFraction >= 1) return new Float64Array(N);
+  const sel = plan.sources.map(() => new AbsRadixSelect(keepCount(plan.numel, s.trimFraction)));
+  for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
+    const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
+    taus.forEach((t, i) => sel[i].addHi(t));
   }
-  return Float64Array.from(parts, (ps) => {
-    const all = new Float32Array(ps.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of ps) {
-      all.set(p, o);
-      o += p.length;
-    }
-    return trimThreshold(all, s.trimFraction);
-  });
+  if (!sel.every((x) => x.resolveHi())) return new Float64Array(N);
+  for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
+    const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
+    taus.forEach((t, i) => sel[i].addLo(t));
+  }
+  return Float64Array.from(sel, (x) => x.value());
 }
 
 async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
@@ -283,7 +293,8 @@ async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number
   const sums: TensorSums = newSums(N);
   let subspace: SubspacePairValues[] | null = null;
   let subspaceMode: TensorAccumulator['subspaceMode'];
-  let trim: 'exact' | 'sampled' = 'exact';
+  const trim = 'exact';
+  let extraReads = 0;
   const is2d = plan.shape.length === 2;
   if (plan.numel <= (s.wholeTensorElements as number)) {
     const taus = await reader.taus(0, plan.rows);
@@ -291,28 +302,43 @@ async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number
     const thresholds = Float64Array.from(taus, (t) => trimThreshold(t, s.trimFraction));
     accumulateTensor(taus, thresholds, sums);
     if (is2d && s.subspace) {
-      subspace = await subspaceOf(ctx, plan, taus, reader, sums);
-      const [m, n] = plan.shape;
-      subspaceMode = Math.min(m, n) > (s.bottomMaxDim as number) && plan.sources.some((src) => src.kind !== 'lowrank') ? 'top-only' : 'full';
+      subspace = await subspaceOf(ctx, plan, async (i) => taus[i], reader, sums);
+      subspaceMode = modeOf(plan, s);
     }
   } else {
-    trim = 'sampled';
-    const thresholds = await sampledThresholds(reader, plan, s);
     const rowsPerChunk = Math.max(1, Math.floor((s.chunkElements as number) / plan.cols));
+    const thresholds = await chunkedThresholds(reader, plan, s, rowsPerChunk);
+    // Progress and stats count each checkpoint byte once; the threshold passes re-read it.
+    extraReads = reader.bytesRead;
     for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
       const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
       accumulateTensor(taus, thresholds, sums);
-      onChunk(reader.bytesRead);
+      onChunk(reader.bytesRead - extraReads);
     }
-    if (is2d && s.subspace) subspaceMode = 'skipped';
+    const beforeSubspace = reader.bytesRead;
+    if (is2d && s.subspace) {
+      // One expert's τ at a time (memory 2·4 B·numel, not (N+1)·4 B·numel): the SVD needs the
+      // whole matrix, but each expert's factors are computed independently.
+      if (plan.numel <= (s.subspaceMaxElements as number)) {
+        subspace = await subspaceOf(ctx, plan, async (i) => (await reader.taus(0, plan.rows, [i]))[0], reader, sums);
+        subspaceMode = modeOf(plan, s);
+      } else subspaceMode = 'skipped';
+    }
+    extraReads += reader.bytesRead - beforeSubspace;
   }
   const acc = toAccumulator({ name: plan.name, layer: plan.layer, shape: plan.shape, numel: plan.numel, trim, subspace, subspaceMode }, sums, N);
-  return { acc, bytes: reader.bytesRead };
+  return { acc, bytes: reader.bytesRead - extraReads };
 }
 
-async function subspaceOf(ctx: Ctx, plan: TensorPlan, taus: Float32Array[], reader: TensorReader, sums: TensorSums): Promise<SubspacePairValues[]> {
+function modeOf(plan: TensorPlan, s: MetricSettings): TensorAccumulator['subspaceMode'] {
+  const [m, n] = plan.shape;
+  return Math.min(m, n) > (s.bottomMaxDim as number) && plan.sources.some((src) => src.kind !== 'lowrank') ? 'top-only' : 'full';
+}
+
+/** Per-pair subspace values; `tauOf(i)` gives expert i's whole τ (dense sources only). */
+async function subspaceOf(ctx: Ctx, plan: TensorPlan, tauOf: (i: number) => Promise<Float32Array>, reader: TensorReader, sums: TensorSums): Promise<SubspacePairValues[]> {
   const { s } = ctx;
-  const N = taus.length;
+  const N = plan.sources.length;
   const opts = {
     k: s.subspaceK,
     spectrumK: s.spectrumK,
@@ -326,7 +352,7 @@ async function subspaceOf(ctx: Ctx, plan: TensorPlan, taus: Float32Array[], read
     const src = plan.sources[i];
     if (sums.gram[i * N + i] === 0) factors.push(emptyFactors(m, n));
     else if (src.kind === 'lowrank') factors.push(loraSpectralFactors(await reader.delta(i), opts));
-    else factors.push(spectralFactors(taus[i], m, n, opts));
+    else factors.push(spectralFactors(await tauOf(i), m, n, opts));
   }
   return pairList(N).map(([i, j]) => subspacePair(factors[i], factors[j]));
 }

@@ -153,7 +153,7 @@ function subspaceWarnings(tensors: TensorAccumulator[], partial: MetricsPartial)
   const skipped = tensors.filter((t) => t.subspaceMode === 'skipped').map((t) => t.name);
   const topOnly = tensors.filter((t) => t.subspaceMode === 'top-only').map((t) => t.name);
   const out: string[] = [];
-  if (skipped.length) out.push(`subspace metrics skipped for ${skipped.length} 2-D tensor(s) above ${partial.settings.wholeTensorElements} elements (whole-tensor limit): ${list(skipped)}`);
+  if (skipped.length) out.push(`subspace metrics skipped for ${skipped.length} 2-D tensor(s) above ${partial.settings.subspaceMaxElements ?? partial.settings.wholeTensorElements} elements (subspaceMaxElements): ${list(skipped)}`);
   if (topOnly.length) out.push(`bottom-k subspace metrics skipped for ${topOnly.length} tensor(s) with min(rows, cols) > ${partial.settings.bottomMaxDim} (exact-SVD cap): ${list(topOnly)}`);
   return out;
 }

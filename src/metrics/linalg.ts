@@ -2,9 +2,10 @@
  * Plain Float64Array linear-algebra kernels for the subspace metrics. A "panel" is a set of
  * `count` vectors of length `len`, stored contiguously (vector j at [j*len, (j+1)*len)), so
  * every hot loop runs over contiguous memory. Matrices (tensors) are row-major m×n
- * Float32Array/Float64Array. Only small (≤ a few hundred)-sized eigenproblems go to ml-matrix.
+ * Float32Array/Float64Array. Symmetric eigenproblems go to src/linalg/symmetric-eigen.ts;
+ * only the small LoRA core SVD (`smallSvd`, ≤ a few hundred) still uses ml-matrix.
  */
-import { EVD, Matrix, SVD } from 'ml-matrix';
+import { Matrix, SVD } from 'ml-matrix';
 import { mulberry32 } from '../util/mulberry32.js';
 
 export type Vec = Float32Array | Float64Array;
@@ -111,9 +112,12 @@ export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: 
   return Z;
 }
 
-/** Row-major m×n → n×m float32 copy, in 64×64 tiles (so Aᵀ·Q can run as the faster dot-form product). */
-export function transpose(A: Vec, m: number, n: number): Float32Array {
-  const T = new Float32Array(m * n);
+/**
+ * Row-major m×n → n×m copy of the same element type (float32 stays float32: half the memory;
+ * float64 stays exact), in 64×64 tiles (so Aᵀ·Q can run as the faster dot-form product).
+ */
+export function transpose<T extends Vec>(A: T, m: number, n: number): T {
+  const T = (A instanceof Float64Array ? new Float64Array(m * n) : new Float32Array(m * n)) as T;
   const B = 64;
   for (let i0 = 0; i0 < m; i0 += B) {
     const i1 = Math.min(m, i0 + B);
@@ -170,23 +174,6 @@ export function panelCross(P: Float64Array, ca: number, Q: Float64Array, cb: num
   const C = new Float64Array(ca * cb);
   for (let a = 0; a < ca; a++) for (let b = 0; b < cb; b++) C[a * cb + b] = dot(P, a * len, Q, b * len, len);
   return C;
-}
-
-/** Eigen-decomposition of a symmetric n×n matrix, eigenvalues descending, eigenvectors as a panel. */
-export function symmetricEigen(G: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const rows: number[][] = [];
-  for (let i = 0; i < n; i++) rows.push(Array.from(G.subarray(i * n, (i + 1) * n)));
-  const evd = new EVD(new Matrix(rows), { assumeSymmetric: true });
-  const vals = evd.realEigenvalues;
-  const V = evd.eigenvectorMatrix;
-  const order = vals.map((_, i) => i).sort((a, b) => vals[b] - vals[a]);
-  const values = new Float64Array(n);
-  const vectors = new Float64Array(n * n);
-  order.forEach((src, dst) => {
-    values[dst] = vals[src];
-    for (let i = 0; i < n; i++) vectors[dst * n + i] = V.get(i, src);
-  });
-  return { values, vectors };
 }
 
 /** Full SVD of a small dense rows×cols matrix (row-major): U, V as panels, σ descending. */

@@ -1,8 +1,8 @@
 /**
  * Truncated SVD of a dense m×n matrix (row-major float32/float64), two ways:
- *  - `exactSvd`: eigen-decomposition of the smaller Gram matrix (min(m,n)² entries), exact to
- *    float64 round-off for the singular values that matter (σ ≥ ~1e-7·σ₁); used for small tensors
- *    and whenever bottom singular vectors are needed.
+ *  - `exactSvd`: `gramSvd` (src/linalg/gram-svd.ts: eigen-decomposition of the smaller Gram
+ *    matrix, min(m,n)² entries), exact to float64 round-off for the singular values that matter
+ *    (σ ≥ ~1e-7·σ₁); used for small tensors and whenever bottom singular vectors are needed.
  *  - `randomizedSvd`: Halko–Martinsson–Tropp randomised range finder with oversampling p and
  *    q power iterations (re-orthonormalised each half-step), then an exact SVD of the small
  *    l×n projection. Error bound: σ_{k+1}·(1 + …)^{1/(2q+1)}; checked in test/metrics/subspace.test.ts:
@@ -12,7 +12,9 @@
  *    ≈10 s on one core; with --spectrum-k 10 (l = 20) ≈2 s.
  * Heavy products run on the Float64Array panel kernels in ./linalg.ts.
  */
-import { gaussianRng, mulPanel, mulTPanel, orthonormalise, panelGram, symmetricEigen, transpose, type Vec } from './linalg.js';
+import { gaussianRng, mulPanel, orthonormalise, panelGram, transpose, type Vec } from './linalg.js';
+import { gramSvd } from '../linalg/gram-svd.js';
+import { symmetricEigen } from '../linalg/symmetric-eigen.js';
 
 export interface SvdResult {
   /** Singular values found, descending (all min(m,n) for exact, `rank` top ones for randomised). */
@@ -37,46 +39,13 @@ export function rankTolerance(sigma1: number, m: number, n: number): number {
  * not unique and cannot be recovered from the Gram matrix).
  */
 export function exactSvd(A: Vec, m: number, n: number, select: (rank: number) => number[]): SvdResult & { indices: number[]; rank: number } {
-  const tall = m >= n;
-  const d = tall ? n : m;
-  const G = smallGram(A, m, n, tall);
-  const { values, vectors } = symmetricEigen(G, d);
-  const sigma = new Float64Array(d);
-  for (let i = 0; i < d; i++) sigma[i] = Math.sqrt(Math.max(values[i], 0));
-  const tol = rankTolerance(sigma[0], m, n);
   let rank = 0;
-  while (rank < d && sigma[rank] > tol && sigma[rank] > 0) rank++;
-  const indices = select(rank).filter((i) => i >= 0 && i < rank);
-  const count = indices.length;
-  // The Gram eigenvectors give one side exactly; the other side is A·v/σ (or Aᵀ·u/σ).
-  const side = new Float64Array(count * d);
-  indices.forEach((src, dst) => side.set(vectors.subarray(src * d, (src + 1) * d), dst * d));
-  const other = tall ? mulPanel(A, m, n, side, count) : mulTPanel(A, m, n, side, count);
-  const len = tall ? m : n;
-  indices.forEach((src, dst) => {
-    const inv = 1 / sigma[src];
-    for (let i = 0; i < len; i++) other[dst * len + i] *= inv;
+  const r = gramSvd(A, m, n, (sigma) => {
+    const tol = rankTolerance(sigma[0], m, n);
+    while (rank < sigma.length && sigma[rank] > tol && sigma[rank] > 0) rank++;
+    return select(rank).filter((i) => i >= 0 && i < rank);
   });
-  return tall ? { sigma, U: other, V: side, count, indices, rank } : { sigma, U: side, V: other, count, indices, rank };
-}
-
-/**
- * Gram matrix of the smaller side (AᵀA if tall, AAᵀ if wide), d×d, float64: the short side's
- * vectors (rows of A, or of Aᵀ via a tiled transpose) against themselves with the blocked panel
- * product, then symmetrised (the two triangles differ only in summation order).
- */
-function smallGram(A: Vec, m: number, n: number, tall: boolean): Float64Array {
-  const [d, len] = tall ? [n, m] : [m, n];
-  const W = tall ? transpose(A, m, n) : A;
-  const G = mulPanel(W, d, len, Float64Array.from(W), d);
-  for (let a = 0; a < d; a++) {
-    for (let b = a + 1; b < d; b++) {
-      const v = (G[a * d + b] + G[b * d + a]) / 2;
-      G[a * d + b] = v;
-      G[b * d + a] = v;
-    }
-  }
-  return G;
+  return { ...r, rank };
 }
 
 export interface RsvdOptions {

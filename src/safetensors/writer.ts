@@ -39,6 +39,13 @@ export interface CheckpointWriter {
   readonly paths: string[];
   /** Write one tensor's values (any order, each once). */
   write(name: string, data: ArrayLike<number>): Promise<void>;
+  /**
+   * Write elements [start, start + data.length) of one tensor (row-major flat index), so a
+   * tensor can be written in pieces without ever holding it whole. A tensor's ranges must come
+   * in order, each starting where the previous one ended; it counts as written once its last
+   * element is. Tensors may still be interleaved in any order.
+   */
+  writeRange(name: string, start: number, data: ArrayLike<number>): Promise<void>;
   /** fsync, close, rename temps into place; returns the final paths. */
   finish(): Promise<string[]>;
   /** Close and delete the temps; nothing is left behind. */
@@ -133,6 +140,8 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
   const indexPath = sharded ? path.join(outPath, INDEX_FILE) : null;
   const paths = [...files.map((f) => f.final), ...(indexPath ? [indexPath] : [])];
   const written = new Set<string>();
+  /** Next element each partly written tensor expects (writeRange). */
+  const nextElement = new Map<string, number>();
   let state: 'open' | 'finished' | 'aborted' = 'open';
   let opening: Promise<void> | null = null;
 
@@ -164,31 +173,54 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     await Promise.all(files.map((f) => fsp.rm(f.temp, { force: true })));
   };
 
+  const entryFor = (name: string) => {
+    if (state !== 'open') throw new MergelensError('BAD_INPUT', `writer already ${state}`, { file: outPath, tensor: name });
+    const f = fileOf.get(name);
+    if (!f) throw new MergelensError('MISSING_TENSOR', 'tensor was not declared to the writer', { file: outPath, tensor: name });
+    if (written.has(name)) throw new MergelensError('BAD_INPUT', 'tensor written twice', { file: f.final, tensor: name });
+    const e = f.entries.get(name)!;
+    return { f, e, numel: numelOf(e.shape) };
+  };
+
+  /** Positioned write of elements [start, start + data.length); marks the tensor written at its end. */
+  const putRange = async (name: string, f: OpenFile, e: HeaderEntry, numel: number, start: number, data: ArrayLike<number>) => {
+    const end = start + data.length;
+    nextElement.set(name, end);
+    if (end === numel) written.add(name);
+    try {
+      await ensureOpen();
+      const bytes = encodeFloats(e.dtype as FloatDType, data);
+      const at = f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType];
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await f.fh!.write(bytes, done, Math.min(bytes.length - done, 1 << 30), at + done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      await abort();
+      throw err;
+    }
+  };
+
   return {
     paths,
     async write(name, data) {
-      if (state !== 'open') throw new MergelensError('BAD_INPUT', `writer already ${state}`, { file: outPath, tensor: name });
-      const f = fileOf.get(name);
-      if (!f) throw new MergelensError('MISSING_TENSOR', 'tensor was not declared to the writer', { file: outPath, tensor: name });
-      if (written.has(name)) throw new MergelensError('BAD_INPUT', 'tensor written twice', { file: f.final, tensor: name });
-      const e = f.entries.get(name)!;
-      const numel = numelOf(e.shape);
+      const { f, e, numel } = entryFor(name);
       if (data.length !== numel) {
         throw new MergelensError('SIZE_MISMATCH', `got ${data.length} values for shape [${e.shape.join(', ')}] (${numel} elements)`, { file: f.final, tensor: name });
       }
-      written.add(name);
-      try {
-        await ensureOpen();
-        const bytes = encodeFloats(e.dtype as FloatDType, data);
-        let done = 0;
-        while (done < bytes.length) {
-          const { bytesWritten } = await f.fh!.write(bytes, done, Math.min(bytes.length - done, 1 << 30), f.dataStart + e.begin + done);
-          done += bytesWritten;
-        }
-      } catch (err) {
-        await abort();
-        throw err;
+      await putRange(name, f, e, numel, 0, data);
+    },
+    async writeRange(name, start, data) {
+      const { f, e, numel } = entryFor(name);
+      const expected = nextElement.get(name) ?? 0;
+      if (start !== expected) {
+        throw new MergelensError('BAD_INPUT', `range starts at element ${start}, expected ${expected} (a tensor's ranges are written in order)`, { file: f.final, tensor: name });
       }
+      if (start + data.length > numel) {
+        throw new MergelensError('SIZE_MISMATCH', `range [${start}, ${start + data.length}) runs past the ${numel} elements of shape [${e.shape.join(', ')}]`, { file: f.final, tensor: name });
+      }
+      await putRange(name, f, e, numel, start, data);
     },
     async finish() {
       if (state !== 'open') throw new MergelensError('BAD_INPUT', `writer already ${state}`, { file: outPath });

@@ -245,17 +245,30 @@ describe('engine invariants', () => {
     expect(rep.perTensor.groups).toEqual(['model.layers.0.input_layernorm.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.1.self_attn.q_proj.weight']);
   });
 
-  it('chunked path (tensor above the whole-tensor limit) gives the same Gram metrics; sampled trim is documented in the accumulator', async () => {
+  it('chunked path (tensor above the whole-tensor limit) gives the same metrics: exact streamed trim thresholds, subspace one expert at a time', async () => {
     const { base, experts } = fixture(8);
-    const whole = await computeMetrics(base, experts, { subspace: false });
-    const chunked = await computeMetricsPartial(base, experts, { subspace: false, wholeTensorElements: 100, chunkElements: 40, trimSampleElements: 1000 });
+    const whole = await computeMetricsPartial(base, experts, {});
+    const chunked = await computeMetricsPartial(base, experts, { wholeTensorElements: 100, chunkElements: 40 });
     const rep = finalizeReport(chunked);
+    const ref = finalizeReport(whole);
     for (const id of ['tv_cosine', 'tv_l2', 'tv_dot', 'effective_rank', 'sign_agreement', 'sign_agreement_weighted']) {
-      for (const [i, j] of rep.pairs) expect(rep.metrics[id][i][j]).toBeCloseTo(whole.metrics[id][i][j]!, 12);
+      for (const [i, j] of rep.pairs) expect(rep.metrics[id][i][j]).toBeCloseTo(ref.metrics[id][i][j]!, 12);
     }
-    // 192-element tensors are chunked; the row sample (all rows here: 1000 ≥ numel) gives the exact threshold
-    expect(chunked.tensors.find((t) => t.name === 'lm_head.weight')!.trim).toBe('sampled');
-    for (const [i, j] of rep.pairs) expect(rep.metrics.sign_agreement_trimmed[i][j]).toBe(whole.metrics.sign_agreement_trimmed[i][j]);
+    // 192-element tensors are chunked (40-element chunks); the two histogram passes over the chunks give the same thresholds
+    const lm = chunked.tensors.find((t) => t.name === 'lm_head.weight')!;
+    const lmWhole = whole.tensors.find((t) => t.name === 'lm_head.weight')!;
+    expect(lm.trim).toBe('exact');
+    expect(lm.kept).toEqual(lmWhole.kept);
+    expect(lm.pairs.filter((_, k) => k % 7 === 4 || k % 7 === 5)).toEqual(lmWhole.pairs.filter((_, k) => k % 7 === 4 || k % 7 === 5));
+    for (const [i, j] of rep.pairs) expect(rep.metrics.sign_agreement_trimmed[i][j]).toBe(ref.metrics.sign_agreement_trimmed[i][j]);
+    // subspace values do not depend on how the tensor was read
+    expect(lm.subspaceMode).toBe(lmWhole.subspaceMode);
+    expect(lm.subspace).toEqual(lmWhole.subspace);
+    // above subspaceMaxElements the family is skipped (and the report says so)
+    const capped = await computeMetricsPartial(base, experts, { wholeTensorElements: 100, chunkElements: 40, subspaceMaxElements: 100 });
+    const lmCapped = capped.tensors.find((t) => t.name === 'lm_head.weight')!;
+    expect(lmCapped.subspaceMode).toBe('skipped');
+    expect(lmCapped.subspace).toBeNull();
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Matrix, SVD } from 'ml-matrix';
 import { accumulateGram, pairList } from '../../src/metrics/gram.js';
-import { accumulateSigns, keepCount, kthLargestAbs, PAIR_FIELDS, trimThreshold } from '../../src/metrics/sign-agreement.js';
+import { accumulateSigns, keepCount, kthLargestAbs, PAIR_FIELDS, popcount32, trimThreshold } from '../../src/metrics/sign-agreement.js';
 import { rankFromGram, stackSingularValues } from '../../src/metrics/rank.js';
 import { accumulateTensor, newSums } from '../../src/metrics/accumulators.js';
 import { valuesFromSums } from '../../src/metrics/finalize.js';
@@ -98,7 +98,7 @@ describe('sign agreement kernel (hand-computed)', () => {
         const kept = new Float64Array(2);
         accumulateSigns([a, b], 0, a.length, new Float64Array([ta, tb]), counts, kept);
         const ref = new Float64Array(PAIR_FIELDS);
-        let ka = 0, kb = 0;
+        let ka = 0, kb = 0, wall = 0;
         for (let e = 0; e < a.length; e++) {
           const x = a[e], y = b[e];
           const inA = x !== 0 && Math.abs(x) >= ta;
@@ -109,15 +109,62 @@ describe('sign agreement kernel (hand-computed)', () => {
           if (x === 0 || y === 0) continue;
           const same = x > 0 === y > 0;
           const w = Math.min(Math.abs(x), Math.abs(y));
+          wall += w;
           ref[same ? 0 : 1]++;
           ref[same ? 2 : 3] += w;
           if (inA && inB) ref[same ? 4 : 5]++;
         }
-        [0, 1, 4, 5].forEach((f) => expect(counts[f]).toBe(ref[f]));
-        [2, 3, 6].forEach((f) => expect(counts[f]).toBeCloseTo(ref[f], 6));
+        // every sum is bit-identical to the definition summed in element order (disagree-weighted = all − agree)
+        [0, 1, 2, 4, 5, 6].forEach((f) => expect(counts[f]).toBe(ref[f]));
+        expect(counts[3]).toBe(wall - ref[2]);
+        expect(counts[3]).toBeCloseTo(ref[3], 6);
         expect(Array.from(kept)).toEqual([ka, kb]);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('the packed-mask kernel equals the naive count across 32-bit word edges and block offsets (100–300 elements, from > 0)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 0, max: 40 }), fc.integer({ min: 60, max: 300 }), (seed, from, len) => {
+        let st = seed;
+        const r = () => ((st = (Math.imul(st, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+        const taus = [0, 1, 2].map(() => Float32Array.from({ length: from + len }, () => (r() < 0.2 ? 0 : r() - 0.5)));
+        const th = Float64Array.from(taus, (t) => trimThreshold(t.subarray(from), 0.3));
+        const counts = new Float64Array(3 * PAIR_FIELDS);
+        const kept = new Float64Array(3);
+        accumulateSigns(taus, from, from + len, th, counts, kept);
+        let p = 0;
+        for (let i = 0; i < 3; i++) {
+          expect(kept[i]).toBe(taus[i].subarray(from).filter((x) => x !== 0 && Math.abs(x) >= th[i]).length);
+          for (let j = i + 1; j < 3; j++, p++) {
+            let ag = 0, dis = 0, tag = 0, tdis = 0;
+            for (let e = from; e < from + len; e++) {
+              const x = taus[i][e], y = taus[j][e];
+              if (x * y > 0) ag++;
+              if (x * y < 0) dis++;
+              const kb = x !== 0 && y !== 0 && Math.abs(x) >= th[i] && Math.abs(y) >= th[j];
+              if (kb && x * y > 0) tag++;
+              if (kb && x * y < 0) tdis++;
+            }
+            expect([counts[p * PAIR_FIELDS], counts[p * PAIR_FIELDS + 1], counts[p * PAIR_FIELDS + 4], counts[p * PAIR_FIELDS + 5]]).toEqual([ag, dis, tag, tdis]);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('popcount32 counts bits (all-ones, sign bit, random words vs a bit loop)', () => {
+    expect(popcount32(0)).toBe(0);
+    expect(popcount32(-1)).toBe(32);
+    expect(popcount32(0x80000000 | 0)).toBe(1);
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), (v) => {
+        let n = 0;
+        for (let k = 0; k < 32; k++) n += (v >>> k) & 1;
+        expect(popcount32(v)).toBe(n);
+      }),
     );
   });
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { kthLargestAbsRadix } from '../../src/metrics/radix-select.js';
+import { AbsRadixSelect, kthLargestAbsRadix } from '../../src/metrics/radix-select.js';
 
 /** Reference: sort |v| descending in float64 and index. */
 function reference(v: Float32Array, k: number): number {
@@ -32,5 +32,23 @@ describe('kthLargestAbsRadix', () => {
     for (const k of [1, 2, 17, 400, 799, 800]) expect(kthLargestAbsRadix(view, k)).toBe(reference(view, k));
     // The input is not modified.
     expect(view[0]).toBe(Math.fround(1 + 100 * 2 ** -23));
+  });
+
+  it('AbsRadixSelect over any chunking (two passes over the chunks) equals the sort-based reference', () => {
+    const value = fc.oneof(fc.float({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1, -1, 0.5));
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 320 }), fc.integer({ min: 1, max: 50 }), (xs, k, chunk) => {
+        const v = Float32Array.from(xs);
+        const sel = new AbsRadixSelect(k);
+        for (let o = 0; o < v.length; o += chunk) sel.addHi(v.subarray(o, o + chunk));
+        expect(sel.resolveHi()).toBe(true);
+        for (let o = 0; o < v.length; o += chunk) sel.addLo(v.slice(o, o + chunk));
+        expect(sel.value()).toBe(reference(v, k));
+      }),
+      { numRuns: 300 },
+    );
+    const empty = new AbsRadixSelect(1);
+    expect(empty.resolveHi()).toBe(false);
+    expect(empty.value()).toBe(0);
   });
 });

@@ -16,7 +16,7 @@
  * the same seed gives bit-identical output. Draws are consumed expert by expert, entry by
  * entry in flat order.
  */
-import type { MergeMethod, ParamSpec, TensorMergeInput } from '../../types.js';
+import type { MergeMethod, ParamSpec, ParamValue, TensorMergeInput } from '../../types.js';
 import { gtaMerge } from '../gta.js';
 import { bool, densityParam, lambdaParam, normalizeParam, num, requireBase, str } from '../params.js';
 import type { RescaleRule } from '../sparsify.js';
@@ -40,7 +40,7 @@ function dareParams(normalizeDefault: boolean, normalizeDoc: string): ParamSpec[
 }
 
 function dareMerge(input: TensorMergeInput, consensus: boolean, id: string): Float32Array {
-  const { base, experts, weights, params, random } = input;
+  const { base, experts, weights, params, random, expertRandom } = input;
   return gtaMerge(requireBase(base, id), experts, weights, {
     sparsify: 'random',
     consensus,
@@ -49,8 +49,12 @@ function dareMerge(input: TensorMergeInput, consensus: boolean, id: string): Flo
     normalize: bool(params, 'normalize'),
     lambda: num(params, 'lambda'),
     random,
+    randomFor: expertRandom,
   });
 }
+
+/** Elementwise given the per-expert streams, except the "l1" rescale, which needs whole-tensor norms. */
+const dareRowChunks = (params: Record<string, ParamValue>) => str(params, 'rescale') !== 'l1' || num(params, 'density') >= 1;
 
 export const dare: MergeMethod = {
   id: 'dare',
@@ -62,6 +66,7 @@ export const dare: MergeMethod = {
   minExperts: 1,
   maxExperts: Infinity,
   mergeTensor: (input) => dareMerge(input, false, 'dare'),
+  rowChunks: dareRowChunks,
 };
 
 export const dareTies: MergeMethod = {
@@ -74,4 +79,5 @@ export const dareTies: MergeMethod = {
   minExperts: 1,
   maxExperts: Infinity,
   mergeTensor: (input) => dareMerge(input, true, 'dare_ties'),
+  rowChunks: dareRowChunks,
 };

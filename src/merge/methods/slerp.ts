@@ -10,38 +10,69 @@
  * norms interpolate too. Endpoints: a and b are the two experts when two are given, or the
  * base and the one expert (mergekit: t = 0 gives the base). Default t = 0.5.
  */
-import type { MergeMethod } from '../../types.js';
+import type { ChunkPrepass, MergeMethod } from '../../types.js';
 import { num } from '../params.js';
 
 export const COLLINEAR_THRESHOLD = 0.9995;
 
-export function slerpVectors(t: number, a: Float32Array, b: Float32Array): Float32Array {
-  const n = a.length;
-  let aa = 0;
-  let bb = 0;
-  let ab = 0;
-  for (let i = 0; i < n; i++) {
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-    ab += a[i] * b[i];
+/** Σa², Σb², Σab in float64, flat order; accumulated chunk by chunk in row order they equal the whole-tensor sums. */
+export class SlerpSums implements ChunkPrepass {
+  readonly passes = 1;
+  aa = 0;
+  bb = 0;
+  ab = 0;
+
+  add(a: Float32Array, b: Float32Array): void {
+    let { aa, bb, ab } = this;
+    for (let i = 0; i < a.length; i++) {
+      aa += a[i] * a[i];
+      bb += b[i] * b[i];
+      ab += a[i] * b[i];
+    }
+    Object.assign(this, { aa, bb, ab });
   }
-  const na = Math.sqrt(aa) > 1e-8 ? Math.sqrt(aa) : 1;
-  const nb = Math.sqrt(bb) > 1e-8 ? Math.sqrt(bb) : 1;
-  const dot = ab / (na * nb);
-  let s0: number;
-  let s1: number;
-  if (Math.abs(dot) > COLLINEAR_THRESHOLD) {
-    s0 = 1 - t;
-    s1 = t;
-  } else {
+
+  visit(_pass: number, base: Float32Array | null, experts: Float32Array[]): void {
+    const [a, b] = endpoints(base, experts);
+    this.add(a, b);
+  }
+
+  endPass(): void {}
+
+  result(): SlerpSums {
+    return this;
+  }
+
+  /** The coefficients (s0, s1) of θ = s0·a + s1·b at position t. */
+  coefficients(t: number): [number, number] {
+    const na = Math.sqrt(this.aa) > 1e-8 ? Math.sqrt(this.aa) : 1;
+    const nb = Math.sqrt(this.bb) > 1e-8 ? Math.sqrt(this.bb) : 1;
+    const dot = this.ab / (na * nb);
+    if (Math.abs(dot) > COLLINEAR_THRESHOLD) return [1 - t, t];
     const omega = Math.acos(dot);
     const sinOmega = Math.sin(omega);
-    s0 = Math.sin(omega - omega * t) / sinOmega;
-    s1 = Math.sin(omega * t) / sinOmega;
+    return [Math.sin(omega - omega * t) / sinOmega, Math.sin(omega * t) / sinOmega];
   }
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = s0 * a[i] + s1 * b[i];
+}
+
+function combine(s0: number, s1: number, a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = s0 * a[i] + s1 * b[i];
   return out;
+}
+
+export function slerpVectors(t: number, a: Float32Array, b: Float32Array): Float32Array {
+  const sums = new SlerpSums();
+  sums.add(a, b);
+  const [s0, s1] = sums.coefficients(t);
+  return combine(s0, s1, a, b);
+}
+
+/** a, b: the two experts, or the base and the one expert. */
+function endpoints(base: Float32Array | null, experts: Float32Array[]): [Float32Array, Float32Array] {
+  if (experts.length === 2) return [experts[0], experts[1]];
+  if (!base) throw new Error('slerp with one expert interpolates from the base, which is missing');
+  return [base, experts[0]];
 }
 
 export const slerp: MergeMethod = {
@@ -56,10 +87,13 @@ export const slerp: MergeMethod = {
   usesWeights: false,
   checkInputs: ({ experts, hasBase }) =>
     experts === 1 && !hasBase ? 'slerp needs two models: two experts, or a base and one expert' : undefined,
-  mergeTensor({ base, experts, params }) {
+  rowChunks: () => true, // elementwise once the whole-tensor norms and dot are known (prepareChunks)
+  prepareChunks: () => new SlerpSums(),
+  mergeTensor({ base, experts, params, prepared }) {
     const t = num(params, 't');
-    if (experts.length === 2) return slerpVectors(t, experts[0], experts[1]);
-    if (!base) throw new Error('slerp with one expert interpolates from the base, which is missing');
-    return slerpVectors(t, base, experts[0]);
+    const [a, b] = endpoints(base, experts);
+    if (!prepared) return slerpVectors(t, a, b);
+    const [s0, s1] = (prepared as SlerpSums).coefficients(t);
+    return combine(s0, s1, a, b);
   },
 };

@@ -21,6 +21,7 @@ export const taskArithmetic: MergeMethod = {
   needsBase: true,
   minExperts: 1,
   maxExperts: Infinity,
+  rowChunks: () => true, // purely elementwise
   mergeTensor({ base, experts, weights, params }) {
     return gtaMerge(requireBase(base, 'task_arithmetic'), experts, weights, {
       sparsify: 'none',

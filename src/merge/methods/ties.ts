@@ -12,9 +12,50 @@
  * with TIES at λ = 0.3 (conf/merger/ties.yaml, scaling_coefficient: 0.3) — pass
  * `lambda=0.3` to reproduce its numbers.
  */
-import type { MergeMethod } from '../../types.js';
-import { gtaMerge } from '../gta.js';
+import type { ChunkPrepass, MergeMethod } from '../../types.js';
+import { AbsRadixSelect } from '../../metrics/radix-select.js';
+import { gtaMerge, taskVector } from '../gta.js';
 import { bool, densityParam, lambdaParam, normalizeParam, num, requireBase } from '../params.js';
+import { countAbove, keepCount, type TrimCut } from '../sparsify.js';
+
+/**
+ * Each τᵢ's exact top-k cut over a tensor seen in row chunks: passes 1–2 are a streaming
+ * radix selection of the k-th largest |τᵢ| (high 15 bits, then low 16 bits within the
+ * chosen bin), pass 3 counts |τᵢ| above it, which fixes how many ties at the threshold the
+ * trim keeps (the first ones in flat order, as magnitudeTrim does on the whole tensor).
+ */
+class TrimCutScan implements ChunkPrepass {
+  readonly passes = 3;
+  private readonly k: number;
+  private readonly select: AbsRadixSelect[];
+  private readonly thresholds: number[];
+  private readonly above: number[];
+
+  constructor(numel: number, experts: number, density: number) {
+    this.k = keepCount(numel, density);
+    this.select = Array.from({ length: experts }, () => new AbsRadixSelect(this.k));
+    this.thresholds = new Array<number>(experts).fill(0);
+    this.above = new Array<number>(experts).fill(0);
+  }
+
+  visit(pass: number, base: Float32Array | null, experts: Float32Array[]): void {
+    experts.forEach((x, e) => {
+      const tau = taskVector(x, base!);
+      if (pass === 0) this.select[e].addHi(tau);
+      else if (pass === 1) this.select[e].addLo(tau);
+      else this.above[e] += countAbove(tau, this.thresholds[e]);
+    });
+  }
+
+  endPass(pass: number): void {
+    if (pass === 0) for (const s of this.select) s.resolveHi();
+    else if (pass === 1) this.select.forEach((s, e) => (this.thresholds[e] = s.value()));
+  }
+
+  result(): TrimCut[] {
+    return this.thresholds.map((threshold, e) => ({ threshold, ties: this.k - this.above[e] }));
+  }
+}
 
 export const ties: MergeMethod = {
   id: 'ties',
@@ -29,7 +70,9 @@ export const ties: MergeMethod = {
   needsBase: true,
   minExperts: 1,
   maxExperts: Infinity,
-  mergeTensor({ base, experts, weights, params }) {
+  rowChunks: () => true, // elementwise once each τᵢ's whole-tensor cut is known (prepareChunks)
+  prepareChunks: ({ numel, experts, params }) => (num(params, 'density') >= 1 ? null : new TrimCutScan(numel, experts, num(params, 'density'))),
+  mergeTensor({ base, experts, weights, params, prepared }) {
     return gtaMerge(requireBase(base, 'ties'), experts, weights, {
       sparsify: 'magnitude',
       consensus: true,
@@ -37,6 +80,7 @@ export const ties: MergeMethod = {
       rescale: 'none',
       normalize: bool(params, 'normalize'),
       lambda: num(params, 'lambda'),
+      cuts: prepared as TrimCut[] | undefined,
     });
   },
 };

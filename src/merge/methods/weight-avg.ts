@@ -18,6 +18,7 @@ export const weightAvg: MergeMethod = {
   needsBase: false,
   minExperts: 1,
   maxExperts: Infinity,
+  rowChunks: () => true, // purely elementwise
   mergeTensor({ experts, weights, params }) {
     const n = experts[0].length;
     let wsum = 0;
