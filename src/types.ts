@@ -282,21 +282,24 @@ export interface ValidationSummary {
   validated?: number;
 }
 
+/** Elastic net on standardised features with intercept; predictions in outcome units. */
+export interface ElasticNetModel {
+  intercept: number;
+  mean: number[];
+  std: number[];
+  coef: number[];
+  lambda: number;
+  l1Ratio: number;
+  residualStd: number;
+}
+
 export interface MethodPredictor {
   method: string;
   features: string[];
   /** Paper procedure: min-max to [−1,1], no intercept, max Pearson − λ‖β‖₁. */
   paper: { lambda: number; min: number[]; max: number[]; coef: number[] };
   /** Calibrated elastic net on standardised features, with intercept, outcome units. */
-  calibrated: {
-    intercept: number;
-    mean: number[];
-    std: number[];
-    coef: number[];
-    lambda: number;
-    l1Ratio: number;
-    residualStd: number;
-  };
+  calibrated: ElasticNetModel;
   /** Percentile 95% bootstrap intervals of `calibrated.coef` (resampling pairs, λ fixed). */
   bootstrap?: { lo: number[]; hi: number[]; samples: number };
   /** Same for `paper.coef` (each resample refits min/max and β). */

@@ -22,18 +22,11 @@ import { applyStandardizer, fitStandardizer, linearCombination, subsetRows, subs
 import { centre, coordinateDescent, coordinateDescentGram, gramProblem } from './coordinate-descent.js';
 import type { Fold } from './folds.js';
 import { kfoldFolds } from './folds.js';
+import type { ElasticNetModel } from '../types.js';
 
 const PATH_TOL = 1e-6;
 
-export interface ElasticNetModel {
-  intercept: number;
-  mean: number[];
-  std: number[];
-  coef: number[];
-  lambda: number;
-  l1Ratio: number;
-  residualStd: number;
-}
+export type { ElasticNetModel };
 
 export interface ElasticNetOptions {
   l1Ratio?: number;

@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import type { Checkpoint, ParamValue } from '../../types.js';
 import { MergelensError } from '../../errors.js';
-import { openCheckpoint } from '../../checkpoint/open.js';
+import { openCheckpoint, openCheckpoints } from '../../checkpoint/open.js';
 import { loadMergeConfig, parseDType } from '../../merge/config.js';
 import { mergeToDisk } from '../../merge/to-disk.js';
 import { getMethod, resolveParams } from '../../merge/registry.js';
@@ -102,12 +102,8 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
   try {
     const base = basePath ? await openCheckpoint(basePath) : null;
     if (base) opened.push(base);
-    const ckpts: Checkpoint[] = [];
-    for (const p of experts) {
-      const c = await openCheckpoint(p);
-      opened.push(c);
-      ckpts.push(c);
-    }
+    const ckpts = await openCheckpoints(experts);
+    opened.push(...ckpts);
     const progress = o.progress ? stderrProgress() : undefined;
     const result = await mergeToDisk(base, ckpts, {
       method,

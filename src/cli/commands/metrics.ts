@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import type { Checkpoint, MetricsReport } from '../../types.js';
 import { MergelensError } from '../../errors.js';
-import { openCheckpoint } from '../../checkpoint/open.js';
+import { openCheckpoint, openCheckpoints } from '../../checkpoint/open.js';
 import { combinePartials, shardsComplete, type MetricsPartial } from '../../metrics/accumulators.js';
 import { metricsCsv } from '../../metrics/csv.js';
 import { computeMetricsPartialParallel } from '../../metrics/parallel.js';
@@ -69,12 +69,8 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
   try {
     const base = await openCheckpoint(basePath);
     opened.push(base);
-    const experts: Checkpoint[] = [];
-    for (const p of expertPaths) {
-      const c = await openCheckpoint(p);
-      opened.push(c);
-      experts.push(c);
-    }
+    const experts = await openCheckpoints(expertPaths);
+    opened.push(...experts);
     const progress = o.progress ? stderrProgress() : undefined;
     const partial = await computeMetricsPartialParallel(base, experts, {
       threads: o.threads === undefined ? undefined : num('--threads', o.threads, true),
