@@ -54,9 +54,11 @@ export { formatValidation, formatRanking, predictionsToCsv } from './predict/for
 export { computeMetrics, computeMetricsPartial, type MetricsOptions } from './metrics/engine.js';
 export { finalizeReport, pairMetrics, valuesFromSums, GROUP_METRICS } from './metrics/finalize.js';
 export { METRIC_DEFINITIONS, METRIC_IDS } from './metrics/definitions.js';
-export { accumulateTensor, newSums, addSums, combinePartials, shardsComplete, type MetricsPartial, type TensorAccumulator, type TensorSums } from './metrics/accumulators.js';
-export { accumulateGram } from './metrics/gram.js';
-export { accumulateSigns, trimThreshold, kthLargestAbs, keepCount, PAIR_FIELDS } from './metrics/sign-agreement.js';
+export { accumulateTensor, accumulateSources, newSums, addSums, combinePartials, shardsComplete, type MetricsPartial, type TensorAccumulator, type TensorSums } from './metrics/accumulators.js';
+export { trimThreshold, kthLargestAbs, keepCount, PAIR_FIELDS } from './metrics/sign-agreement.js';
+export { trimThresholds, SAMPLE_SIZE, type TrimInput } from './metrics/trim.js';
+export { sourceBlock, tauSources, tauOf, NonFiniteTau, type SourceBlock, type SourceEntry } from './metrics/sources.js';
+export { kernels, WasmHeap, SOURCE_CODE, type Kernels, type KernelExports } from './wasm/kernels.js';
 export { rankFromGram, stackSingularValues, type RankValues } from './metrics/rank.js';
 export { randomizedSvd, exactSvd, rankTolerance, type SvdResult, type RsvdOptions } from './metrics/rsvd.js';
 export { spectralFactors, loraSpectralFactors, subspacePair, SUBSPACE_METRICS, DEFAULT_SUBSPACE, type SpectralFactors, type SubspaceOptions, type SubspacePairValues } from './metrics/subspace.js';

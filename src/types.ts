@@ -50,6 +50,12 @@ export interface Checkpoint {
    * Defaults: the whole tensor. Positioned read, bounded memory.
    */
   read(name: string, start?: number, count?: number): Promise<Float32Array>;
+  /**
+   * The stored little-endian bytes of elements [start, start+count) of a dense float tensor
+   * (dtype as `location(name).dtype` says) into `dest`, which must hold exactly those bytes.
+   * For kernels that decode themselves (the metrics pass reads straight into WebAssembly memory).
+   */
+  readInto(name: string, start: number, count: number, dest: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 

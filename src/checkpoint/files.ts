@@ -50,6 +50,10 @@ export class SafetensorsCheckpoint implements Checkpoint {
     return this.fileOf(name).read(name, start, count);
   }
 
+  readInto(name: string, start: number, count: number, dest: Uint8Array): Promise<void> {
+    return this.fileOf(name).readInto(name, start, count, dest);
+  }
+
   readFloat64(name: string, start?: number, count?: number): Promise<Float64Array> {
     return this.fileOf(name).readFloat64(name, start, count);
   }

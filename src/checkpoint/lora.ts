@@ -194,6 +194,15 @@ export class LoraAdapterCheckpoint implements LoraCheckpoint {
   }
 
   read(name: string, start?: number, count?: number): Promise<Float32Array> {
+    return this.file.read(this.denseKey(name), start, count);
+  }
+
+  readInto(name: string, start: number, count: number, dest: Uint8Array): Promise<void> {
+    return this.file.readInto(this.denseKey(name), start, count, dest);
+  }
+
+  /** The file's key of a dense (`modules_to_save`) tensor, or MISSING_TENSOR. */
+  private denseKey(name: string): string {
     const key = this.dense.get(name);
     if (key === undefined) {
       throw new MergelensError('MISSING_TENSOR', this.lowRanks.has(name) ? 'tensor has a low-rank delta, not a full weight (use lowRank)' : 'no such tensor in this adapter', {
@@ -201,7 +210,7 @@ export class LoraAdapterCheckpoint implements LoraCheckpoint {
         tensor: name,
       });
     }
-    return this.file.read(key, start, count);
+    return key;
   }
 
   lowRankNames(): string[] {

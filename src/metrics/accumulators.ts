@@ -7,8 +7,11 @@
  */
 import type { InputFingerprint, MetricMatrix, MetricSettings } from '../types.js';
 import { MergelensError } from '../errors.js';
-import { accumulateGram, symmetrize } from './gram.js';
-import { accumulateSigns, PAIR_FIELDS } from './sign-agreement.js';
+import { kernels } from '../wasm/kernels.js';
+import { symmetrize } from './gram.js';
+import { PAIR_FIELDS } from './sign-agreement.js';
+import { NonFiniteTau, tauSources, type SourceBlock } from './sources.js';
+import { thresholdBitsOf } from './trim.js';
 import type { SubspacePairValues } from './subspace.js';
 
 /** Working sums of one tensor (typed arrays: cheap to fill, transferable to a worker). */
@@ -25,21 +28,47 @@ export function newSums(N: number): TensorSums {
   return { gram: new Float64Array(N * N), pairs: new Float64Array(((N * (N - 1)) / 2) * PAIR_FIELDS), kept: new Float64Array(N) };
 }
 
-/** Block size for the fused kernels: N float32 blocks of 8192 stay in L2 while all pairs run. */
-const BLOCK = 8192;
+/** Elements per kernel call: small enough that V8 tiers the kernel up early (it has no OSR for wasm). */
+const SLICE = 1 << 20;
 
 /**
- * The per-chunk work of the engine, as a pure function (no I/O; safe to run in a worker):
- * given N task-vector chunks τᵢ (equal length) and per-expert trim thresholds, add the chunk's
- * Gram entries and pair sums into `acc`.
+ * The per-chunk work of the engine (pure, no I/O; runs in any thread): add a source block's
+ * Gram entries, pair sums and trimmed supports into `acc`, given per-expert trim thresholds.
+ * Runs the fused WebAssembly kernel (src/wasm/assembly/pairs.ts). Returns 0, or i + 1 when
+ * expert i's task vector holds NaN/Inf (the caller names the file).
  */
+export function accumulateSources(block: SourceBlock, thresholds: Float64Array, acc: TensorSums): number {
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const N = block.N;
+    const thr = heap.alloc(N * 4);
+    heap.u32(thr, N).set(thresholdBitsOf(thresholds));
+    const parts = [acc.gram, acc.pairs, acc.kept];
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const sums = heap.alloc(total * 8);
+    const view = heap.f64(sums, total);
+    let at = 0;
+    for (const p of parts) {
+      view.set(p, at);
+      at += p.length;
+    }
+    const scratch = heap.alloc(exports.accumulateScratch(N));
+    let bad = 0;
+    for (let e0 = 0; e0 < block.count && !bad; e0 += SLICE) bad = exports.accumulate(block.desc, N, e0, Math.min(SLICE, block.count - e0), thr, sums, scratch);
+    at = 0;
+    for (const p of parts) {
+      p.set(view.subarray(at, at + p.length));
+      at += p.length;
+    }
+    return bad;
+  });
+}
+
+/** `accumulateSources` over task-vector chunks already in memory (equal lengths). */
 export function accumulateTensor(tau: Float32Array[], thresholds: Float64Array, acc: TensorSums): void {
-  const len = tau.length ? tau[0].length : 0;
-  for (let from = 0; from < len; from += BLOCK) {
-    const to = Math.min(len, from + BLOCK);
-    accumulateGram(tau, from, to, acc.gram);
-    accumulateSigns(tau, from, to, thresholds, acc.pairs, acc.kept);
-  }
+  const { heap } = kernels();
+  const bad = heap.scoped(() => accumulateSources(tauSources(heap, tau), thresholds, acc));
+  if (bad) throw new NonFiniteTau(bad - 1);
 }
 
 /** a += b (chunks of the same tensor). */

@@ -1,22 +1,25 @@
 /**
- * The metrics engine: one streaming pass over base + N experts. Each selected tensor is read
- * once from every checkpoint (whole, or in row chunks of ≤ `chunkElements` for huge tensors),
- * turned into task vectors τᵢ = θᵢ − θ₀ (float32), folded into every pair's float64 sums at
- * once by the pure `accumulateTensor`, and dropped. 2-D tensors read whole also get the
- * per-expert spectral factors for the subspace family. Cost: N·P reads, N²·P arithmetic.
+ * The metrics engine: one streaming pass over base + N experts. Each selected tensor's stored
+ * bytes are read once from every checkpoint straight into the WebAssembly kernels' memory
+ * (whole when base + experts fit the memory budget, else in row chunks), where the kernels
+ * decode them, form task vectors τᵢ = θᵢ − θ₀ (float32), find exact trim thresholds (trim.ts)
+ * and fold every pair's float64 sums at once (`accumulateSources`); then the bytes are dropped.
+ * 2-D tensors also get the per-expert spectral factors for the subspace family.
+ * Cost: N·P reads (chunked tensors: one more for the thresholds), N²·P arithmetic.
  */
-import type { Checkpoint, InputFingerprint, LowRankDelta, MetricsReport, MetricSettings, ProgressSink, TensorLocation } from '../types.js';
+import type { Checkpoint, FloatDType, InputFingerprint, LowRankDelta, MetricsReport, MetricSettings, ProgressSink, TensorLocation } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { denseDeltaRows, isLora } from '../checkpoint/lora.js';
 import { fingerprintCheckpoint } from '../checkpoint/fingerprint.js';
 import { isFloatDType, FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
-import { accumulateTensor, newSums, toAccumulator, type MetricsPartial, type TensorAccumulator, type TensorSums } from './accumulators.js';
+import { kernels, SOURCE_CODE } from '../wasm/kernels.js';
+import { accumulateSources, newSums, toAccumulator, type MetricsPartial, type TensorAccumulator, type TensorSums } from './accumulators.js';
 import { finalizeReport } from './finalize.js';
 import { pairList } from './gram.js';
 import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
-import { keepCount, trimThreshold } from './sign-agreement.js';
-import { AbsRadixSelect } from './radix-select.js';
+import { dtypeBytes, dtypeCode, NonFiniteTau, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from './sources.js';
+import { trimThresholds } from './trim.js';
 import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
 import { activationMetrics, gradientMetrics } from './vector-pair.js';
 
@@ -39,19 +42,20 @@ export interface MetricsOptions {
   /** "i/n" or [i, n]: only the i-th of n deterministic tensor ranges (default 1/1). */
   shard?: string | [number, number];
   /**
-   * Tensors up to this many elements are read whole, all experts at once (memory ≈ (N+1)·4 B·limit
-   * per thread); bigger ones stream in row chunks. Default 4Mi elements.
+   * Bytes of tensor data (base + experts, as stored; LoRA deltas as float32) one thread holds at
+   * once: tensors that fit are read whole, bigger ones stream in row chunks of half of it.
+   * Default 256 MiB. Peak memory per thread ≈ this + one expert's float32 τ for the SVDs.
    */
+  memoryBudget?: number;
+  /** Override: tensors up to this many elements are read whole, bigger ones chunked (default: by memoryBudget). */
   wholeTensorElements?: number;
-  /** Row-chunk size for bigger tensors, elements (default 4Mi). */
+  /** Override: row-chunk size for chunked tensors, elements (default: by memoryBudget). */
   chunkElements?: number;
   /**
    * 2-D tensors above the whole limit still get the subspace family up to this many elements,
    * reading one expert's τ at a time (memory ≈ 2·4 B·numel + SVD work); default 16Mi (4096²).
    */
   subspaceMaxElements?: number;
-  /** No longer used (chunked trim thresholds are exact); accepted for old callers. */
-  trimSampleElements?: number;
   /** min(m,n) up to which the exact SVD is used (default 512). */
   exactMaxDim?: number;
   /** min(m,n) up to which bottom-k overlaps are computed (default 512). */
@@ -71,7 +75,10 @@ interface TensorPlan {
   numel: number;
   baseLoc: TensorLocation;
   sources: ExpertSource[];
+  /** Checkpoint bytes of the tensor (base + dense experts): what progress and throughput count. */
   bytes: number;
+  /** Heap bytes per element when held whole (stored bytes, float32 for LoRA deltas). */
+  heapBytesPerElement: number;
 }
 
 type ExpertSource = { kind: 'dense'; loc: TensorLocation } | { kind: 'lowrank' } | { kind: 'zero' };
@@ -87,10 +94,10 @@ function settingsOf(o: MetricsOptions, shard: string): MetricSettings {
     exclude: o.exclude ?? [],
     shard,
     subspace: o.subspace ?? true,
-    wholeTensorElements: o.wholeTensorElements ?? 4 * MiB,
-    chunkElements: o.chunkElements ?? 4 * MiB,
+    memoryBudget: o.memoryBudget ?? 256 * MiB,
+    wholeTensorElements: o.wholeTensorElements ?? null,
+    chunkElements: o.chunkElements ?? null,
     subspaceMaxElements: o.subspaceMaxElements ?? 16 * MiB,
-    trimSampleElements: o.trimSampleElements ?? 4 * MiB,
     exactMaxDim: o.exactMaxDim ?? DEFAULT_SUBSPACE.exactMaxDim,
     bottomMaxDim: o.bottomMaxDim ?? DEFAULT_SUBSPACE.bottomMaxDim,
     rsvdOversample: o.rsvdOversample ?? 10,
@@ -103,7 +110,8 @@ function validateSettings(s: MetricSettings): void {
   if (!(s.trimFraction > 0 && s.trimFraction <= 1)) throw new MergelensError('BAD_PARAM', `trim fraction must be in (0, 1], got ${s.trimFraction}`);
   if (!(Number.isInteger(s.subspaceK) && s.subspaceK >= 1)) throw new MergelensError('BAD_PARAM', `subspace k must be a positive integer, got ${s.subspaceK}`);
   if (!(Number.isInteger(s.spectrumK) && s.spectrumK >= 1)) throw new MergelensError('BAD_PARAM', `spectrum k must be a positive integer, got ${s.spectrumK}`);
-  for (const k of ['wholeTensorElements', 'chunkElements', 'subspaceMaxElements', 'trimSampleElements', 'exactMaxDim', 'bottomMaxDim']) {
+  for (const k of ['memoryBudget', 'wholeTensorElements', 'chunkElements', 'subspaceMaxElements', 'exactMaxDim', 'bottomMaxDim']) {
+    if (s[k] === null && (k === 'wholeTensorElements' || k === 'chunkElements')) continue;
     if (!(Number.isInteger(num(k)) && num(k) >= 1)) throw new MergelensError('BAD_PARAM', `${k} must be a positive integer, got ${num(k)}`);
   }
 }
@@ -184,13 +192,17 @@ function planTensors(base: Checkpoint, experts: Checkpoint[], s: MetricSettings,
     const numel = flat ? numelOf(shape) : rows * cols;
     const elemBytes = (loc: TensorLocation) => FLOAT_DTYPE_BYTES[loc.dtype as keyof typeof FLOAT_DTYPE_BYTES] ?? 4;
     const bytes = numel * elemBytes(baseLoc) + sources.reduce((b, src) => b + (src.kind === 'dense' ? numel * elemBytes(src.loc) : 0), 0);
-    plans.push({ name, layer: layerOf(name), shape: usedShape, rows: flat ? numel : rows, cols: flat ? 1 : cols, numel, baseLoc, sources, bytes });
+    const heapBytesPerElement = elemBytes(baseLoc) + sources.reduce((b, src) => b + (src.kind === 'dense' ? elemBytes(src.loc) : src.kind === 'lowrank' ? 4 : 0), 0);
+    plans.push({ name, layer: layerOf(name), shape: usedShape, rows: flat ? numel : rows, cols: flat ? 1 : cols, numel, baseLoc, sources, bytes, heapBytesPerElement });
   }
   if (skippedDtype.length) warnings.push(`skipped ${skippedDtype.length} non-float tensor(s): ${skippedDtype.slice(0, 5).join(', ')}${skippedDtype.length > 5 ? ', …' : ''}`);
   return plans;
 }
 
-/** Reads τ rows for one tensor, tracking bytes; LoRA deltas are fetched once per tensor. */
+/**
+ * Reads rows of one tensor for the base and the experts into the kernels' heap as a source
+ * block, counting bytes; LoRA deltas are fetched once per tensor and expanded per block.
+ */
 class TensorReader {
   bytesRead = 0;
   private deltas = new Map<number, LowRankDelta>();
@@ -210,52 +222,72 @@ class TensorReader {
     return d;
   }
 
-  private async readDense(c: Checkpoint, loc: TensorLocation, start: number, count: number): Promise<Float32Array> {
-    const v = await c.read(this.plan.name, start, count);
-    this.bytesRead += count * (FLOAT_DTYPE_BYTES[loc.dtype as keyof typeof FLOAT_DTYPE_BYTES] ?? 4);
-    return v;
+  /** Stored bytes of the row ranges, back to back, from one checkpoint into a fresh heap region. */
+  private async readDense(c: Checkpoint, loc: TensorLocation, ranges: [number, number][]): Promise<SourceEntry> {
+    const { heap } = kernels();
+    const dtype = loc.dtype as FloatDType;
+    const size = dtypeBytes(dtype);
+    const { cols } = this.plan;
+    const ptr = heap.alloc(ranges.reduce((n, [, rc]) => n + rc * cols, 0) * size);
+    let at = ptr;
+    await Promise.all(
+      ranges.map(([r0, rc]) => {
+        const dest = heap.u8(at, rc * cols * size);
+        at += rc * cols * size;
+        this.bytesRead += dest.length;
+        return c.readInto(this.plan.name, r0 * cols, rc * cols, dest);
+      }),
+    );
+    return { ptr, code: dtypeCode(dtype) };
   }
 
-  /** τᵢ for rows [r0, r0+rc) of every expert; NaN/Inf → NON_FINITE naming the file and tensor. */
-  async taus(r0: number, rc: number, which?: number[]): Promise<Float32Array[]> {
-    const { cols, baseLoc } = this.plan;
-    const start = r0 * cols;
-    const count = rc * cols;
+  private async lowRankRows(i: number, ranges: [number, number][]): Promise<SourceEntry> {
+    const { heap } = kernels();
+    const d = await this.delta(i);
+    const { cols } = this.plan;
+    const ptr = heap.alloc(ranges.reduce((n, [, rc]) => n + rc * cols, 0) * 4);
+    let at = ptr;
+    for (const [r0, rc] of ranges) {
+      heap.f32(at, rc * cols).set(denseDeltaRows(d, r0, rc));
+      at += rc * cols * 4;
+    }
+    return { ptr, code: SOURCE_CODE.TAU };
+  }
+
+  /**
+   * Rows of the given ranges (in order, back to back) for the base and experts `which`
+   * (default all) as a source block in the heap (the caller releases it).
+   */
+  async load(ranges: [number, number][], which?: number[]): Promise<SourceBlock> {
+    const { heap } = kernels();
     const idx = which ?? this.plan.sources.map((_, i) => i);
-    const [b, ...raw] = await Promise.all([
-      this.readDense(this.base, baseLoc, start, count),
-      ...idx.map(async (i) => {
+    const count = ranges.reduce((n, [, rc]) => n + rc * this.plan.cols, 0);
+    // Every region is allocated before any read starts (the heap is a stack; reads are concurrent).
+    const entries = await Promise.all([
+      this.readDense(this.base, this.plan.baseLoc, ranges),
+      ...idx.map((i): Promise<SourceEntry> => {
         const src = this.plan.sources[i];
-        if (src.kind === 'dense') return this.readDense(this.experts[i], src.loc, start, count);
-        if (src.kind === 'lowrank') return denseDeltaRows(await this.delta(i), r0, rc);
-        return new Float32Array(count);
+        if (src.kind === 'dense') return this.readDense(this.experts[i], src.loc, ranges);
+        if (src.kind === 'lowrank') return this.lowRankRows(i, ranges);
+        return Promise.resolve({ ptr: 0, code: SOURCE_CODE.ZERO });
       }),
     ]);
-    return raw.map((t, k) => {
-      const i = idx[k];
-      const src = this.plan.sources[i];
-      let sum = 0;
-      if (src.kind === 'dense') {
-        for (let e = 0; e < count; e++) {
-          const d = t[e] - b[e];
-          t[e] = d;
-          sum += d;
-        }
-      } else {
-        for (let e = 0; e < count; e++) sum += t[e];
-      }
-      // A finite sum of float32 values cannot overflow float64, so non-finite means NaN/Inf inside.
-      if (!Number.isFinite(sum)) this.nonFinite(i, b, src);
-      return t;
-    });
+    return sourceBlock(heap, entries[0], entries.slice(1), count);
   }
 
-  private nonFinite(i: number, b: Float32Array, src: ExpertSource): never {
-    let baseBad = false;
-    for (let e = 0; e < b.length && !baseBad; e++) if (!Number.isFinite(b[e])) baseBad = true;
-    if (baseBad) throw new MergelensError('NON_FINITE', 'base tensor contains NaN or Inf', { file: this.plan.baseLoc.file, tensor: this.plan.name });
+  /** The NaN/Inf error for expert i: the base's fault when the base has one in this tensor. */
+  async nonFinite(i: number): Promise<MergelensError> {
+    const { plan, base } = this;
+    const step = Math.max(1, Math.floor(4 * MiB / plan.cols));
+    for (let r0 = 0; r0 < plan.rows; r0 += step) {
+      const v = await base.read(plan.name, r0 * plan.cols, Math.min(step, plan.rows - r0) * plan.cols);
+      for (let e = 0; e < v.length; e++) {
+        if (!Number.isFinite(v[e])) return new MergelensError('NON_FINITE', 'base tensor contains NaN or Inf', { file: plan.baseLoc.file, tensor: plan.name });
+      }
+    }
+    const src = plan.sources[i];
     const file = src.kind === 'dense' ? src.loc.file : this.experts[i].path;
-    throw new MergelensError('NON_FINITE', `task vector of expert "${this.experts[i].name}" contains NaN or Inf`, { file, tensor: this.plan.name });
+    return new MergelensError('NON_FINITE', `task vector of expert "${this.experts[i].name}" contains NaN or Inf`, { file, tensor: plan.name });
   }
 }
 
@@ -266,67 +298,112 @@ interface Ctx {
   warnings: string[];
 }
 
-/**
- * Exact trim thresholds of a tensor too big to hold whole: the two radix-select histogram
- * passes run over the row chunks (two extra reads of the tensor, O(chunk) memory).
- */
-async function chunkedThresholds(reader: TensorReader, plan: TensorPlan, s: MetricSettings, rowsPerChunk: number): Promise<Float64Array> {
-  const N = plan.sources.length;
-  if (s.trimFraction >= 1) return new Float64Array(N);
-  const sel = plan.sources.map(() => new AbsRadixSelect(keepCount(plan.numel, s.trimFraction)));
-  for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
-    const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
-    taus.forEach((t, i) => sel[i].addHi(t));
-  }
-  if (!sel.every((x) => x.resolveHi())) return new Float64Array(N);
-  for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
-    const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
-    taus.forEach((t, i) => sel[i].addLo(t));
-  }
-  return Float64Array.from(sel, (x) => x.value());
+/** How a tensor is read: whole, or in chunks of `rowsPerChunk` rows. */
+function readPlan(plan: TensorPlan, s: MetricSettings): { whole: boolean; rowsPerChunk: number } {
+  const budget = s.memoryBudget as number;
+  const whole = s.wholeTensorElements !== null ? plan.numel <= (s.wholeTensorElements as number) : plan.numel * plan.heapBytesPerElement <= budget;
+  const chunkElements = s.chunkElements !== null ? (s.chunkElements as number) : Math.floor(budget / 2 / plan.heapBytesPerElement);
+  return { whole, rowsPerChunk: whole ? plan.rows : Math.max(1, Math.floor(chunkElements / plan.cols)) };
+}
+
+/** Row ranges of the chunks of a tensor. */
+function chunkRanges(rows: number, step: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let r0 = 0; r0 < rows; r0 += step) out.push([r0, Math.min(step, rows - r0)]);
+  return out;
+}
+
+/** |τᵢ| at `size` spread-out elements of a block, per expert (copies). */
+function sampleBlock(block: SourceBlock, size: number): Float32Array[] {
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const out = heap.alloc(block.N * size * 4);
+    const bad = exports.sampleAbs(block.desc, block.N, block.count, size, out);
+    if (bad) throw new NonFiniteTau(bad - 1);
+    return Array.from({ length: block.N }, (_, i) => heap.f32(out + i * size * 4, size).slice());
+  });
 }
 
 async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
+  const reader = new TensorReader(ctx.base, ctx.experts, plan);
+  try {
+    return await kernels().heap.exclusive(() => tensorSums(ctx, plan, reader, onChunk));
+  } catch (e) {
+    if (e instanceof NonFiniteTau) throw await reader.nonFinite(e.expert);
+    throw e;
+  }
+}
+
+async function tensorSums(ctx: Ctx, plan: TensorPlan, reader: TensorReader, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
   const { s, experts } = ctx;
+  const { heap } = kernels();
   const N = experts.length;
-  const reader = new TensorReader(ctx.base, experts, plan);
   const sums: TensorSums = newSums(N);
   let subspace: SubspacePairValues[] | null = null;
   let subspaceMode: TensorAccumulator['subspaceMode'];
-  const trim = 'exact';
-  let extraReads = 0;
   const is2d = plan.shape.length === 2;
-  if (plan.numel <= (s.wholeTensorElements as number)) {
-    const taus = await reader.taus(0, plan.rows);
+  const { whole, rowsPerChunk } = readPlan(plan, s);
+  const accumulate = (block: SourceBlock, thresholds: Float64Array) => {
+    const bad = accumulateSources(block, thresholds, sums);
+    if (bad) throw new NonFiniteTau(bad - 1);
+  };
+  // Progress and stats count each checkpoint byte once; threshold and subspace passes re-read some.
+  let extraReads = 0;
+  if (whole) {
+    const block = await reader.load([[0, plan.rows]]);
     onChunk(reader.bytesRead);
-    const thresholds = Float64Array.from(taus, (t) => trimThreshold(t, s.trimFraction));
-    accumulateTensor(taus, thresholds, sums);
+    const thresholds = await trimThresholds(
+      {
+        numel: plan.numel,
+        N,
+        sample: async (size) => ({ values: sampleBlock(block, size), whole: size === plan.numel }),
+        sweep: async (visit) => visit(block),
+      },
+      s.trimFraction,
+    );
+    accumulate(block, thresholds);
     if (is2d && s.subspace) {
-      subspace = await subspaceOf(ctx, plan, async (i) => taus[i], reader, sums);
+      subspace = await subspaceOf(ctx, plan, reader, sums, async (i) => tauOf(block, i));
       subspaceMode = modeOf(plan, s);
     }
   } else {
-    const rowsPerChunk = Math.max(1, Math.floor((s.chunkElements as number) / plan.cols));
-    const thresholds = await chunkedThresholds(reader, plan, s, rowsPerChunk);
-    // Progress and stats count each checkpoint byte once; the threshold passes re-read it.
+    const chunks = chunkRanges(plan.rows, rowsPerChunk);
+    const thresholds = await trimThresholds(
+      {
+        numel: plan.numel,
+        N,
+        // A sample of whole rows spread over the tensor: ⌈size/cols⌉ single-row reads.
+        sample: async (size) => {
+          const want = Math.min(plan.rows, Math.ceil(size / plan.cols));
+          const rows = Array.from({ length: want }, (_, k) => Math.floor((k * plan.rows) / want));
+          return heap.scopedAsync(async () => {
+            const block = await reader.load(rows.map((r) => [r, 1]));
+            return { values: sampleBlock(block, Math.min(size, block.count)), whole: want === plan.rows };
+          });
+        },
+        sweep: async (visit) => {
+          for (const range of chunks) await heap.scopedAsync(async () => visit(await reader.load([range])));
+        },
+      },
+      s.trimFraction,
+    );
     extraReads = reader.bytesRead;
-    for (let r0 = 0; r0 < plan.rows; r0 += rowsPerChunk) {
-      const taus = await reader.taus(r0, Math.min(rowsPerChunk, plan.rows - r0));
-      accumulateTensor(taus, thresholds, sums);
+    for (const range of chunks) {
+      await heap.scopedAsync(async () => accumulate(await reader.load([range]), thresholds));
       onChunk(reader.bytesRead - extraReads);
     }
     const beforeSubspace = reader.bytesRead;
     if (is2d && s.subspace) {
-      // One expert's τ at a time (memory 2·4 B·numel, not (N+1)·4 B·numel): the SVD needs the
+      // One expert at a time (memory: base + that expert + its float32 τ): the SVD needs the
       // whole matrix, but each expert's factors are computed independently.
       if (plan.numel <= (s.subspaceMaxElements as number)) {
-        subspace = await subspaceOf(ctx, plan, async (i) => (await reader.taus(0, plan.rows, [i]))[0], reader, sums);
+        subspace = await subspaceOf(ctx, plan, reader, sums, async (i) => tauOf(await reader.load([[0, plan.rows]], [i]), 0));
         subspaceMode = modeOf(plan, s);
       } else subspaceMode = 'skipped';
     }
     extraReads += reader.bytesRead - beforeSubspace;
   }
-  const acc = toAccumulator({ name: plan.name, layer: plan.layer, shape: plan.shape, numel: plan.numel, trim, subspace, subspaceMode }, sums, N);
+  const acc = toAccumulator({ name: plan.name, layer: plan.layer, shape: plan.shape, numel: plan.numel, trim: 'exact', subspace, subspaceMode }, sums, N);
   return { acc, bytes: reader.bytesRead - extraReads };
 }
 
@@ -335,9 +412,13 @@ function modeOf(plan: TensorPlan, s: MetricSettings): TensorAccumulator['subspac
   return Math.min(m, n) > (s.bottomMaxDim as number) && plan.sources.some((src) => src.kind !== 'lowrank') ? 'top-only' : 'full';
 }
 
-/** Per-pair subspace values; `tauOf(i)` gives expert i's whole τ (dense sources only). */
-async function subspaceOf(ctx: Ctx, plan: TensorPlan, tauOf: (i: number) => Promise<Float32Array>, reader: TensorReader, sums: TensorSums): Promise<SubspacePairValues[]> {
+/**
+ * Per-pair subspace values; `tauOf(i)` gives expert i's whole τ in the heap (dense sources only;
+ * each expert's heap use is released before the next).
+ */
+async function subspaceOf(ctx: Ctx, plan: TensorPlan, reader: TensorReader, sums: TensorSums, tauOf: (i: number) => Promise<Float32Array | null>): Promise<SubspacePairValues[]> {
   const { s } = ctx;
+  const { heap } = kernels();
   const N = plan.sources.length;
   const opts = {
     k: s.subspaceK,
@@ -352,7 +433,15 @@ async function subspaceOf(ctx: Ctx, plan: TensorPlan, tauOf: (i: number) => Prom
     const src = plan.sources[i];
     if (sums.gram[i * N + i] === 0) factors.push(emptyFactors(m, n));
     else if (src.kind === 'lowrank') factors.push(loraSpectralFactors(await reader.delta(i), opts));
-    else factors.push(spectralFactors(await tauOf(i), m, n, opts));
+    else {
+      factors.push(
+        await heap.scopedAsync(async () => {
+          const tau = await tauOf(i);
+          if (!tau) throw new NonFiniteTau(i);
+          return spectralFactors(tau, m, n, opts);
+        }),
+      );
+    }
   }
   return pairList(N).map(([i, j]) => subspacePair(factors[i], factors[j]));
 }

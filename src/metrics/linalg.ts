@@ -1,11 +1,13 @@
 /**
- * Plain Float64Array linear-algebra kernels for the subspace metrics. A "panel" is a set of
- * `count` vectors of length `len`, stored contiguously (vector j at [j*len, (j+1)*len)), so
- * every hot loop runs over contiguous memory. Matrices (tensors) are row-major m×n
- * Float32Array/Float64Array. Symmetric eigenproblems go to src/linalg/symmetric-eigen.ts;
- * only the small LoRA core SVD (`smallSvd`, ≤ a few hundred) still uses ml-matrix.
+ * Linear-algebra kernels for the subspace metrics. A "panel" is a set of `count` vectors of
+ * length `len`, stored contiguously (vector j at [j*len, (j+1)*len)), so every hot loop runs
+ * over contiguous memory. Matrices (tensors) are row-major m×n Float32Array/Float64Array. The
+ * heavy products run on the WebAssembly kernels (src/wasm/assembly/gemm.ts); symmetric
+ * eigenproblems go to src/linalg/symmetric-eigen.ts; only the small LoRA core SVD (`smallSvd`,
+ * ≤ a few hundred) still uses ml-matrix.
  */
 import { Matrix, SVD } from 'ml-matrix';
+import { kernels } from '../wasm/kernels.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 export type Vec = Float32Array | Float64Array;
@@ -30,86 +32,45 @@ export function axpy(alpha: number, x: Vec, xOff: number, y: Float64Array, yOff:
   for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
 }
 
-/** Column block of the panel products: a 256-wide slice of ~100 panel vectors stays in L2. */
-const CB = 256;
-
 /**
- * Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n.
- * Blocked over columns (X slice cache-resident across all rows) with a 4-row × 2-vector
- * register block: each loaded A element feeds two products and each X element four, 8
- * accumulators stay in registers. Measured on 4096² × 20 (float32 A): 4.3 GFLOP/s against
- * 1.9 for the 1-row × 4-vector form (tried 2×4, 4×3, 4×4, 6×2, 8×1, 8×2, 3×3 and column
- * blocks 256/512/1024: 4×2 with 256 was best or tied). Each Y entry is summed over c in order
- * within a block, the same arithmetic as a plain dot product up to float64 rounding.
+ * Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n, on the
+ * WebAssembly kernel (2-row × 4-vector register tile, float64 lanes; float32 A promoted
+ * exactly). A is copied into the kernels' heap unless it already lives there (callers that use
+ * one A several times place it once: see `withPlaced`).
  */
 export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: number): Float64Array {
-  const Y = new Float64Array(count * m);
-  for (let c0 = 0; c0 < n; c0 += CB) {
-    const c1 = Math.min(n, c0 + CB);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      const r0 = i * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-      let j = 0;
-      for (; j + 2 <= count; j += 2) {
-        const x0 = j * n, x1 = x0 + n;
-        let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
-        for (let c = c0; c < c1; c++) {
-          const v0 = X[x0 + c], v1 = X[x1 + c];
-          const a0 = A[r0 + c], a1 = A[r1 + c], a2 = A[r2 + c], a3 = A[r3 + c];
-          s00 += a0 * v0; s01 += a0 * v1;
-          s10 += a1 * v0; s11 += a1 * v1;
-          s20 += a2 * v0; s21 += a2 * v1;
-          s30 += a3 * v0; s31 += a3 * v1;
-        }
-        const y0 = j * m + i, y1 = y0 + m;
-        Y[y0] += s00; Y[y0 + 1] += s10; Y[y0 + 2] += s20; Y[y0 + 3] += s30;
-        Y[y1] += s01; Y[y1 + 1] += s11; Y[y1 + 2] += s21; Y[y1 + 3] += s31;
-      }
-      for (; j < count; j++) {
-        const x = j * n;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (let c = c0; c < c1; c++) {
-          const v = X[x + c];
-          s0 += A[r0 + c] * v;
-          s1 += A[r1 + c] * v;
-          s2 += A[r2 + c] * v;
-          s3 += A[r3 + c] * v;
-        }
-        const y = j * m + i;
-        Y[y] += s0; Y[y + 1] += s1; Y[y + 2] += s2; Y[y + 3] += s3;
-      }
-    }
-    for (; i < m; i++) for (let j = 0; j < count; j++) Y[j * m + i] += dot(A, i * n + c0, X, j * n + c0, c1 - c0);
-  }
-  return Y;
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const a = heap.place(A);
+    const x = heap.place(X);
+    const y = heap.alloc(count * m * 8);
+    (A instanceof Float32Array ? exports.mulPanelF32 : exports.mulPanelF64)(a, m, n, x, count, y);
+    return heap.f64(y, count * m).slice();
+  });
 }
 
-/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m (blocked like mulPanel). */
+/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m (WebAssembly, 4×4 tile over 128-row strips). */
 export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: number): Float64Array {
-  const Z = new Float64Array(count * n);
-  for (let c0 = 0; c0 < n; c0 += CB) {
-    const c1 = Math.min(n, c0 + CB);
-    for (let i = 0; i < m; i++) {
-      const row = i * n;
-      let j = 0;
-      for (; j + 4 <= count; j += 4) {
-        const q0 = Q[j * m + i], q1 = Q[(j + 1) * m + i], q2 = Q[(j + 2) * m + i], q3 = Q[(j + 3) * m + i];
-        const z0 = j * n, z1 = z0 + n, z2 = z1 + n, z3 = z2 + n;
-        for (let c = c0; c < c1; c++) {
-          const a = A[row + c];
-          Z[z0 + c] += q0 * a;
-          Z[z1 + c] += q1 * a;
-          Z[z2 + c] += q2 * a;
-          Z[z3 + c] += q3 * a;
-        }
-      }
-      for (; j < count; j++) {
-        const q = Q[j * m + i];
-        if (q !== 0) axpy(q, A, row + c0, Z, j * n + c0, c1 - c0);
-      }
-    }
-  }
-  return Z;
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const a = heap.place(A);
+    const q = heap.place(Q);
+    const z = heap.alloc(count * n * 8);
+    (A instanceof Float32Array ? exports.mulTPanelF32 : exports.mulTPanelF64)(a, m, n, q, count, z);
+    return heap.f64(z, count * n).slice();
+  });
+}
+
+/**
+ * Run `fn` with A in the kernels' heap (a view of it there: products on it then copy nothing),
+ * freeing it afterwards.
+ */
+export function withPlaced<T>(A: Vec, fn: (placed: Vec) => T): T {
+  const { heap } = kernels();
+  return heap.scoped(() => {
+    const at = heap.place(A);
+    return fn(A instanceof Float32Array ? heap.f32(at, A.length) : heap.f64(at, A.length));
+  });
 }
 
 /**
@@ -133,47 +94,47 @@ export function transpose<T extends Vec>(A: T, m: number, n: number): T {
  * Orthonormalise a panel in place by modified Gram–Schmidt run twice ("twice is enough"
  * keeps orthogonality at machine precision). Vectors that are (numerically) in the span of
  * the earlier ones are dropped. Returns the number of vectors kept (packed at the front).
+ * The dots and updates run on the WebAssembly kernels (a 110-vector panel of length 4096 is
+ * ~0.2 GFLOP).
  */
 export function orthonormalise(P: Float64Array, count: number, len: number, relTol = 1e-10): number {
-  let kept = 0;
-  for (let j = 0; j < count; j++) {
-    const off = j * len;
-    const norm0 = Math.sqrt(dot(P, off, P, off, len));
-    if (norm0 === 0) continue;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let q = 0; q < kept; q++) {
-        const c = dot(P, q * len, P, off, len);
-        axpy(-c, P, q * len, P, off, len);
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const base = heap.place(P);
+    const at = (j: number) => base + j * len * 8;
+    let kept = 0;
+    for (let j = 0; j < count; j++) {
+      const v = at(j);
+      const norm0 = Math.sqrt(exports.dot64(v, v, len));
+      if (norm0 === 0) continue;
+      for (let pass = 0; pass < 2; pass++) {
+        for (let q = 0; q < kept; q++) exports.axpy64(-exports.dot64(at(q), v, len), at(q), v, len);
       }
+      const norm = Math.sqrt(exports.dot64(v, v, len));
+      if (norm <= relTol * norm0 || norm === 0) continue;
+      const dst = heap.f64(at(kept), len);
+      const src = heap.f64(v, len);
+      const inv = 1 / norm;
+      for (let i = 0; i < len; i++) dst[i] = src[i] * inv;
+      kept++;
     }
-    const norm = Math.sqrt(dot(P, off, P, off, len));
-    if (norm <= relTol * norm0 || norm === 0) continue;
-    const dst = kept * len;
-    const inv = 1 / norm;
-    for (let i = 0; i < len; i++) P[dst + i] = P[off + i] * inv;
-    kept++;
-  }
-  return kept;
+    if (heap.offsetOf(P) < 0) P.set(heap.f64(base, count * len));
+    return kept;
+  });
 }
 
-/** Symmetric count×count Gram matrix of a panel: G[a][b] = ⟨P_a, P_b⟩. */
-export function panelGram(P: Vec, count: number, len: number): Float64Array {
-  const G = new Float64Array(count * count);
+/** Symmetric count×count Gram matrix of a panel: G[a][b] = ⟨P_a, P_b⟩ (one panel product). */
+export function panelGram(P: Float64Array, count: number, len: number): Float64Array {
+  const G = mulPanel(P, count, len, P, count);
   for (let a = 0; a < count; a++) {
-    for (let b = a; b < count; b++) {
-      const v = dot(P, a * len, P, b * len, len);
-      G[a * count + b] = v;
-      G[b * count + a] = v;
-    }
+    for (let b = a + 1; b < count; b++) G[b * count + a] = G[a * count + b];
   }
   return G;
 }
 
-/** Cross products C[a][b] = ⟨P_a, Q_b⟩ (P: ca vectors, Q: cb vectors, both length len). */
+/** Cross products C[a][b] = ⟨P_a, Q_b⟩ (P: ca vectors, Q: cb vectors, both length len): the panel product Q·P. */
 export function panelCross(P: Float64Array, ca: number, Q: Float64Array, cb: number, len: number): Float64Array {
-  const C = new Float64Array(ca * cb);
-  for (let a = 0; a < ca; a++) for (let b = 0; b < cb; b++) C[a * cb + b] = dot(P, a * len, Q, b * len, len);
-  return C;
+  return mulPanel(Q, cb, len, P, ca);
 }
 
 /** Full SVD of a small dense rows×cols matrix (row-major): U, V as panels, σ descending. */

@@ -10,8 +10,8 @@
  * NaN bit patterns sort above +Inf (callers reject non-finite task vectors before this).
  */
 
-const HI_BINS = 1 << 15;
-const LO_BINS = 1 << 16;
+export const HI_BINS = 1 << 15;
+export const LO_BINS = 1 << 16;
 const bitsToFloat = new Float32Array(1);
 const bitsView = new Uint32Array(bitsToFloat.buffer);
 
@@ -35,6 +35,17 @@ export class AbsRadixSelect {
     this.n += v.length;
   }
 
+  /** Pass 1 from a histogram counted elsewhere (the WebAssembly sweep): 32768 bins of bits 16..30. */
+  addHiCounts(counts: Uint32Array, n: number): void {
+    for (let b = 0; b < HI_BINS; b++) this.hiCounts[b] += counts[b];
+    this.n += n;
+  }
+
+  /** The high bin holding the k-th largest, once pass 1 is resolved (−1 before). */
+  get hiBin(): number {
+    return this.hi;
+  }
+
   /** Ends pass 1; false when there is nothing to select (empty input: the value is 0). */
   resolveHi(): boolean {
     if (this.n === 0) return false;
@@ -55,6 +66,12 @@ export class AbsRadixSelect {
       const b = bits[i];
       if (((b >>> 16) & 0x7fff) === hi) h[b & 0xffff]++;
     }
+  }
+
+  /** Pass 2 from a histogram counted elsewhere: 65536 bins of the low 16 bits within `hiBin`. */
+  addLoCounts(counts: Uint32Array): void {
+    const h = this.loCounts!;
+    for (let b = 0; b < LO_BINS; b++) h[b] += counts[b];
   }
 
   value(): number {

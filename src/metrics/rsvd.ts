@@ -8,11 +8,10 @@
  *    l×n projection. Error bound: σ_{k+1}·(1 + …)^{1/(2q+1)}; checked in test/metrics/subspace.test.ts:
  *    on a decaying spectrum the top-10 σ are within 1e-5 relative and the top-10 subspaces
  *    within 1e-6 (‖UᵀU_ref‖²_F/k) of the full SVD, and the overlaps within 1e-4 of the exact path.
- *    Cost: (2q+2)·m·n·l multiply-adds, l = rank + p; 4096×4096 with l = 110 (spectrumK 100), q = 1:
- *    ≈10 s on one core; with --spectrum-k 10 (l = 20) ≈2 s.
- * Heavy products run on the Float64Array panel kernels in ./linalg.ts.
+ *    Cost: (2q+2)·m·n·l multiply-adds, l = rank + p, on the WebAssembly panel kernels (./linalg.ts);
+ *    `npm run bench` prints the time for 4096×4096 beside numpy's.
  */
-import { gaussianRng, mulPanel, orthonormalise, panelGram, transpose, type Vec } from './linalg.js';
+import { gaussianRng, mulPanel, mulTPanel, orthonormalise, panelGram, withPlaced, type Vec } from './linalg.js';
 import { gramSvd } from '../linalg/gram-svd.js';
 import { symmetricEigen } from '../linalg/symmetric-eigen.js';
 
@@ -63,18 +62,18 @@ export function randomizedSvd(A: Vec, m: number, n: number, rank: number, opts: 
   const rng = gaussianRng(opts.seed ?? 0x5eed);
   const omega = new Float64Array(l * n);
   for (let i = 0; i < omega.length; i++) omega[i] = rng();
-  // Aᵀ·Q as a dot-form product on an explicit transpose: ~1.6× faster than the axpy form in V8.
-  const At = transpose(A, m, n);
-  let Y = mulPanel(A, m, n, omega, l);
-  let cols = orthonormalise(Y, l, m);
-  for (let it = 0; it < q; it++) {
-    const Z = mulPanel(At, n, m, Y, cols);
-    cols = orthonormalise(Z, cols, n);
-    Y = mulPanel(A, m, n, Z, cols);
-    cols = orthonormalise(Y, cols, m);
-  }
-  // B = QᵀA, stored as Bᵀ's columns (cols vectors of length n); SVD of B from its cols×cols Gram.
-  const Bt = mulPanel(At, n, m, Y, cols);
+  const { Y, Bt, cols } = withPlaced(A, (Ah) => {
+    let Y = mulPanel(Ah, m, n, omega, l);
+    let cols = orthonormalise(Y, l, m);
+    for (let it = 0; it < q; it++) {
+      const Z = mulTPanel(Ah, m, n, Y, cols);
+      cols = orthonormalise(Z, cols, n);
+      Y = mulPanel(Ah, m, n, Z, cols);
+      cols = orthonormalise(Y, cols, m);
+    }
+    // B = QᵀA, stored as Bᵀ's columns (cols vectors of length n); SVD of B from its cols×cols Gram.
+    return { Y, Bt: mulTPanel(Ah, m, n, Y, cols), cols };
+  });
   const { values, vectors } = symmetricEigen(panelGram(Bt, cols, n), cols);
   const count = Math.min(rank, cols);
   const sigma = new Float64Array(count);

@@ -136,6 +136,14 @@ export class SafetensorsFile {
     return decodeToFloat32(e.dtype as 'F32', await this.readAt(pos, bytes), true);
   }
 
+  /** Stored bytes of elements [start, start+count) of a float tensor into `dest` (exactly that many bytes). */
+  async readInto(name: string, start: number, count: number, dest: Uint8Array): Promise<void> {
+    const { pos, bytes } = this.range(name, start, count);
+    if (dest.length !== bytes) throw new MergelensError('BAD_INPUT', `destination holds ${dest.length} bytes, the read is ${bytes}`, { file: this.path, tensor: name });
+    if (this.closed) throw new MergelensError('BAD_INPUT', 'file already closed', { file: this.path });
+    await readExactly(this.fh, dest, 0, bytes, pos, this.path);
+  }
+
   /** Like `read`, but exact in float64 (F64 tensors keep full precision). */
   async readFloat64(name: string, start = 0, count?: number): Promise<Float64Array> {
     const { e, pos, bytes } = this.range(name, start, count);
