@@ -1,20 +1,24 @@
 /**
  * This machine's memory bandwidth and page-cache read throughput, measured in-process:
- *  - read: Σ over a 512 MiB Float64Array (4 accumulators, the same loop shape as our kernels),
- *    best of 3; bytes read / time;
+ *  - read: Σ over 512 MiB of float64 by the kernels' own streaming loop (WebAssembly SIMD,
+ *    eight accumulators, 128 bytes an iteration: src/wasm/assembly/stream.ts), best of 3;
+ *    bytes read / time. (A plain TypeScript sum loop reaches only a fraction of this on some
+ *    CPUs, so it would understate the bandwidth.)
  *  - copy: TypedArray.set of 512 MiB (memcpy), counted as read + write bytes;
- *  - multi-thread read: T worker_threads each summing their own 256 MiB array, released at
- *    once by an Atomics barrier; total bytes / slowest thread's time;
+ *  - multi-thread read: T worker_threads each summing their own 256 MiB with the same kernel,
+ *    released at once by an Atomics barrier; total bytes / slowest thread's time;
  *  - page cache: positioned 16 MiB reads of a file already read once (so cached), best of 3.
- * Workers run plain JS from a string so this works the same from dist and from source.
+ * Workers run plain JS from a string (loading the compiled kernels by path) so this works the
+ * same from dist and from source.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { kernels, KERNELS_PATH } from '../wasm/kernels.js';
 
 export interface Bandwidth {
-  /** GB/s (1e9 bytes), single thread, JS sum loop. */
+  /** GB/s (1e9 bytes), single thread, WebAssembly SIMD sum loop. */
   readGBs: number;
   /** GB/s (read + write bytes), single thread, memcpy. */
   copyGBs: number;
@@ -28,19 +32,6 @@ export interface Bandwidth {
 
 const MiB = 1 << 20;
 
-/** Σ a with 4 independent accumulators (lets the JIT pipeline adds). */
-function sum(a: Float64Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n = a.length - (a.length % 4);
-  for (let i = 0; i < n; i += 4) {
-    s0 += a[i];
-    s1 += a[i + 1];
-    s2 += a[i + 2];
-    s3 += a[i + 3];
-  }
-  return s0 + s1 + s2 + s3;
-}
-
 function best(reps: number, fn: () => void): number {
   let t = Infinity;
   for (let r = 0; r < reps; r++) {
@@ -52,22 +43,33 @@ function best(reps: number, fn: () => void): number {
 }
 
 export function singleThreadBandwidth(bytes = 512 * MiB): { readGBs: number; copyGBs: number } {
-  const a = new Float64Array(bytes / 8);
-  for (let i = 0; i < a.length; i++) a[i] = i & 1023; // touch every page before timing
-  let sink = 0;
-  const tRead = best(3, () => {
-    sink += sum(a);
+  const { exports, heap } = kernels();
+  const { readGBs } = heap.scoped(() => {
+    const ptr = heap.alloc(bytes);
+    const a = heap.f64(ptr, bytes / 8);
+    for (let i = 0; i < a.length; i++) a[i] = i & 1023; // touch every page before timing
+    let sink = 0;
+    const t = best(3, () => {
+      sink += exports.sumF64(ptr, a.length);
+    });
+    if (sink === -1) console.log(sink); // keep the sums observable
+    return { readGBs: bytes / t / 1e9 };
   });
+  const a = new Float64Array(bytes / 8).fill(1);
   const b = new Float64Array(a.length);
   const tCopy = best(3, () => b.set(a));
-  if (sink === -1) console.log(sink); // keep the sums observable
-  return { readGBs: bytes / tRead / 1e9, copyGBs: (2 * bytes) / tCopy / 1e9 };
+  return { readGBs, copyGBs: (2 * bytes) / tCopy / 1e9 };
 }
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { bytes, barrier } = workerData;
-const a = new Float64Array(bytes / 8);
+const { readFileSync } = require('node:fs');
+const { bytes, barrier, wasm } = workerData;
+const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536, shared: true });
+const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)), { env: { memory } }).exports;
+const ptr = (k.heapBase() + 63) & ~63;
+memory.grow(Math.ceil((ptr + bytes) / 65536));
+const a = new Float64Array(memory.buffer, ptr, bytes / 8);
 for (let i = 0; i < a.length; i++) a[i] = i & 1023;
 const flag = new Int32Array(barrier);
 Atomics.add(flag, 1, 1);
@@ -76,9 +78,7 @@ Atomics.wait(flag, 0, 0);
 let best = Infinity, sink = 0;
 for (let r = 0; r < 3; r++) {
   const t0 = process.hrtime.bigint();
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  for (let i = 0; i < a.length; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
-  sink += s0 + s1 + s2 + s3;
+  sink += k.sumF64(ptr, a.length);
   best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
 }
 parentPort.postMessage({ seconds: best, sink });
@@ -87,7 +87,7 @@ parentPort.postMessage({ seconds: best, sink });
 export async function multiThreadReadBandwidth(threads = os.availableParallelism(), bytesPerThread = 256 * MiB): Promise<number> {
   const barrier = new SharedArrayBuffer(8);
   const flag = new Int32Array(barrier);
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes: bytesPerThread, barrier } }));
+  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { bytes: bytesPerThread, barrier, wasm: KERNELS_PATH } }));
   try {
     const results = workers.map((w) => new Promise<number>((resolve, reject) => {
       w.once('message', (m: { seconds: number }) => resolve(m.seconds));
@@ -150,8 +150,8 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
     threads,
     pageCacheGBs,
     method:
-      'read: Σ of a 512 MiB Float64Array (4 accumulators), best of 3; copy: TypedArray.set of 512 MiB counted read+write; ' +
-      `all threads: ${threads} worker_threads each summing 256 MiB at once (Atomics barrier), total bytes / slowest; ` +
+      'read: Σ of 512 MiB of float64 by a WebAssembly SIMD loop (8 accumulators), best of 3; copy: TypedArray.set of 512 MiB counted read+write; ' +
+      `all threads: ${threads} worker_threads each summing 256 MiB at once with the same loop (Atomics barrier), total bytes / slowest; ` +
       'page cache: 16 MiB positioned reads of an already-read file, best of 3',
   };
 }

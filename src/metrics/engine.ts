@@ -313,15 +313,27 @@ function chunkRanges(rows: number, step: number): [number, number][] {
   return out;
 }
 
-/** |τᵢ| at `size` spread-out elements of a block, per expert (copies). */
-function sampleBlock(block: SourceBlock, size: number): Float32Array[] {
+/**
+ * |τᵢ| per expert at up to `size` elements of a block, in runs of 16 spread over it (all of
+ * them, in order, when size = count and count is a multiple of 16); heap views, freed with the
+ * caller's scope. `whole` tells whether every element was sampled.
+ */
+function sampleBlock(block: SourceBlock, size: number): { values: Float32Array[]; whole: boolean } {
   const { exports, heap } = kernels();
-  return heap.scoped(() => {
-    const out = heap.alloc(block.N * size * 4);
-    const bad = exports.sampleAbs(block.desc, block.N, block.count, size, out);
-    if (bad) throw new NonFiniteTau(bad - 1);
-    return Array.from({ length: block.N }, (_, i) => heap.f32(out + i * size * 4, size).slice());
-  });
+  const s = size & ~15;
+  if (s === 0) {
+    // fewer than 16 elements: all of them, through the τ kernel
+    const values = Array.from({ length: block.N }, (_, i) => {
+      const t = tauOf(block, i);
+      if (!t) throw new NonFiniteTau(i);
+      return t.map(Math.abs);
+    });
+    return { values, whole: true };
+  }
+  const out = heap.alloc(block.N * s * 4);
+  const bad = exports.sampleAbs(block.desc, block.N, block.count, s, out, heap.alloc(exports.sweepScratch()));
+  if (bad) throw new NonFiniteTau(bad - 1);
+  return { values: Array.from({ length: block.N }, (_, i) => heap.f32(out + i * s * 4, s)), whole: s === block.count };
 }
 
 async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
@@ -356,7 +368,7 @@ async function tensorSums(ctx: Ctx, plan: TensorPlan, reader: TensorReader, onCh
       {
         numel: plan.numel,
         N,
-        sample: async (size) => ({ values: sampleBlock(block, size), whole: size === plan.numel }),
+        sample: async (size) => sampleBlock(block, size),
         sweep: async (visit) => visit(block),
       },
       s.trimFraction,
@@ -376,10 +388,10 @@ async function tensorSums(ctx: Ctx, plan: TensorPlan, reader: TensorReader, onCh
         sample: async (size) => {
           const want = Math.min(plan.rows, Math.ceil(size / plan.cols));
           const rows = Array.from({ length: want }, (_, k) => Math.floor((k * plan.rows) / want));
-          return heap.scopedAsync(async () => {
-            const block = await reader.load(rows.map((r) => [r, 1]));
-            return { values: sampleBlock(block, Math.min(size, block.count)), whole: want === plan.rows };
-          });
+          // held (~1 MB) until the tensor is done: the sample is read from the heap in place
+          const block = await reader.load(rows.map((r) => [r, 1]));
+          const sample = sampleBlock(block, Math.min(size, block.count));
+          return { values: sample.values, whole: sample.whole && want === plan.rows };
         },
         sweep: async (visit) => {
           for (const range of chunks) await heap.scopedAsync(async () => visit(await reader.load([range])));

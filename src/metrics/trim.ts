@@ -12,7 +12,7 @@
  * select, also exact. Small tensors (numel ≤ the sample size) are their own sample.
  */
 import { kernels } from '../wasm/kernels.js';
-import { AbsRadixSelect, HI_BINS, LO_BINS, kthLargestAbsRadix } from './radix-select.js';
+import { AbsRadixSelect, HI_BINS, LO_BINS } from './radix-select.js';
 import { keepCount, thresholdBits } from './sign-agreement.js';
 import { NonFiniteTau, type SourceBlock } from './sources.js';
 
@@ -28,12 +28,15 @@ export interface TrimInput {
   sweep(visit: (block: SourceBlock) => void): Promise<void>;
 }
 
-/** The float32 bit pattern of a non-negative value (for the kernels' integer compares). */
+/** Scratch of the selection kernels: a 65 536-bin histogram. */
+const HIST_BYTES = (1 << 16) * 4;
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-function bits(v: number): number {
-  f32[0] = v;
-  return u32[0];
+/** The float32 value of a bit pattern. */
+function valueOf(bits: number): number {
+  u32[0] = bits;
+  return f32[0];
 }
 
 interface Bracket {
@@ -42,17 +45,22 @@ interface Bracket {
   cap: number;
 }
 
-/** Bracket around the k-th largest from a sample of s values out of numel. */
-function bracketOf(sample: Float32Array, k: number, numel: number): Bracket {
-  const s = sample.length;
+/**
+ * Bracket (float32 bit patterns of |τ|) around the k-th largest of numel values from a sample of
+ * s of them in the heap at `ptr`, widened by the sample ranks' 6σ + 16 binomial spread.
+ */
+function bracketOf(ptr: number, s: number, k: number, numel: number, hist: number, out: number): Bracket {
+  const { exports, heap } = kernels();
   const r = (k * s) / numel;
   const d = 6 * Math.sqrt(r * (1 - r / s)) + 16;
   const rHi = Math.floor(r - d);
   const rLo = Math.ceil(r + d);
-  const hi = rHi < 1 ? 0x7f800000 : bits(kthLargestAbsRadix(sample, rHi));
-  const lo = rLo > s ? 0 : bits(kthLargestAbsRadix(sample, rLo));
+  exports.bracketBins(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
+  const [hiBin, loBin] = heap.u32(out, 2);
+  const hi = rHi < 1 ? 0x7f800000 : hiBin;
+  const lo = rLo > s ? 0 : loBin;
   const expected = ((Math.min(rLo, s) - Math.max(rHi, 0)) / s) * numel;
-  return { hi, lo, cap: Math.min(numel, Math.ceil(1.5 * expected) + 4096) };
+  return { hi, lo, cap: Math.min(numel, Math.ceil(2 * expected) + 4096) };
 }
 
 /** Exact thresholds (float64 copies of float32 values) per expert; 0 everywhere when trim ≥ 1. */
@@ -62,20 +70,21 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
   if (trim >= 1 || numel === 0) return out;
   const k = keepCount(numel, trim);
   const { values, whole } = await input.sample(Math.min(numel, SAMPLE_SIZE));
-  if (whole) {
-    values.forEach((v, i) => (out[i] = kthLargestAbsRadix(v, k)));
-    return out;
-  }
-  const brackets = values.map((v) => bracketOf(v, k, numel));
   const { exports, heap } = kernels();
   const missed = await heap.scopedAsync(async () => {
+    const hist = heap.alloc(HIST_BYTES);
+    const pair = heap.alloc(8);
+    const samples = values.map((v) => heap.place(v));
+    if (whole) {
+      samples.forEach((p, i) => (out[i] = valueOf(exports.selectAbs(p, values[i].length, k, hist))));
+      return [];
+    }
+    const brackets = samples.map((p, i) => bracketOf(p, values[i].length, k, numel, hist, pair));
     const spec = heap.calloc(N * 32);
     const specU = heap.u32(spec, N * 8);
     const specF = heap.f64(spec, N * 4);
     const cols = brackets.map((b) => heap.alloc(b.cap * 4));
-    brackets.forEach((b, i) => {
-      specU.set([b.hi, b.lo, cols[i], b.cap], i * 8);
-    });
+    brackets.forEach((b, i) => specU.set([b.hi, b.lo, cols[i], b.cap], i * 8));
     const scratch = heap.alloc(exports.sweepScratch());
     await input.sweep((block) => {
       const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
@@ -85,7 +94,7 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
     brackets.forEach((b, i) => {
       const above = specF[i * 4 + 3];
       const n = specU[i * 8 + 4];
-      if (above < k && above + n >= k && n <= b.cap) out[i] = kthLargestAbsRadix(heap.f32(cols[i], n), k - above);
+      if (above < k && above + n >= k && n <= b.cap) out[i] = valueOf(exports.selectAbs(cols[i], n, k - above, hist));
       else miss.push(i);
     });
     return miss;
@@ -99,7 +108,7 @@ async function radixFallback(input: TrimInput, k: number, experts: number[], out
   const { exports, heap } = kernels();
   const sel = experts.map(() => new AbsRadixSelect(k));
   await heap.scopedAsync(async () => {
-    const hist = heap.alloc(LO_BINS * 4);
+    const hist = heap.alloc(HIST_BYTES);
     const scratch = heap.alloc(exports.sweepScratch());
     const counts = heap.u32(hist, LO_BINS);
     for (const pass of ['hi', 'lo'] as const) {

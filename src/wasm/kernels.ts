@@ -21,16 +21,19 @@ export interface KernelExports {
   heapBase(): number;
   accumulate(src: number, N: number, e0: number, count: number, thr: number, sums: number, scratch: number): number;
   accumulateScratch(N: number): number;
-  sampleAbs(src: number, N: number, count: number, s: number, out: number): number;
+  sampleAbs(src: number, N: number, count: number, s: number, out: number, scratch: number): number;
   bracketSweep(src: number, N: number, e0: number, count: number, spec: number, scratch: number): number;
   histogramSweep(src: number, i: number, e0: number, count: number, hiBin: number, hist: number, scratch: number): number;
   sweepScratch(): number;
   tauRange(src: number, i: number, e0: number, count: number, out: number, scratch: number): number;
+  selectAbs(ptr: number, n: number, k: number, hist: number): number;
+  bracketBins(ptr: number, n: number, rHi: number, rLo: number, hist: number, out: number): void;
   mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number): void;
   mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number): void;
   mulTPanelF32(A: number, m: number, n: number, Q: number, count: number, Z: number): void;
   mulTPanelF64(A: number, m: number, n: number, Q: number, count: number, Z: number): void;
   dot64(a: number, b: number, n: number): number;
+  sumF64(ptr: number, n: number): number;
   axpy64(alpha: number, x: number, y: number, n: number): void;
 }
 
@@ -160,18 +163,24 @@ export interface Kernels {
 
 let instance: Kernels | undefined;
 
-/** This thread's kernels, instantiated on first use (synchronously: the module is ~10 KB). */
-export function kernels(): Kernels {
-  if (instance) return instance;
+/** Path of the compiled kernels (for code that instantiates them itself, e.g. a benchmark's eval'd worker). */
+export const KERNELS_PATH = fileURLToPath(WASM_URL);
+
+/** A fresh instance over its own memory (`kernels()` is this thread's shared one). */
+export function instantiateKernels(): Kernels {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = new Uint8Array(readFileSync(WASM_URL));
   } catch {
-    throw new Error(`mergelens kernels not built: ${fileURLToPath(WASM_URL)} is missing (run \`npm run build\`)`);
+    throw new Error(`mergelens kernels not built: ${KERNELS_PATH} is missing (run \`npm run build\`)`);
   }
   const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  instance = { exports, heap: new WasmHeap(memory, exports.heapBase()) };
-  return instance;
+  return { exports, heap: new WasmHeap(memory, exports.heapBase()) };
+}
+
+/** This thread's kernels, instantiated on first use (synchronously: the module is ~10 KB). */
+export function kernels(): Kernels {
+  return (instance ??= instantiateKernels());
 }

@@ -37,7 +37,8 @@ const F16_SCALE: f32 = 5.192296858534828e33;
 }
 
 /** One element e of a source as float32 (exact for F32/F16/BF16; F64 rounds to nearest). */
-export function valueAt(src: usize, code: u32, e: usize): f32 {
+// @ts-ignore: decorator
+@inline export function valueAt(src: usize, code: u32, e: usize): f32 {
   if (code == CODE_F32 || code == CODE_TAU) return load<f32>(src + (e << 2));
   if (code == CODE_BF16) return reinterpret<f32>(<u32>load<u16>(src + (e << 1)) << 16);
   if (code == CODE_F16) return reinterpret<f32>(f16Bits(<u32>load<u16>(src + (e << 1))));

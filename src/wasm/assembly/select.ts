@@ -5,22 +5,29 @@
 import { BLOCK } from './pairs';
 import { decodePadded, tauBlock, valueAt, isDense } from './dtype';
 
+/** Contiguous elements per sample run: one or two cache lines per source, decoded with SIMD. */
+const RUN: usize = 16;
+
 /**
- * out[i·s + k] = |τᵢ| at element ⌊k·count/s⌋ for k < s, every expert i (sources as in
- * `accumulate`). Returns 0, or i + 1 when a sampled τᵢ is NaN/Inf.
+ * out[i·s + k] = |τᵢ| at s elements (s a multiple of 16, ≤ count) in s/16 runs of 16
+ * contiguous elements spread evenly over [0, count), for every expert i (sources as in
+ * `accumulate`; with s = count, every element in order). Returns 0, or i + 1 when a sampled τᵢ
+ * is NaN/Inf.
  */
-export function sampleAbs(src: usize, N: i32, count: usize, s: usize, out: usize): i32 {
+export function sampleAbs(src: usize, N: i32, count: usize, s: usize, out: usize, scratch: usize): i32 {
   const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
-  for (let i = 0; i < N; i++) {
-    const d = src + (<usize>(i + 1) << 3);
-    const p = load<u32>(d), code = load<u32>(d, 4);
-    const dense = isDense(code);
-    for (let k: usize = 0; k < s; k++) {
-      const e = <usize>((<u64>k * <u64>count) / <u64>s);
-      let v = valueAt(p, code, e);
-      if (dense) v -= valueAt(basePtr, baseCode, e);
-      if (!isFinite(v)) return i + 1;
-      store<f32>(out + ((<usize>i * s + k) << 2), abs(v));
+  const base32 = scratch, tau32 = scratch + (RUN << 2);
+  const runs = s / RUN;
+  const step = <f64>count / <f64>runs;
+  const absMask = i32x4.splat(0x7fffffff);
+  for (let j: usize = 0; j < runs; j++) {
+    const e0 = min(<usize>(<f64>j * step), count - RUN);
+    decodePadded(basePtr, baseCode, e0, RUN, RUN, base32);
+    for (let i = 0; i < N; i++) {
+      const d = src + (<usize>(i + 1) << 3);
+      if (tauBlock(load<u32>(d), load<u32>(d, 4), e0, RUN, RUN, base32, tau32, 0)) return i + 1;
+      const row = out + ((<usize>i * s + j * RUN) << 2);
+      for (let l: usize = 0; l < RUN << 2; l += 16) v128.store(row + l, v128.and(v128.load(tau32 + l), absMask));
     }
   }
   return 0;
@@ -126,4 +133,66 @@ export function tauRange(src: usize, i: i32, e0: usize, count: usize, out: usize
     if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, out + (b0 << 2), 0)) return 1;
   }
   return 0;
+}
+
+const HI_BINS: usize = 1 << 15;
+const LO_BINS: usize = 1 << 16;
+
+/** Histogram of bits 16..30 of n non-negative float32 bit patterns (hist: HI_BINS u32, cleared here). */
+function histHi(ptr: usize, n: usize, hist: usize): void {
+  memory.fill(hist, 0, HI_BINS << 2);
+  for (let e: usize = 0; e < n; e++) {
+    const h = hist + (<usize>(load<u32>(ptr + (e << 2)) >>> 16) << 2);
+    store<u32>(h, load<u32>(h) + 1);
+  }
+}
+
+/**
+ * The k-th largest (1-based, clamped to [1, n]) of n non-negative float32 values given as bit
+ * patterns, exactly: radix select on bits 16..30, then on the low 16 bits inside that bin.
+ * hist: LO_BINS u32 of scratch. Returns the bit pattern (0 for n = 0).
+ */
+export function selectAbs(ptr: usize, n: usize, k: usize, hist: usize): u32 {
+  if (n == 0) return 0;
+  let rank = min(max(k, 1), n);
+  histHi(ptr, n, hist);
+  let hi = HI_BINS - 1;
+  for (;;) {
+    const c = <usize>load<u32>(hist + (hi << 2));
+    if (c >= rank) break;
+    rank -= c;
+    hi--;
+  }
+  memory.fill(hist, 0, LO_BINS << 2);
+  for (let e: usize = 0; e < n; e++) {
+    const b = load<u32>(ptr + (e << 2));
+    if (<usize>(b >>> 16) == hi) {
+      const h = hist + (<usize>(b & 0xffff) << 2);
+      store<u32>(h, load<u32>(h) + 1);
+    }
+  }
+  let lo = LO_BINS - 1;
+  for (;;) {
+    const c = <usize>load<u32>(hist + (lo << 2));
+    if (c >= rank) break;
+    rank -= c;
+    lo--;
+  }
+  return <u32>((hi << 16) | lo);
+}
+
+/**
+ * A bracket around ranks rHi ≤ rLo (1-based, from the top) of n non-negative float32 bit
+ * patterns, at the resolution of bits 16..30 (bins 1/128 of an octave wide): out[0] = the
+ * largest pattern of the bin holding rank rHi (fewer than rHi values lie above it), out[1] = the
+ * smallest pattern of the bin holding rank rLo (at least rLo values lie at or above it); u32 each.
+ */
+export function bracketBins(ptr: usize, n: usize, rHi: usize, rLo: usize, hist: usize, out: usize): void {
+  histHi(ptr, n, hist);
+  let seen: usize = 0;
+  let b = <isize>HI_BINS - 1;
+  while (b >= 0 && seen + <usize>load<u32>(hist + (<usize>b << 2)) < rHi) seen += <usize>load<u32>(hist + (<usize>(b--) << 2));
+  store<u32>(out, b < 0 ? 0 : (<u32>b << 16) | 0xffff);
+  while (b >= 0 && seen + <usize>load<u32>(hist + (<usize>b << 2)) < rLo) seen += <usize>load<u32>(hist + (<usize>(b--) << 2));
+  store<u32>(out, b < 0 ? 0 : <u32>b << 16, 4);
 }
