@@ -3,12 +3,13 @@
  * k = keepCount(numel, trim) (TIES keeps the top `density` fraction per tensor).
  *
  * Sorting or radix-selecting every τ costs two or more full passes of scalar work per expert.
- * Instead a stride sample of |τᵢ| (65 536 values) brackets the k-th value: [lo, hi] between the
- * sample's ranks r ∓ (6σ + 16) around r = k·s/numel, σ the binomial spread of a sample rank.
- * One SIMD sweep then counts the elements above hi and collects those inside [lo, hi] (~2–4%
- * of them), and the k-th largest is the (k − above)-th among the collected — exact whatever
- * the sample was, because the sweep checks above < k ≤ above + collected. When a bracket misses
- * (very skewed data, long runs of equal values) that expert falls back to the two-pass radix
+ * Instead a sample of |τᵢ| (65 536 values in runs of 16) brackets the k-th value: [lo, hi] are
+ * the sample's values at ranks r ∓ (6σ + 16) around r = k·s/numel, σ the binomial spread of a
+ * sample rank. One SIMD sweep then counts the elements above hi, equal to hi and equal to lo,
+ * and collects those strictly between (~2% of them on continuous data; ties at either end cost
+ * nothing, and BF16 task vectors are mostly ties), and the k-th largest follows from the counts
+ * — exact whatever the sample was, because the counts show whether the k-th lies inside. When
+ * a bracket misses (a sample unlike the tensor) that expert falls back to the two-pass radix
  * select, also exact. Small tensors (numel ≤ the sample size) are their own sample.
  */
 import { kernels } from '../wasm/kernels.js';
@@ -28,8 +29,10 @@ export interface TrimInput {
   sweep(visit: (block: SourceBlock) => void): Promise<void>;
 }
 
-/** Scratch of the selection kernels: a 65 536-bin histogram. */
-const HIST_BYTES = (1 << 16) * 4;
+/** Scratch of the selection kernels: a 65 536-bin histogram and a few words. */
+const HIST_BYTES = (1 << 16) * 4 + 16;
+/** Bytes of one expert's entry in the sweep's spec (src/wasm/assembly/select.ts BRACKET_SPEC). */
+const SPEC = 48;
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -40,14 +43,17 @@ function valueOf(bits: number): number {
 }
 
 interface Bracket {
+  /** Bit patterns of |τ| values of the sample (hi ≥ lo). */
   hi: number;
   lo: number;
+  /** Room for the values strictly between. */
   cap: number;
 }
 
 /**
- * Bracket (float32 bit patterns of |τ|) around the k-th largest of numel values from a sample of
- * s of them in the heap at `ptr`, widened by the sample ranks' 6σ + 16 binomial spread.
+ * Bracket around the k-th largest of numel values from a sample of s of them in the heap at
+ * `ptr`: the sample's values at ranks r ∓ (6σ + 16), r = k·s/numel, σ the binomial spread of
+ * a sample rank (a miss has odds below 1e−9 on data in random order).
  */
 function bracketOf(ptr: number, s: number, k: number, numel: number, hist: number, out: number): Bracket {
   const { exports, heap } = kernels();
@@ -55,12 +61,25 @@ function bracketOf(ptr: number, s: number, k: number, numel: number, hist: numbe
   const d = 6 * Math.sqrt(r * (1 - r / s)) + 16;
   const rHi = Math.floor(r - d);
   const rLo = Math.ceil(r + d);
-  exports.bracketBins(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
-  const [hiBin, loBin] = heap.u32(out, 2);
-  const hi = rHi < 1 ? 0x7f800000 : hiBin;
-  const lo = rLo > s ? 0 : loBin;
+  exports.select2Abs(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
+  const [hiBits, loBits] = heap.u32(out, 2);
   const expected = ((Math.min(rLo, s) - Math.max(rHi, 0)) / s) * numel;
-  return { hi, lo, cap: Math.min(numel, Math.ceil(2 * expected) + 4096) };
+  return { hi: rHi < 1 ? 0x7f800000 : hiBits, lo: rLo > s ? 0 : loBits, cap: Math.min(numel, Math.ceil(2 * expected) + 4096) };
+}
+
+/**
+ * The threshold from one expert's sweep counts: above hi, equal to hi, strictly between (the
+ * collected patterns), equal to lo — in that order from the top. −1 when the k-th is not inside.
+ */
+function resolve(b: Bracket, k: number, above: number, eqHi: number, n: number, eqLo: number, collected: number, hist: number): number {
+  let rank = k - above;
+  if (rank < 1) return -1;
+  if (eqHi >= rank) return b.hi;
+  if (b.hi === b.lo) return -1;
+  rank -= eqHi;
+  if (n >= rank) return n <= b.cap ? kernels().exports.selectAbs(collected, n, rank, hist) : -1;
+  rank -= n;
+  return eqLo >= rank ? b.lo : -1;
 }
 
 /** Exact thresholds (float64 copies of float32 values) per expert; 0 everywhere when trim ≥ 1. */
@@ -80,11 +99,11 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
       return [];
     }
     const brackets = samples.map((p, i) => bracketOf(p, values[i].length, k, numel, hist, pair));
-    const spec = heap.calloc(N * 32);
-    const specU = heap.u32(spec, N * 8);
-    const specF = heap.f64(spec, N * 4);
-    const cols = brackets.map((b) => heap.alloc(b.cap * 4));
-    brackets.forEach((b, i) => specU.set([b.hi, b.lo, cols[i], b.cap], i * 8));
+    const spec = heap.calloc(N * SPEC);
+    const specU = heap.u32(spec, (N * SPEC) / 4);
+    const specF = heap.f64(spec, (N * SPEC) / 8);
+    const collected = brackets.map((b) => heap.alloc(b.cap * 4));
+    brackets.forEach((b, i) => specU.set([b.hi, b.lo, collected[i], b.cap], (i * SPEC) / 4));
     const scratch = heap.alloc(exports.sweepScratch());
     await input.sweep((block) => {
       const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
@@ -92,9 +111,9 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
     });
     const miss: number[] = [];
     brackets.forEach((b, i) => {
-      const above = specF[i * 4 + 3];
-      const n = specU[i * 8 + 4];
-      if (above < k && above + n >= k && n <= b.cap) out[i] = valueOf(exports.selectAbs(cols[i], n, k - above, hist));
+      const w = (i * SPEC) / 4;
+      const t = resolve(b, k, specF[(i * SPEC) / 8 + 4], specU[w + 5], specU[w + 4], specU[w + 6], collected[i], hist);
+      if (t >= 0) out[i] = valueOf(t);
       else miss.push(i);
     });
     return miss;

@@ -27,7 +27,7 @@ export interface KernelExports {
   sweepScratch(): number;
   tauRange(src: number, i: number, e0: number, count: number, out: number, scratch: number): number;
   selectAbs(ptr: number, n: number, k: number, hist: number): number;
-  bracketBins(ptr: number, n: number, rHi: number, rLo: number, hist: number, out: number): void;
+  select2Abs(ptr: number, n: number, k1: number, k2: number, hist: number, out: number): void;
   mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number): void;
   mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number): void;
   mulTPanelF32(A: number, m: number, n: number, Q: number, count: number, Z: number): void;

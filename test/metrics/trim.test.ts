@@ -52,6 +52,19 @@ describe('exact trim thresholds (sample → bracket → one counting sweep)', ()
     }
   });
 
+  it('heavy ties (BF16 task vectors take a handful of values) resolve in the same single sweep', async () => {
+    const r = rng(9);
+    const numel = 400_000;
+    const levels = [0, 2 ** -12, 2 ** -11, 3 * 2 ** -12, 2 ** -10];
+    const tau = [0, 1].map(() => Float32Array.from({ length: numel }, () => (r() < 0 ? -1 : 1) * levels[Math.floor((r() + 0.5) * levels.length)]));
+    for (const trim of [0.2, 0.5, 0.05]) {
+      const inp = input(tau, 100_000);
+      const got = await trimThresholds(inp, trim);
+      expect(Array.from(got)).toEqual(tau.map((t) => reference(t, keepCount(numel, trim))));
+      expect(inp.sweeps).toBe(1);
+    }
+  });
+
   it('small tensors are their own sample: no sweep', async () => {
     const tau = [Float32Array.from([3, -1, 0, 2, -5]), Float32Array.from([0, 0, 0, 0, 1])];
     const inp = input(tau, 5);

@@ -89,22 +89,38 @@ const EXP_MASK: i32 = 0x7f800000;
  * out64 ≠ 0 also the float64 copy. Returns true when τ has a NaN/Inf in [0, len).
  */
 export function tauBlock(src: usize, code: u32, e0: usize, len: usize, L: usize, base32: usize, out32: usize, out64: usize): bool {
-  decodePadded(src, code, e0, len, L, out32);
-  const dense = isDense(code);
-  const em = i32x4.splat(EXP_MASK);
+  // BF16 in whole groups of 8: decode, subtract and store in one loop (no float32 round trip)
+  let i: usize = 0;
   let bad = i32x4.splat(0);
-  for (let i: usize = 0; i < L; i += 4) {
-    const o = i << 2;
-    let x = v128.load(out32 + o);
-    if (dense) {
-      x = f32x4.sub(x, v128.load(base32 + o));
-      v128.store(out32 + o, x);
+  if (code == CODE_BF16) {
+    const p = src + (e0 << 1);
+    for (; i + 8 <= len; i += 8) {
+      const v = v128.load(p + (i << 1));
+      bad = v128.or(bad, tauStore(f32x4.sub(i32x4.shl(i32x4.extend_low_i16x8_u(v), 16), v128.load(base32 + (i << 2))), i, out32, out64));
+      bad = v128.or(bad, tauStore(f32x4.sub(i32x4.shl(i32x4.extend_high_i16x8_u(v), 16), v128.load(base32 + (i << 2), 16)), i + 4, out32, out64));
     }
-    bad = v128.or(bad, i32x4.eq(v128.and(x, em), em));
-    if (out64) {
-      v128.store(out64 + (i << 3), f64x2.promote_low_f32x4(x));
-      v128.store(out64 + (i << 3), f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 2, 3)), 16);
+  }
+  // the rest (other dtypes, tails): decode to float32 first
+  if (i < L) {
+    decodePadded(src, code, e0 + i, len - i, L - i, out32 + (i << 2));
+    const dense = isDense(code);
+    for (; i < L; i += 4) {
+      let x = v128.load(out32 + (i << 2));
+      if (dense) x = f32x4.sub(x, v128.load(base32 + (i << 2)));
+      bad = v128.or(bad, tauStore(x, i, out32, out64));
     }
   }
   return v128.any_true(bad);
+}
+
+/** Store four τ values at element i (float32, and float64 when out64 ≠ 0); their NaN/Inf lanes. */
+// @ts-ignore: decorator
+@inline function tauStore(x: v128, i: usize, out32: usize, out64: usize): v128 {
+  v128.store(out32 + (i << 2), x);
+  if (out64) {
+    v128.store(out64 + (i << 3), f64x2.promote_low_f32x4(x));
+    v128.store(out64 + (i << 3), f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 2, 3)), 16);
+  }
+  const em = i32x4.splat(EXP_MASK);
+  return i32x4.eq(v128.and(x, em), em);
 }

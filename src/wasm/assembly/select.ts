@@ -38,13 +38,17 @@ export function sweepScratch(): usize {
   return BLOCK << 3;
 }
 
+/** Bytes of one expert's entry in a `bracketSweep` spec. */
+export const BRACKET_SPEC: usize = 48;
+
 /**
- * One sweep over elements [e0, e0 + count) for every expert i with a bracket (spec entry of
- * 32 bytes: hi u32, lo u32, collect ptr u32, capacity u32, collected u32, pad u32, above f64;
- * hi < 0 skips the expert): above += #{|τᵢ| > hi}, and the bit patterns of |τᵢ| within
- * [lo, hi] are appended at the collect pointer (collected counts them all, also beyond the
- * capacity, so the caller can tell an overflow). Bounds are float32 bit patterns of |τ|.
- * Returns 0, or i + 1 when τᵢ has a NaN/Inf in the range.
+ * One sweep over elements [e0, e0 + count) for every expert i with a bracket [lo, hi] of |τᵢ|
+ * (float32 bit patterns; spec entry of BRACKET_SPEC bytes: hi u32, lo u32, out ptr u32,
+ * capacity u32, collected u32, equal-hi u32, equal-lo u32, pad, above f64; hi < 0 skips the
+ * expert). It adds #{|τᵢ| > hi} to above, counts |τᵢ| = hi and |τᵢ| = lo (a tie at either end
+ * costs nothing, however many: BF16 task vectors take few distinct values), and appends the bit
+ * patterns strictly between lo and hi at out (collected counts them all, also beyond the
+ * capacity, so the caller can tell an overflow). Returns 0, or i + 1 when τᵢ has a NaN/Inf.
  */
 export function bracketSweep(src: usize, N: i32, e0: usize, count: usize, spec: usize, scratch: usize): i32 {
   const base32 = scratch;
@@ -56,36 +60,45 @@ export function bracketSweep(src: usize, N: i32, e0: usize, count: usize, spec: 
     const L = (len + 3) & ~3;
     decodePadded(basePtr, baseCode, e0 + b0, len, L, base32);
     for (let i = 0; i < N; i++) {
-      const sp = spec + (<usize>i << 5);
+      const sp = spec + <usize>i * BRACKET_SPEC;
       const hiBits = load<i32>(sp);
       if (hiBits < 0) continue;
       const d = src + (<usize>(i + 1) << 3);
       if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, tau32, 0)) return i + 1;
-      const hi = i32x4.splat(hiBits), lo = i32x4.splat(load<i32>(sp, 4));
-      const col = <usize>load<u32>(sp, 8), cap = load<u32>(sp, 12);
+      const loBits = load<i32>(sp, 4);
+      const hi = i32x4.splat(hiBits), lo = i32x4.splat(loBits);
+      const out = <usize>load<u32>(sp, 8), cap = load<u32>(sp, 12);
       let n = load<u32>(sp, 16);
-      let above = i32x4.splat(0);
+      let above = i32x4.splat(0), eqHi = i32x4.splat(0), eqLo = i32x4.splat(0);
+      // padding lanes are |τ| = 0: they can only meet a bracket whose lo is 0, corrected below
       for (let e: usize = 0; e < L; e += 4) {
         const a = v128.and(v128.load(tau32 + (e << 2)), absMask);
-        const gt = i32x4.gt_s(a, hi);
-        above = i32x4.sub(above, gt);
-        const inside = v128.andnot(i32x4.ge_s(a, lo), gt);
-        if (v128.any_true(inside)) {
-          for (let l: usize = 0; l < 4 && e + l < len; l++) {
+        above = i32x4.sub(above, i32x4.gt_s(a, hi));
+        eqHi = i32x4.sub(eqHi, i32x4.eq(a, hi));
+        eqLo = i32x4.sub(eqLo, i32x4.eq(a, lo));
+        if (v128.any_true(v128.and(i32x4.gt_s(a, lo), i32x4.lt_s(a, hi)))) {
+          for (let l: usize = 0; l < 4; l++) {
             const x = load<i32>(tau32 + ((e + l) << 2)) & 0x7fffffff;
-            if (x >= load<i32>(sp, 4) && x <= hiBits) {
-              if (n < cap) store<i32>(col + (<usize>n << 2), x);
+            if (x > loBits && x < hiBits) {
+              if (n < cap) store<i32>(out + (<usize>n << 2), x);
               n++;
             }
           }
         }
       }
+      const pad = <i32>(L - len);
       store<u32>(sp, n, 16);
-      const ab = i32x4.extract_lane(above, 0) + i32x4.extract_lane(above, 1) + i32x4.extract_lane(above, 2) + i32x4.extract_lane(above, 3);
-      store<f64>(sp, load<f64>(sp, 24) + <f64>ab, 24);
+      store<i32>(sp, load<i32>(sp, 20) + sum4(eqHi) - (hiBits == 0 ? pad : 0), 20);
+      store<i32>(sp, load<i32>(sp, 24) + sum4(eqLo) - (loBits == 0 ? pad : 0), 24);
+      store<f64>(sp, load<f64>(sp, 32) + <f64>sum4(above), 32);
     }
   }
   return 0;
+}
+
+// @ts-ignore: decorator
+@inline function sum4(v: v128): i32 {
+  return i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1) + i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3);
 }
 
 /**
@@ -147,52 +160,58 @@ function histHi(ptr: usize, n: usize, hist: usize): void {
   }
 }
 
-/**
- * The k-th largest (1-based, clamped to [1, n]) of n non-negative float32 values given as bit
- * patterns, exactly: radix select on bits 16..30, then on the low 16 bits inside that bin.
- * hist: LO_BINS u32 of scratch. Returns the bit pattern (0 for n = 0).
- */
-export function selectAbs(ptr: usize, n: usize, k: usize, hist: usize): u32 {
-  if (n == 0) return 0;
-  let rank = min(max(k, 1), n);
-  histHi(ptr, n, hist);
-  let hi = HI_BINS - 1;
+/** Walk a histogram down from its top bin until `rank` is reached: the bin, and the rank left inside it. */
+// @ts-ignore: decorator
+@inline function walk(hist: usize, top: usize, rank: usize, out: usize): void {
+  let b = top;
   for (;;) {
-    const c = <usize>load<u32>(hist + (hi << 2));
-    if (c >= rank) break;
+    const c = <usize>load<u32>(hist + (b << 2));
+    if (c >= rank || b == 0) break;
     rank -= c;
-    hi--;
+    b--;
   }
+  store<u32>(out, <u32>b);
+  store<u32>(out, <u32>rank, 4);
+}
+
+/** The rank-th largest (1 ≤ rank ≤ count in the bin) of the patterns whose bits 16..30 are `bin`. */
+function inBin(ptr: usize, n: usize, bin: usize, rank: usize, hist: usize, tmp: usize): u32 {
   memory.fill(hist, 0, LO_BINS << 2);
   for (let e: usize = 0; e < n; e++) {
     const b = load<u32>(ptr + (e << 2));
-    if (<usize>(b >>> 16) == hi) {
+    if (<usize>(b >>> 16) == bin) {
       const h = hist + (<usize>(b & 0xffff) << 2);
       store<u32>(h, load<u32>(h) + 1);
     }
   }
-  let lo = LO_BINS - 1;
-  for (;;) {
-    const c = <usize>load<u32>(hist + (lo << 2));
-    if (c >= rank) break;
-    rank -= c;
-    lo--;
-  }
-  return <u32>((hi << 16) | lo);
+  walk(hist, LO_BINS - 1, rank, tmp);
+  return <u32>((bin << 16) | <usize>load<u32>(tmp));
 }
 
 /**
- * A bracket around ranks rHi ≤ rLo (1-based, from the top) of n non-negative float32 bit
- * patterns, at the resolution of bits 16..30 (bins 1/128 of an octave wide): out[0] = the
- * largest pattern of the bin holding rank rHi (fewer than rHi values lie above it), out[1] = the
- * smallest pattern of the bin holding rank rLo (at least rLo values lie at or above it); u32 each.
+ * The k-th largest (1-based, clamped to [1, n]) of n non-negative float32 values given as bit
+ * patterns, exactly: radix select on bits 16..30, then on the low 16 bits inside that bin.
+ * hist: LO_BINS u32 of scratch, plus 16 bytes. Returns the bit pattern (0 for n = 0).
  */
-export function bracketBins(ptr: usize, n: usize, rHi: usize, rLo: usize, hist: usize, out: usize): void {
+export function selectAbs(ptr: usize, n: usize, k: usize, hist: usize): u32 {
+  if (n == 0) return 0;
+  const tmp = hist + (LO_BINS << 2);
   histHi(ptr, n, hist);
-  let seen: usize = 0;
-  let b = <isize>HI_BINS - 1;
-  while (b >= 0 && seen + <usize>load<u32>(hist + (<usize>b << 2)) < rHi) seen += <usize>load<u32>(hist + (<usize>(b--) << 2));
-  store<u32>(out, b < 0 ? 0 : (<u32>b << 16) | 0xffff);
-  while (b >= 0 && seen + <usize>load<u32>(hist + (<usize>b << 2)) < rLo) seen += <usize>load<u32>(hist + (<usize>(b--) << 2));
-  store<u32>(out, b < 0 ? 0 : <u32>b << 16, 4);
+  walk(hist, HI_BINS - 1, min(max(k, 1), n), tmp);
+  return inBin(ptr, n, <usize>load<u32>(tmp), <usize>load<u32>(tmp, 4), hist, tmp);
+}
+
+/**
+ * The k1-th and k2-th largest (k1 ≤ k2, both in [1, n]) in one pass over the high bits:
+ * out[0], out[1] (u32 bit patterns). Scratch as selectAbs.
+ */
+export function select2Abs(ptr: usize, n: usize, k1: usize, k2: usize, hist: usize, out: usize): void {
+  const tmp = hist + (LO_BINS << 2);
+  histHi(ptr, n, hist);
+  walk(hist, HI_BINS - 1, k1, tmp);
+  const b1 = <usize>load<u32>(tmp), r1 = <usize>load<u32>(tmp, 4);
+  walk(hist, HI_BINS - 1, k2, tmp);
+  const b2 = <usize>load<u32>(tmp), r2 = <usize>load<u32>(tmp, 4);
+  store<u32>(out, inBin(ptr, n, b1, r1, hist, tmp));
+  store<u32>(out, inBin(ptr, n, b2, r2, hist, tmp), 4);
 }
