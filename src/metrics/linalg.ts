@@ -8,6 +8,7 @@
  */
 import { Matrix, SVD } from 'ml-matrix';
 import { kernels } from '../wasm/kernels.js';
+import { kernelPool } from '../wasm/pool.js';
 import { mulberry32 } from '../util/mulberry32.js';
 
 export type Vec = Float32Array | Float64Array;
@@ -32,11 +33,15 @@ export function axpy(alpha: number, x: Vec, xOff: number, y: Float64Array, yOff:
   for (let i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
 }
 
+/** Products below this many multiply-adds run on one thread (a helper round trip costs ~0.1 ms). */
+const PARALLEL_MIN = 1 << 24;
+
 /**
  * Panel Y (count vectors of length m) = A · X for X a panel of vectors of length n, on the
  * WebAssembly kernel (2-row × 4-vector register tile, float64 lanes; float32 A promoted
- * exactly). A is copied into the kernels' heap unless it already lives there (callers that use
- * one A several times place it once: see `withPlaced`).
+ * exactly), split by rows over the kernel pool when it is big. A is copied into the kernels'
+ * heap unless it already lives there (callers that use one A several times place it once: see
+ * `withPlaced`).
  */
 export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: number): Float64Array {
   const { exports, heap } = kernels();
@@ -44,19 +49,28 @@ export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: n
     const a = heap.place(A);
     const x = heap.place(X);
     const y = heap.alloc(count * m * 8);
-    (A instanceof Float32Array ? exports.mulPanelF32 : exports.mulPanelF64)(a, m, n, x, count, y);
+    const fn = A instanceof Float32Array ? 'mulPanelF32' : 'mulPanelF64';
+    const pool = m * n * count >= PARALLEL_MIN ? kernelPool() : null;
+    if (pool) pool.run(fn, pool.split(m, 2).map(([r0, r1]) => [a + r0 * n * A.BYTES_PER_ELEMENT, r1 - r0, n, x, count, y + r0 * 8, m]));
+    else exports[fn](a, m, n, x, count, y, m);
     return heap.f64(y, count * m).slice();
   });
 }
 
-/** Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m (WebAssembly, 4×4 tile over 128-row strips). */
+/**
+ * Panel Z (count vectors of length n) = Aᵀ · Q for Q a panel of vectors of length m
+ * (WebAssembly, 4×4 tile over 128-row strips), split by columns over the kernel pool when big.
+ */
 export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: number): Float64Array {
   const { exports, heap } = kernels();
   return heap.scoped(() => {
     const a = heap.place(A);
     const q = heap.place(Q);
     const z = heap.alloc(count * n * 8);
-    (A instanceof Float32Array ? exports.mulTPanelF32 : exports.mulTPanelF64)(a, m, n, q, count, z);
+    const fn = A instanceof Float32Array ? 'mulTPanelF32' : 'mulTPanelF64';
+    const pool = m * n * count >= PARALLEL_MIN ? kernelPool() : null;
+    if (pool) pool.run(fn, pool.split(n, 4).map(([c0, c1]) => [a + c0 * A.BYTES_PER_ELEMENT, m, c1 - c0, n, q, count, z + c0 * 8, n]));
+    else exports[fn](a, m, n, n, q, count, z, n);
     return heap.f64(z, count * n).slice();
   });
 }

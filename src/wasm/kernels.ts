@@ -28,10 +28,10 @@ export interface KernelExports {
   tauRange(src: number, i: number, e0: number, count: number, out: number, scratch: number): number;
   selectAbs(ptr: number, n: number, k: number, hist: number): number;
   select2Abs(ptr: number, n: number, k1: number, k2: number, hist: number, out: number): void;
-  mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number): void;
-  mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number): void;
-  mulTPanelF32(A: number, m: number, n: number, Q: number, count: number, Z: number): void;
-  mulTPanelF64(A: number, m: number, n: number, Q: number, count: number, Z: number): void;
+  mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;
+  mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;
+  mulTPanelF32(A: number, m: number, n: number, lda: number, Q: number, count: number, Z: number, ldz: number): void;
+  mulTPanelF64(A: number, m: number, n: number, lda: number, Q: number, count: number, Z: number, ldz: number): void;
   dot64(a: number, b: number, n: number): number;
   sumF64(ptr: number, n: number): number;
   axpy64(alpha: number, x: number, y: number, n: number): void;

@@ -34,10 +34,11 @@ function dotRow<T>(a: usize, x: usize, n: usize): f64 {
 }
 
 /**
- * Y[j·m + i] = Σ_c A[i·n + c]·X[j·n + c] for i < m, j < count. Register tile of 2 rows × 4
- * vectors: each A element loaded feeds four products, each X element two.
+ * Y[j·ldy + i] = Σ_c A[i·n + c]·X[j·n + c] for i < m, j < count (a row range of a bigger
+ * product when ldy > m). Register tile of 2 rows × 4 vectors: each A element loaded feeds four
+ * products, each X element two.
  */
-function mulPanel<T>(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize): void {
+function mulPanel<T>(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize, ldy: usize): void {
   const es = sizeof<T>();
   const n4 = n & ~3;
   const xs = n << 3;
@@ -78,33 +79,34 @@ function mulPanel<T>(A: usize, m: usize, n: usize, X: usize, count: usize, Y: us
         t00 += a * w0; t01 += a * w1; t02 += a * w2; t03 += a * w3;
         t10 += b * w0; t11 += b * w1; t12 += b * w2; t13 += b * w3;
       }
-      const y = Y + (j * m + i) * 8;
-      const ms = m << 3;
+      const y = Y + (j * ldy + i) * 8;
+      const ms = ldy << 3;
       store<f64>(y, t00); store<f64>(y + 8, t10);
       store<f64>(y + ms, t01); store<f64>(y + ms + 8, t11);
       store<f64>(y + 2 * ms, t02); store<f64>(y + 2 * ms + 8, t12);
       store<f64>(y + 3 * ms, t03); store<f64>(y + 3 * ms + 8, t13);
     }
     for (; j < count; j++) {
-      store<f64>(Y + (j * m + i) * 8, dotRow<T>(a0, X + j * xs, n));
-      store<f64>(Y + (j * m + i + 1) * 8, dotRow<T>(a1, X + j * xs, n));
+      store<f64>(Y + (j * ldy + i) * 8, dotRow<T>(a0, X + j * xs, n));
+      store<f64>(Y + (j * ldy + i + 1) * 8, dotRow<T>(a1, X + j * xs, n));
     }
   }
-  for (; i < m; i++) for (let j: usize = 0; j < count; j++) store<f64>(Y + (j * m + i) * 8, dotRow<T>(A + i * n * es, X + j * xs, n));
+  for (; i < m; i++) for (let j: usize = 0; j < count; j++) store<f64>(Y + (j * ldy + i) * 8, dotRow<T>(A + i * n * es, X + j * xs, n));
 }
 
 /** Rows of A per pass of mulTPanel: a 128-row strip of 4 columns stays in L1 across the vector tiles. */
 const RB: usize = 128;
 
 /**
- * Z[j·n + c] = Σ_i A[i·n + c]·Q[j·m + i] for c < n, j < count (Z is overwritten). Register tile
- * of 4 columns × 4 vectors over a strip of RB rows; each strip's partial sums are added to Z.
+ * Z[j·ldz + c] = Σ_i A[i·lda + c]·Q[j·m + i] for c < n, j < count (Z is overwritten; a column
+ * range of a bigger product when lda, ldz > n). Register tile of 4 columns × 4 vectors over a
+ * strip of RB rows; each strip's partial sums are added to Z.
  */
-function mulTPanel<T>(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: usize): void {
+function mulTPanel<T>(A: usize, m: usize, n: usize, lda: usize, Q: usize, count: usize, Z: usize, ldz: usize): void {
   const es = sizeof<T>();
   const n4 = n & ~3;
-  const qs = m << 3, zs = n << 3;
-  memory.fill(Z, 0, count * zs);
+  const qs = m << 3, zs = ldz << 3;
+  for (let j: usize = 0; j < count; j++) memory.fill(Z + j * zs, 0, n << 3);
   for (let i0: usize = 0; i0 < m; i0 += RB) {
     const i1 = min(m, i0 + RB);
     for (let c: usize = 0; c < n4; c += 4) {
@@ -113,8 +115,8 @@ function mulTPanel<T>(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: u
         const q0 = Q + j * qs;
         let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s10 = f64x2.splat(0), s11 = f64x2.splat(0);
         let s20 = f64x2.splat(0), s21 = f64x2.splat(0), s30 = f64x2.splat(0), s31 = f64x2.splat(0);
-        let a = A + (i0 * n + c) * es;
-        for (let i = i0; i < i1; i++, a += n * es) {
+        let a = A + (i0 * lda + c) * es;
+        for (let i = i0; i < i1; i++, a += lda * es) {
           const xl = lo2<T>(a), xh = hi2<T>(a);
           const qi = q0 + (i << 3);
           let q = v128.load64_splat(qi);
@@ -135,8 +137,8 @@ function mulTPanel<T>(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: u
       for (; j < count; j++) {
         const q0 = Q + j * qs;
         let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-        let a = A + (i0 * n + c) * es;
-        for (let i = i0; i < i1; i++, a += n * es) {
+        let a = A + (i0 * lda + c) * es;
+        for (let i = i0; i < i1; i++, a += lda * es) {
           const q = v128.load64_splat(q0 + (i << 3));
           s0 = f64x2.add(s0, f64x2.mul(lo2<T>(a), q));
           s1 = f64x2.add(s1, f64x2.mul(hi2<T>(a), q));
@@ -148,7 +150,7 @@ function mulTPanel<T>(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: u
     for (let c = n4; c < n; c++) {
       for (let j: usize = 0; j < count; j++) {
         let s: f64 = 0;
-        for (let i = i0; i < i1; i++) s += <f64>load<T>(A + (i * n + c) * es) * load<f64>(Q + j * qs + (i << 3));
+        for (let i = i0; i < i1; i++) s += <f64>load<T>(A + (i * lda + c) * es) * load<f64>(Q + j * qs + (i << 3));
         const z = Z + j * zs + (c << 3);
         store<f64>(z, load<f64>(z) + s);
       }
@@ -156,17 +158,17 @@ function mulTPanel<T>(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: u
   }
 }
 
-export function mulPanelF32(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize): void {
-  mulPanel<f32>(A, m, n, X, count, Y);
+export function mulPanelF32(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize, ldy: usize): void {
+  mulPanel<f32>(A, m, n, X, count, Y, ldy);
 }
-export function mulPanelF64(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize): void {
-  mulPanel<f64>(A, m, n, X, count, Y);
+export function mulPanelF64(A: usize, m: usize, n: usize, X: usize, count: usize, Y: usize, ldy: usize): void {
+  mulPanel<f64>(A, m, n, X, count, Y, ldy);
 }
-export function mulTPanelF32(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: usize): void {
-  mulTPanel<f32>(A, m, n, Q, count, Z);
+export function mulTPanelF32(A: usize, m: usize, n: usize, lda: usize, Q: usize, count: usize, Z: usize, ldz: usize): void {
+  mulTPanel<f32>(A, m, n, lda, Q, count, Z, ldz);
 }
-export function mulTPanelF64(A: usize, m: usize, n: usize, Q: usize, count: usize, Z: usize): void {
-  mulTPanel<f64>(A, m, n, Q, count, Z);
+export function mulTPanelF64(A: usize, m: usize, n: usize, lda: usize, Q: usize, count: usize, Z: usize, ldz: usize): void {
+  mulTPanel<f64>(A, m, n, lda, Q, count, Z, ldz);
 }
 
 /** Σ a[i]·b[i], float64 vectors of length n. */

@@ -1,0 +1,91 @@
+/**
+ * Fork–join helper threads for the kernels: each helper instantiates the kernels on the
+ * caller's shared memory, so a call split into ranges (rows of a panel product, say) runs on
+ * every core over the same data, with no copies. The caller computes its own share, then
+ * blocks on Atomics.wait until the helpers are done — the API stays synchronous.
+ *
+ * Only the main thread gets helpers (worker threads of the metrics pass already use every
+ * core); MERGELENS_KERNEL_THREADS overrides the count (1 turns the pool off).
+ */
+import os from 'node:os';
+import { isMainThread, Worker } from 'node:worker_threads';
+import { kernels, KERNELS_PATH, type KernelExports } from './kernels.js';
+
+type KernelName = { [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => unknown ? K : never }[keyof KernelExports];
+
+/** Helper source (plain CommonJS, eval'd: works the same from dist and from the TypeScript sources). */
+const HELPER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+const { wasm, memory, flags } = workerData;
+const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)), { env: { memory } }).exports;
+const done = new Int32Array(flags);
+parentPort.on('message', ({ slot, fn, args }) => {
+  let state = 1;
+  try { k[fn](...args); } catch (e) { state = 2; parentPort.postMessage(String(e && e.stack || e)); }
+  Atomics.store(done, slot, state);
+  Atomics.notify(done, slot);
+});
+`;
+
+export class KernelPool {
+  private readonly helpers: Worker[] = [];
+  private readonly done: Int32Array;
+
+  /** `threads` counts the caller: threads − 1 helpers. */
+  constructor(readonly threads: number) {
+    this.done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads)));
+    const { heap } = kernels();
+    for (let h = 1; h < threads; h++) {
+      const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, memory: heap.memory, flags: this.done.buffer } });
+      w.on('message', (m: string) => process.stderr.write(`mergelens kernel helper failed: ${m}\n`));
+      w.unref(); // idle helpers never keep the process alive
+      this.helpers.push(w);
+    }
+  }
+
+  /**
+   * Run kernel `fn` once per argument list: the first on this thread, the others on helpers,
+   * all at once; returns when every call has finished. The calls must write disjoint memory.
+   */
+  run(fn: KernelName, calls: number[][]): void {
+    const { exports } = kernels();
+    const parts = calls.length;
+    if (parts > this.threads) throw new Error(`kernel pool: ${parts} parts for ${this.threads} threads`);
+    for (let p = 1; p < parts; p++) {
+      Atomics.store(this.done, p, 0);
+      this.helpers[p - 1].postMessage({ slot: p, fn, args: calls[p] });
+    }
+    (exports[fn] as (...a: number[]) => unknown)(...calls[0]);
+    let failed = false;
+    for (let p = 1; p < parts; p++) {
+      Atomics.wait(this.done, p, 0);
+      if (Atomics.load(this.done, p) === 2) failed = true;
+    }
+    if (failed) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
+  }
+
+  /** Split [0, total) into at most `threads` ranges aligned to `align` (the last takes the rest). */
+  split(total: number, align: number): [number, number][] {
+    const per = Math.ceil(total / this.threads / align) * align;
+    const out: [number, number][] = [];
+    for (let a = 0; a < total; a += per) out.push([a, Math.min(total, a + per)]);
+    return out.length ? out : [[0, 0]];
+  }
+}
+
+let pool: KernelPool | undefined;
+
+/** Threads for one kernel call on this thread: all cores on the main thread, 1 in workers. */
+export function kernelThreads(): number {
+  const env = Number(process.env.MERGELENS_KERNEL_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return isMainThread ? os.availableParallelism() : 1;
+}
+
+/** This thread's pool (started on first use), or null when there is one thread. */
+export function kernelPool(): KernelPool | null {
+  const t = kernelThreads();
+  if (t <= 1) return null;
+  return (pool ??= new KernelPool(t));
+}
