@@ -14,8 +14,8 @@ import { Command } from 'commander';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
-import { runPhase, type MergeResultFigures, type MetricsResult, type Phase, type SubspaceResult } from './phases.js';
-import { renderMarkdown, renderTable, type BenchReport } from './report.js';
+import { runPhase, type MergeResultFigures, type MetricsResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
+import { renderMarkdown, renderTable, type BenchReport, type StreamFigures } from './report.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -72,9 +72,9 @@ function numpyEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runNumpy(args: string[]): Record<string, unknown> | { error: string } {
+function runNumpy(args: string[], env: NodeJS.ProcessEnv = numpyEnv()): Record<string, unknown> | { error: string } {
   const t0 = performance.now();
-  const r = spawnSync('python3', [path.join(root, 'bench', 'reference.py'), ...args], { env: numpyEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('python3', [path.join(root, 'bench', 'reference.py'), ...args], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).slice(-2000) };
   const parsed = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
   return { ...parsed, wallSeconds: (performance.now() - t0) / 1000 };
@@ -129,8 +129,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
-    .option('--only <list>', 'phases to run: bandwidth,metrics,numpy,subspace,merge (default: all)')
-    .option('--runs <list>', 'metrics passes: default,bounded,single,subspace (default: default,bounded,single)')
+    .option('--only <list>', 'phases to run: bandwidth,stream,metrics,numpy,subspace,merge (default: all)')
+    .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
     .option('--keep', 'keep the synthetic checkpoints (default: kept anyway for reuse; use --dir to control)')
@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
   const scale = o.small ? 'small' : '1b';
   const N = Number(o.experts ?? (o.small ? 4 : 8));
   const threads = Number(o.threads ?? os.availableParallelism());
-  const only = new Set((o.only ?? 'bandwidth,metrics,numpy,subspace,merge').split(','));
+  const only = new Set((o.only ?? 'bandwidth,stream,metrics,numpy,subspace,merge').split(','));
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const started = new Date();
 
@@ -166,30 +166,35 @@ async function main(argv: string[]): Promise<void> {
     bandwidth = await measureBandwidth({ threads, cacheFile: path.join(synth.base, firstShard) });
   }
 
-  const metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[] = [];
+  const metrics: { label: string; threads: number; subspace: boolean; experts: number; result: MetricsResult }[] = [];
   let warm: { bytes: number; seconds: number } | undefined;
-  if (only.has('metrics')) {
-    // The engine's defaults read tensors up to 4M elements whole and stream bigger ones in
-    // 4M-element row chunks (memory ≈ threads·(N+1)·4 B·4M); "bounded" names those sizes
-    // explicitly, so it equals "default" unless the engine defaults change again.
-    const M4 = 4 * 2 ** 20;
-    const all = {
-      default: { label: `${threads} threads`, threads, subspace: false },
-      bounded: { label: `${threads} threads, whole-limit 4M, 4M chunks`, threads, subspace: false, wholeTensorElements: M4, chunkElements: M4 },
-      single: { label: '1 thread', threads: 1, subspace: false },
-      subspace: { label: `${threads} threads, with subspace`, threads, subspace: true },
-    };
-    const runs = (o.runs ?? 'default,bounded,single').split(',').map((k) => {
-      const r = all[k as keyof typeof all];
-      if (!r) throw new Error(`unknown --runs entry "${k}" (default, bounded, single, subspace)`);
-      return r;
-    });
+  let stream: StreamFigures | undefined;
+  if (only.has('metrics') || only.has('stream')) {
     // Read every file once first, so every timed pass reads from the page cache.
     log('warming the page cache (reading every checkpoint file once)');
     warm = await readAll([synth.base, ...synth.experts]);
+  }
+  if (only.has('stream')) {
+    log(`streaming front end alone (read + decode + task vectors), ${threads} processes`);
+    // Seconds: the slowest process's own timing (process start-up and module loading excluded).
+    const parts = await Promise.all(Array.from({ length: threads }, (_, index) => child<StreamResult>({ phase: 'stream', base: synth.base, experts: synth.experts, index, count: threads })));
+    stream = { threads, seconds: Math.max(...parts.map((x) => x.seconds)), bytes: parts.reduce((n, x) => n + x.bytes, 0), peakRss: Math.max(...parts.map((x) => x.peakRss)) };
+  }
+  if (only.has('metrics')) {
+    const all = {
+      default: { label: `${threads} threads`, threads, subspace: false, experts: N },
+      single: { label: '1 thread', threads: 1, subspace: false, experts: N },
+      pair: { label: `${threads} threads, 2 experts (1 pair)`, threads, subspace: false, experts: 2 },
+      subspace: { label: `${threads} threads, with subspace`, threads, subspace: true, experts: N },
+    };
+    const runs = (o.runs ?? 'default,single,pair').split(',').map((k) => {
+      const r = all[k as keyof typeof all];
+      if (!r) throw new Error(`unknown --runs entry "${k}" (default, single, pair, subspace)`);
+      return r;
+    });
     for (const r of runs) {
       log(`metrics pass, ${r.label}`);
-      metrics.push({ ...r, result: await child<MetricsResult>({ phase: 'metrics', base: synth.base, experts: synth.experts, ...r }) });
+      metrics.push({ ...r, result: await child<MetricsResult>({ phase: 'metrics', base: synth.base, experts: synth.experts.slice(0, r.experts), threads: r.threads, subspace: r.subspace }) });
     }
   }
 
@@ -202,6 +207,7 @@ async function main(argv: string[]): Promise<void> {
 
   let subspace: SubspaceResult | undefined;
   let numpySvd: Record<string, unknown> | undefined;
+  let numpySvd1: Record<string, unknown> | undefined;
   if (only.has('subspace')) {
     const size = Number(o.subspaceSize);
     const file = path.join(path.dirname(synth.base), `subspace-${size}.safetensors`);
@@ -210,6 +216,8 @@ async function main(argv: string[]): Promise<void> {
     if (numpyOk) {
       log('numpy reference: randomised and full SVD of the same tensor');
       numpySvd = runNumpy(['--rsvd', file, '--k', '10', '--oversample', '10', '--power', '1']);
+      log('numpy reference, one BLAS thread');
+      numpySvd1 = runNumpy(['--rsvd', file, '--k', '10', '--oversample', '10', '--power', '1', '--no-full-svd'], { ...numpyEnv(), OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' });
     }
   }
 
@@ -236,10 +244,12 @@ async function main(argv: string[]): Promise<void> {
     warmRead: warm,
     synth: { shape: synth.shape, params: synth.params, experts: N, bytesPerCheckpoint: ckptBytes, seconds: synth.seconds, reused: synth.reused, note: synth.note, dir: path.dirname(synth.base) },
     bandwidth,
+    stream,
     metrics,
     numpyMetrics,
     subspace,
     numpySvd,
+    numpySvd1,
     merges,
   };
   mkdirSync(o.out, { recursive: true });

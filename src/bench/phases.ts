@@ -14,6 +14,11 @@ import { randomizedSvd } from '../metrics/rsvd.js';
 import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subspace.js';
 import { mergeToDisk } from '../merge/to-disk.js';
 import { writeSafetensors } from '../safetensors/writer.js';
+import { isFloatDType } from '../safetensors/dtype.js';
+import type { FloatDType } from '../types.js';
+import { kernels } from '../wasm/kernels.js';
+import { kernelThreads } from '../wasm/pool.js';
+import { dtypeBytes, dtypeCode, sourceBlock } from '../metrics/sources.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -29,10 +34,6 @@ export interface MetricsPhase {
   experts: string[];
   threads: number;
   subspace: boolean;
-  /** --whole-limit: tensors above it are streamed in row chunks. */
-  wholeTensorElements?: number;
-  /** Row-chunk size of streamed tensors, elements (engine default 4M). */
-  chunkElements?: number;
 }
 
 export interface MetricsResult {
@@ -50,7 +51,7 @@ export async function metricsPhase(p: MetricsPhase): Promise<MetricsResult> {
   const { b, es, close } = await openAll(p.base, p.experts);
   try {
     const t0 = performance.now();
-    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace, wholeTensorElements: p.wholeTensorElements, chunkElements: p.chunkElements });
+    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace });
     const report = finalizeReport(partial);
     const seconds = (performance.now() - t0) / 1000;
     return {
@@ -114,8 +115,14 @@ export interface SubspacePhase {
 
 export interface SubspaceResult {
   size: number;
-  /** Best of 3: randomizedSvd(A, k) with oversample p, q power iterations (l = k + p). */
+  /** Threads the kernel pool used (all cores unless MERGELENS_KERNEL_THREADS says otherwise). */
+  threads: number;
+  /** Best of 3: randomizedSvd(A, k) with oversample p, q power iterations (l = k + p), A a plain Float32Array (copied into the kernels' memory). */
   rsvdSeconds: number;
+  /** Best of 3: the same with A already in the kernels' memory, as the metrics pass holds it. */
+  rsvdResidentSeconds: number;
+  /** Best of 3: heap-resident A on one thread (a metrics worker's case: each thread its own tensors). */
+  rsvdOneThreadSeconds: number;
   /** Best of 3: the same with Float64 input (the numpy comparison runs in float64 too). */
   rsvdF64Seconds: number;
   /** spectralFactors with the engine defaults (k 10, spectrumK 100 → l = 110, q = 1): one expert's share of a tensor. */
@@ -181,20 +188,88 @@ export async function subspacePhase(p: SubspacePhase): Promise<SubspaceResult> {
   });
   const A64 = Float64Array.from(A);
   const rsvdF64Seconds = bestOf(3, () => randomizedSvd(A64, n, n, p.k, opts));
+  const { heap } = kernels();
+  const resident = heap.f32(heap.place(A), A.length);
+  const rsvdResidentSeconds = bestOf(3, () => randomizedSvd(resident, n, n, p.k, opts));
+  const threads = kernelThreads();
+  process.env.MERGELENS_KERNEL_THREADS = '1';
+  const rsvdOneThreadSeconds = bestOf(3, () => randomizedSvd(resident, n, n, p.k, opts));
+  process.env.MERGELENS_KERNEL_THREADS = String(threads);
   const sopts = { ...DEFAULT_SUBSPACE, k: p.k, rsvd: opts };
-  let fa = spectralFactors(A, n, n, sopts);
+  let fa = spectralFactors(resident, n, n, sopts);
   const factorsDefaultSeconds = bestOf(1, () => {
-    fa = spectralFactors(A, n, n, sopts);
+    fa = spectralFactors(resident, n, n, sopts);
   });
   const fb = spectralFactors(B, n, n, sopts);
   const pairSeconds = bestOf(3, () => subspacePair(fa, fb));
-  return { size: n, rsvdSeconds, rsvdF64Seconds, factorsDefaultSeconds, pairSeconds, sigma, peakRss: peakRssBytes() };
+  return { size: n, threads, rsvdSeconds, rsvdResidentSeconds, rsvdOneThreadSeconds, rsvdF64Seconds, factorsDefaultSeconds, pairSeconds, sigma, peakRss: peakRssBytes() };
 }
 
-export type Phase = MetricsPhase | MergePhase | SubspacePhase;
+export interface StreamPhase {
+  phase: 'stream';
+  base: string;
+  experts: string[];
+  /** This process's share: tensor t (sorted) when t mod count = index. */
+  index: number;
+  count: number;
+}
+
+export interface StreamResult {
+  seconds: number;
+  bytes: number;
+  elements: number;
+  peakRss: number;
+}
+
+/**
+ * The metrics pass's streaming front end alone: every float tensor's stored bytes read from
+ * base and experts into the kernels' memory (up to 16Mi elements at a time),
+ * then decoded into task vectors with the NaN/Inf check (the `tauRange` kernel) — what the pass
+ * does before any pair arithmetic. Its throughput is the ceiling the full pass streams under.
+ */
+export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
+  const { b, es, close } = await openAll(p.base, p.experts);
+  const { exports, heap } = kernels();
+  try {
+    const names = b.tensorNames().filter((n) => isFloatDType(b.location(n)!.dtype));
+    const mine = names.filter((_, t) => t % p.count === p.index);
+    let bytes = 0, elements = 0;
+    const t0 = performance.now();
+    for (const name of mine) {
+      const numel = b.location(name)!.shape.reduce((x, y) => x * y, 1);
+      const step = 16 * 2 ** 20;
+      for (let e0 = 0; e0 < numel; e0 += step) {
+        const count = Math.min(step, numel - e0);
+        await heap.scopedAsync(async () => {
+          const entries = await Promise.all(
+            [b, ...es].map(async (c) => {
+              const dtype = c.location(name)!.dtype as FloatDType;
+              const ptr = heap.alloc(count * dtypeBytes(dtype));
+              const dest = heap.u8(ptr, count * dtypeBytes(dtype));
+              await c.readInto(name, e0, count, dest);
+              bytes += dest.length;
+              return { ptr, code: dtypeCode(dtype) };
+            }),
+          );
+          const block = sourceBlock(heap, entries[0], entries.slice(1), count);
+          const out = heap.alloc(((count + 3) & ~3) * 4);
+          const scratch = heap.alloc(exports.sweepScratch());
+          for (let i = 0; i < es.length; i++) if (exports.tauRange(block.desc, i, 0, count, out, scratch)) throw new Error(`non-finite τ in ${name}`);
+        });
+        elements += count;
+      }
+    }
+    return { seconds: (performance.now() - t0) / 1000, bytes, elements, peakRss: peakRssBytes() };
+  } finally {
+    await close();
+  }
+}
+
+export type Phase = MetricsPhase | MergePhase | SubspacePhase | StreamPhase;
 
 export async function runPhase(p: Phase): Promise<unknown> {
   if (p.phase === 'metrics') return metricsPhase(p);
   if (p.phase === 'merge') return mergePhase(p);
+  if (p.phase === 'stream') return streamPhase(p);
   return subspacePhase(p);
 }

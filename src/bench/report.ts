@@ -3,6 +3,14 @@ import type { Bandwidth } from './bandwidth.js';
 import type { MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
 import type { ModelShape } from './synth.js';
 
+/** The streaming front end alone (read + decode + task vectors), all processes together. */
+export interface StreamFigures {
+  threads: number;
+  seconds: number;
+  bytes: number;
+  peakRss: number;
+}
+
 export interface BenchReport {
   format: 'mergelens.bench';
   version: 1;
@@ -13,10 +21,14 @@ export interface BenchReport {
   warmRead?: { bytes: number; seconds: number };
   synth: { shape: ModelShape; params: number; experts: number; bytesPerCheckpoint: number; seconds: number; reused: boolean; note?: string; dir: string };
   bandwidth?: Bandwidth;
-  metrics: { label: string; threads: number; subspace: boolean; result: MetricsResult }[];
+  stream?: StreamFigures;
+  /** experts: how many of the synthetic experts the run compared (older reports: all). */
+  metrics: { label: string; threads: number; subspace: boolean; experts?: number; result: MetricsResult }[];
   numpyMetrics?: Record<string, unknown>;
   subspace?: SubspaceResult;
   numpySvd?: Record<string, unknown>;
+  /** numpy with one BLAS thread. */
+  numpySvd1?: Record<string, unknown>;
   merges: { method: string; experts: number; result: MergeResultFigures }[];
 }
 
@@ -73,19 +85,29 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     );
     out.push(`  How: ${bw.method}.`);
   }
+  const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
+  const pct = (gbs: number) => (ref ? `${f((100 * gbs) / ref, 0)}%` : '—');
+  if (r.stream) {
+    const st = r.stream;
+    const gbs = st.bytes / st.seconds / GB;
+    out.push('');
+    out.push(
+      `Streaming front end alone (every tensor's stored bytes read from the page cache into the kernels' memory, decoded, task vectors formed and checked for NaN/Inf; ` +
+        `${st.threads} processes): ${f(st.bytes / GB, 1)} GB in ${f(st.seconds, 1)} s = ${f(gbs, 2)} GB/s, ${pct(gbs)} of the ${st.threads}-thread read bandwidth; peak RSS ${rss(st.peakRss)} per process.`,
+    );
+  }
   if (r.metrics.length) {
     out.push('');
     const w = r.warmRead;
     out.push(`Metrics pass (every file read once first: ${w ? f(w.bytes / GB, 1) + ' GB in ' + f(w.seconds, 1) + ' s, ' + f(w.bytes / w.seconds / GB, 2) + ' GB/s' : '—'}; GB/s = checkpoint bytes (base + experts) / pass time; subspace off unless stated):`);
-    const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
     out.push(
       ...table(
         ['run', 'seconds', 'GB/s read', '% of read bw', 'param-pairs/s', 'peak RSS'],
         r.metrics.map((x) => {
-          // Checkpoint bytes (base + experts) per second; the engine's own count also includes the
-          // row samples it re-reads for trim thresholds of streamed tensors.
-          const gbs = (s.bytesPerCheckpoint * (s.experts + 1)) / x.result.seconds / GB;
-          return [x.label, f(x.result.seconds, 1), f(gbs, 2), ref ? `${f((100 * gbs) / ref, 0)}%` : '—', `${f((x.result.params * x.result.pairs) / x.result.seconds / 1e9, 2)}G`, rss(x.result.peakRss)];
+          // Checkpoint bytes (base + the experts compared) per second; the engine's own count also
+          // includes what it re-reads for the trim thresholds of chunked tensors.
+          const gbs = (s.bytesPerCheckpoint * ((x.experts ?? s.experts) + 1)) / x.result.seconds / GB;
+          return [x.label, f(x.result.seconds, 1), f(gbs, 2), pct(gbs), `${f((x.result.params * x.result.pairs) / x.result.seconds / 1e9, 2)}G`, rss(x.result.peakRss)];
         }),
       ),
     );
@@ -106,21 +128,27 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
   if (sv && parts.subspace) {
     out.push('');
     out.push(`Subspace, ${sv.size}×${sv.size} task-vector-like tensor (float32), k = 10, oversample 10, 1 power iteration (sketch l = 20):`);
-    const np = r.numpySvd as { rsvd?: Record<string, number> } | undefined;
+    const np = (r.numpySvd as { rsvd?: Record<string, number> } | undefined)?.rsvd;
+    const np1 = (r.numpySvd1 as { rsvd?: Record<string, number> } | undefined)?.rsvd;
+    const vs = (t: number | undefined, ref: number | undefined) => (t !== undefined && ref ? f(t / ref, 2) + '×' : '—');
+    const threads = sv.threads ?? r.machine.cores;
     const rows: string[][] = [
-      ['randomised SVD, ours (Float32 input)', f(sv.rsvdSeconds, 3), np?.rsvd ? f(sv.rsvdSeconds / np.rsvd.rsvd_f64_seconds, 1) + '×' : '—'],
-      ['randomised SVD, ours (Float64 input)', f(sv.rsvdF64Seconds, 3), np?.rsvd ? f(sv.rsvdF64Seconds / np.rsvd.rsvd_f64_seconds, 1) + '×' : '—'],
-      ['engine factors per expert (k 10, spectrumK 100: l = 110)', f(sv.factorsDefaultSeconds, 3), np?.rsvd ? f(sv.factorsDefaultSeconds / np.rsvd.rsvd_spectrum_seconds, 1) + '×' : '—'],
+      [`randomised SVD, ours, ${threads} threads, A in kernel memory (as the metrics pass holds it)`, f(sv.rsvdResidentSeconds, 3), vs(sv.rsvdResidentSeconds, np?.rsvd_f64_seconds)],
+      [`randomised SVD, ours, ${threads} threads, A a plain Float32Array (copied in)`, f(sv.rsvdSeconds, 3), vs(sv.rsvdSeconds, np?.rsvd_f64_seconds)],
+      ['randomised SVD, ours, 1 thread, A in kernel memory (a metrics worker)', f(sv.rsvdOneThreadSeconds, 3), vs(sv.rsvdOneThreadSeconds, np1?.rsvd_f64_seconds) + ' of 1-thread numpy'],
+      [`randomised SVD, ours, ${threads} threads, Float64 input`, f(sv.rsvdF64Seconds, 3), vs(sv.rsvdF64Seconds, np?.rsvd_f64_seconds)],
+      [`engine factors per expert (k 10, spectrumK 100: l = 110), ${threads} threads`, f(sv.factorsDefaultSeconds, 3), vs(sv.factorsDefaultSeconds, np?.rsvd_spectrum_seconds) + ' of numpy l = 110'],
       ['subspace metrics per pair (from factors)', f(sv.pairSeconds, 4), ''],
     ];
-    if (np?.rsvd) {
+    if (np) {
       rows.push(
-        ['numpy randomised SVD, float64 (same algorithm, l = 20)', f(np.rsvd.rsvd_f64_seconds, 3), '1×'],
-        ['numpy randomised SVD, float32', f(np.rsvd.rsvd_f32_seconds, 3), ''],
-        ['numpy randomised SVD, float64, l = 110', f(np.rsvd.rsvd_spectrum_seconds, 3), ''],
-        ['numpy np.linalg.svd full (LAPACK gesdd)', f(np.rsvd.full_svd_seconds, 2), ''],
+        [`numpy randomised SVD, float64 (same algorithm, l = 20), default BLAS threads`, f(np.rsvd_f64_seconds, 3), '1×'],
+        ['numpy randomised SVD, float32', f(np.rsvd_f32_seconds, 3), ''],
+        ['numpy randomised SVD, float64, l = 110', f(np.rsvd_spectrum_seconds, 3), ''],
+        ['numpy np.linalg.svd full (LAPACK gesdd)', f(np.full_svd_seconds, 2), ''],
       );
     }
+    if (np1) rows.push(['numpy randomised SVD, float64, l = 20, 1 BLAS thread', f(np1.rsvd_f64_seconds, 3), '']);
     out.push(...table(['computation', 'seconds', 'vs numpy'], rows));
     out.push(`Peak RSS of the subspace phase: ${rss(sv.peakRss)}.`);
   }
