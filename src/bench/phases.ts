@@ -224,8 +224,8 @@ export interface StreamResult {
 /**
  * The metrics pass's streaming front end alone: every float tensor's stored bytes read from
  * base and experts into the kernels' memory (up to 16Mi elements at a time),
- * then decoded into task vectors with the NaN/Inf check (the `tauRange` kernel) — what the pass
- * does before any pair arithmetic. Its throughput is the ceiling the full pass streams under.
+ * then decoded into task vectors with the NaN/Inf check by the pass's own kernel with its pair
+ * arithmetic off (`streamTaus`). Its throughput is the ceiling the full pass streams under.
  */
 export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
   const { b, es, close } = await openAll(p.base, p.experts);
@@ -252,9 +252,8 @@ export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
             }),
           );
           const block = sourceBlock(heap, entries[0], entries.slice(1), count);
-          const out = heap.alloc(((count + 3) & ~3) * 4);
-          const scratch = heap.alloc(exports.sweepScratch());
-          for (let i = 0; i < es.length; i++) if (exports.tauRange(block.desc, i, 0, count, out, scratch)) throw new Error(`non-finite τ in ${name}`);
+          const scratch = heap.alloc(exports.accumulateScratch(es.length));
+          for (let e = 0; e < count; e += 1 << 20) if (exports.streamTaus(block.desc, es.length, e, Math.min(1 << 20, count - e), scratch)) throw new Error(`non-finite τ in ${name}`);
         });
         elements += count;
       }

@@ -21,6 +21,7 @@ export interface KernelExports {
   heapBase(): number;
   accumulate(src: number, N: number, e0: number, count: number, thr: number, sums: number, scratch: number): number;
   accumulateScratch(N: number): number;
+  streamTaus(src: number, N: number, e0: number, count: number, scratch: number): number;
   sampleAbs(src: number, N: number, count: number, s: number, out: number, scratch: number): number;
   bracketSweep(src: number, N: number, e0: number, count: number, spec: number, scratch: number): number;
   histogramSweep(src: number, i: number, e0: number, count: number, hiBin: number, hist: number, scratch: number): number;

@@ -174,6 +174,20 @@ function signCounts(tau32: usize, N: i32, L: usize, thr: usize, masks: usize, pa
  * for that block).
  */
 export function accumulate(src: usize, N: i32, e0: usize, count: usize, thr: usize, sums: usize, scratch: usize): i32 {
+  return blocks(src, N, e0, count, thr, sums, scratch, true);
+}
+
+/**
+ * `accumulate` with the pair arithmetic switched off: decode, form the task vectors (float32 and
+ * float64 copies) and check them for NaN/Inf, block by block, exactly as `accumulate` does first.
+ * The streaming front end alone, for `npm run bench`.
+ */
+export function streamTaus(src: usize, N: i32, e0: usize, count: usize, scratch: usize): i32 {
+  return blocks(src, N, e0, count, 0, 0, scratch, false);
+}
+
+// @ts-ignore: decorator
+@inline function blocks(src: usize, N: i32, e0: usize, count: usize, thr: usize, sums: usize, scratch: usize, pairSums: bool): i32 {
   const base32 = scratch;
   const tau32 = base32 + (BLOCK << 2);
   const tau64 = tau32 + <usize>N * (BLOCK << 2);
@@ -190,8 +204,10 @@ export function accumulate(src: usize, N: i32, e0: usize, count: usize, thr: usi
       const d = src + (<usize>(i + 1) << 3);
       if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, tau32 + <usize>i * (BLOCK << 2), tau64 + <usize>i * (BLOCK << 3))) return i + 1;
     }
-    floatSums(tau64, N, L, gram, pairs);
-    signCounts(tau32, N, L, thr, masks, pairs, kept);
+    if (pairSums) {
+      floatSums(tau64, N, L, gram, pairs);
+      signCounts(tau32, N, L, thr, masks, pairs, kept);
+    }
   }
   return 0;
 }
