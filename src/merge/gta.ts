@@ -12,6 +12,7 @@
  * Accumulation is in float64; per-expert task vectors are held as float32 (θᵢ − θ₀ of two
  * float32 values within a factor of 2 is exact).
  */
+import { kernels } from '../wasm/kernels.js';
 import { applyCut, magnitudeTrim, randomDrop, type RescaleRule, type TrimCut } from './sparsify.js';
 
 export interface GtaOptions {
@@ -36,7 +37,6 @@ export function taskVector(expert: Float32Array, base: Float32Array): Float32Arr
 }
 
 export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: number[], opts: GtaOptions): Float32Array {
-  const n = base.length;
   const N = experts.length;
   const deltas: Float32Array[] = [];
   for (let e = 0; e < N; e++) {
@@ -49,36 +49,28 @@ export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: n
     }
     deltas.push(tau);
   }
-  const out = new Float32Array(n);
-  const lambda = opts.lambda;
-  if (!opts.consensus) {
-    let wsum = 0;
-    for (const w of weights) wsum += w;
-    const div = opts.normalize && Math.abs(wsum) >= 1e-8 ? wsum : 1;
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let e = 0; e < N; e++) acc += weights[e] * deltas[e][j];
-      out[j] = base[j] + (lambda * acc) / div;
-    }
-    return out;
-  }
-  for (let j = 0; j < n; j++) {
-    let total = 0;
-    for (let e = 0; e < N; e++) total += weights[e] * deltas[e][j];
-    const positive = total >= 0; // ties go to +, as mergekit's `sign_weight >= 0`
-    let num = 0;
-    let den = 0;
-    for (let e = 0; e < N; e++) {
-      const v = weights[e] * deltas[e][j];
-      if (positive ? v > 0 : v < 0) {
-        num += v;
-        den += weights[e];
-      }
-    }
-    const div = opts.normalize && den !== 0 ? den : 1;
-    out[j] = base[j] + (lambda * num) / div;
-  }
-  return out;
+  let wsum = 0;
+  for (const w of weights) wsum += w;
+  const wdiv = opts.normalize && Math.abs(wsum) >= 1e-8 ? wsum : 1;
+  return combine(base, deltas, weights, opts.consensus, opts.normalize, opts.lambda, wdiv);
+}
+
+/**
+ * θ₀ + λ·Δ/divisor per entry (see the header), on the WebAssembly kernel: float64 in expert
+ * order, the same operations as the plain loop, so the result is identical bit for bit.
+ */
+function combine(base: Float32Array, deltas: Float32Array[], weights: number[], consensus: boolean, normalize: boolean, lambda: number, wdiv: number): Float32Array {
+  const { exports, heap } = kernels();
+  const n = base.length;
+  return heap.scoped(() => {
+    const taus = heap.alloc(deltas.length * 4);
+    heap.u32(taus, deltas.length).set(deltas.map((d) => heap.place(d)));
+    const w = heap.alloc(weights.length * 8);
+    heap.f64(w, weights.length).set(weights);
+    const out = heap.alloc(n * 4);
+    exports.gtaCombine(heap.place(base), taus, w, deltas.length, n, consensus, normalize, lambda, wdiv, out);
+    return heap.f32(out, n).slice();
+  });
 }
 
 /** θ₀ + α·Σwᵢτᵢ/Σwᵢ: the elementwise rule TSV and Iso-C use for scalars and 1-D tensors. */

@@ -31,8 +31,9 @@ interface MetricsCliOptions {
   subspace: boolean;
   bottomMaxDim: string;
   exactMaxDim: string;
-  wholeLimit: string;
-  chunkElements: string;
+  memoryBudget: string;
+  wholeLimit?: string;
+  chunkElements?: string;
   subspaceMaxElements: string;
   shard?: string;
   threads?: string;
@@ -84,8 +85,9 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
       subspace: o.subspace,
       bottomMaxDim: num('--bottom-max-dim', o.bottomMaxDim, true),
       exactMaxDim: num('--exact-max-dim', o.exactMaxDim, true),
-      wholeTensorElements: num('--whole-limit', o.wholeLimit, true),
-      chunkElements: num('--chunk-elements', o.chunkElements, true),
+      memoryBudget: Math.round(num('--memory-budget', o.memoryBudget, false) * 2 ** 20),
+      wholeTensorElements: o.wholeLimit === undefined ? undefined : num('--whole-limit', o.wholeLimit, true),
+      chunkElements: o.chunkElements === undefined ? undefined : num('--chunk-elements', o.chunkElements, true),
       subspaceMaxElements: num('--subspace-max-elements', o.subspaceMaxElements, true),
       shard: o.shard,
       onProgress: progress,
@@ -145,9 +147,10 @@ export function register(program: Command): void {
     .option('--no-subspace', 'skip the subspace family (SVDs)')
     .option('--exact-max-dim <n>', 'exact SVD when min(rows, cols) ≤ n, randomised above', '512')
     .option('--bottom-max-dim <n>', 'bottom-k overlaps only when min(rows, cols) ≤ n (needs the exact SVD)', '512')
-    .option('--whole-limit <elements>', 'tensors up to this many elements are read whole, all experts at once; bigger ones stream in row chunks; memory ≈ threads·(N+1)·4 bytes·max(limit, chunk)', String(4 * 2 ** 20))
-    .option('--chunk-elements <elements>', 'row-chunk size for tensors above --whole-limit', String(4 * 2 ** 20))
-    .option('--subspace-max-elements <elements>', '2-D tensors above --whole-limit get the subspace family up to this size (one expert at a time)', String(16 * 2 ** 20))
+    .option('--memory-budget <MiB>', 'tensor bytes (base + experts, as stored) one thread holds: tensors that fit are read whole, bigger ones in row chunks of half of it; peak memory ≈ threads × (budget + one float32 tensor)', '256')
+    .option('--whole-limit <elements>', 'override: tensors up to this many elements are read whole, bigger ones in row chunks')
+    .option('--chunk-elements <elements>', 'override: row-chunk size, elements, for tensors not read whole')
+    .option('--subspace-max-elements <elements>', '2-D tensors not read whole get the subspace family up to this size (one expert at a time)', String(16 * 2 ** 20))
     .option('--threads <n>', 'worker threads for the pass (default: all cores; small models run in-process)')
     .option('--shard <i/n>', 'only the i-th of n tensor ranges; writes a partial file for merge-partials')
     .requiredOption('-o, --out <file>', 'output metrics JSON')

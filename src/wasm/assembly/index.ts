@@ -9,3 +9,4 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export { sumF64 } from './stream';
+export { gtaCombine } from './gta';
