@@ -67,11 +67,7 @@ export function compareSamples(base: Float32Array, expert: Float32Array): Sample
   return { relDelta: bb > 0 ? Math.sqrt(dd / bb) : null, baseNonFinite: bad, expertNonFinite: ebad, baseSumSq: bb, compared: n };
 }
 
-export function countNonFinite(x: Float32Array): number {
-  let n = 0;
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) n++;
-  return n;
-}
+export { countNonFinite } from '../wasm/arrays.js';
 
 export function median(xs: readonly number[]): number | null {
   if (!xs.length) return null;

@@ -13,7 +13,8 @@
  * float32 values within a factor of 2 is exact).
  */
 import { kernels } from '../wasm/kernels.js';
-import { applyCut, magnitudeTrim, randomDrop, type RescaleRule, type TrimCut } from './sparsify.js';
+import { taskVector } from '../wasm/arrays.js';
+import { magnitudeCut, randomDrop, type RescaleRule, type TrimCut } from './sparsify.js';
 
 export interface GtaOptions {
   sparsify: 'none' | 'magnitude' | 'random';
@@ -29,46 +30,58 @@ export interface GtaOptions {
   cuts?: TrimCut[];
 }
 
-export function taskVector(expert: Float32Array, base: Float32Array): Float32Array {
-  const n = base.length;
-  const tau = new Float32Array(n);
-  for (let i = 0; i < n; i++) tau[i] = expert[i] - base[i];
-  return tau;
-}
-
-export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: number[], opts: GtaOptions): Float32Array {
-  const N = experts.length;
-  const deltas: Float32Array[] = [];
-  for (let e = 0; e < N; e++) {
-    let tau = taskVector(experts[e], base);
-    if (opts.sparsify === 'magnitude') tau = opts.cuts ? applyCut(tau, opts.cuts[e]) : magnitudeTrim(tau, opts.density);
-    else if (opts.sparsify === 'random') {
-      const random = opts.randomFor ? opts.randomFor(e) : opts.random;
-      if (!random) throw new Error('gtaMerge: random sparsification needs a random stream');
-      tau = randomDrop(tau, opts.density, random, opts.rescale);
-    }
-    deltas.push(tau);
-  }
-  let wsum = 0;
-  for (const w of weights) wsum += w;
-  const wdiv = opts.normalize && Math.abs(wsum) >= 1e-8 ? wsum : 1;
-  return combine(base, deltas, weights, opts.consensus, opts.normalize, opts.lambda, wdiv);
-}
+export { taskVector };
 
 /**
- * θ₀ + λ·Δ/divisor per entry (see the header), on the WebAssembly kernel: float64 in expert
- * order, the same operations as the plain loop, so the result is identical bit for bit.
+ * The GTA merge of one tensor (or row chunk). Task vectors live in the kernels' memory from
+ * subtraction to combine (the magnitude cut too runs there); only DARE's random drop, whose
+ * random stream must stay the TypeScript one, takes a round trip.
  */
-function combine(base: Float32Array, deltas: Float32Array[], weights: number[], consensus: boolean, normalize: boolean, lambda: number, wdiv: number): Float32Array {
+export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: number[], opts: GtaOptions): Float32Array {
   const { exports, heap } = kernels();
   const n = base.length;
   return heap.scoped(() => {
+    const b = heap.place(base);
+    const taus = experts.map((x, e) => {
+      const p = heap.alloc(n * 4);
+      exports.taskVector(heap.place(x), b, n, p);
+      if (opts.sparsify === 'magnitude') {
+        const cut = opts.cuts?.[e] ?? magnitudeCut(heap.f32(p, n), opts.density);
+        cut.ties = exports.applyCut(p, n, cut.threshold, cut.ties);
+      } else if (opts.sparsify === 'random') {
+        const random = opts.randomFor ? opts.randomFor(e) : opts.random;
+        if (!random) throw new Error('gtaMerge: random sparsification needs a random stream');
+        heap.f32(p, n).set(randomDrop(heap.f32(p, n), opts.density, random, opts.rescale));
+      }
+      return p;
+    });
+    let wsum = 0;
+    for (const w of weights) wsum += w;
+    const wdiv = opts.normalize && Math.abs(wsum) >= 1e-8 ? wsum : 1;
+    return combineAt(b, taus, weights, n, opts.consensus, opts.normalize, opts.lambda, wdiv);
+  });
+}
+
+/**
+ * θ₀ + λ·Δ/divisor per entry (see the header; with no base, λ·Δ/divisor), on the WebAssembly
+ * kernel: float64 in expert order, the same operations as the plain loop, so the result is
+ * identical bit for bit.
+ */
+export function combine(base: Float32Array | null, deltas: Float32Array[], weights: number[], consensus: boolean, normalize: boolean, lambda: number, wdiv: number): Float32Array {
+  const { heap } = kernels();
+  return heap.scoped(() => combineAt(base ? heap.place(base) : 0, deltas.map((d) => heap.place(d)), weights, deltas[0].length, consensus, normalize, lambda, wdiv));
+}
+
+/** `combine` over arrays already in the kernels' memory (offsets; base 0 = none). */
+function combineAt(base: number, deltas: number[], weights: number[], n: number, consensus: boolean, normalize: boolean, lambda: number, wdiv: number): Float32Array {
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
     const taus = heap.alloc(deltas.length * 4);
-    heap.u32(taus, deltas.length).set(deltas.map((d) => heap.place(d)));
+    heap.u32(taus, deltas.length).set(deltas);
     const w = heap.alloc(weights.length * 8);
     heap.f64(w, weights.length).set(weights);
     const out = heap.alloc(n * 4);
-    exports.gtaCombine(heap.place(base), taus, w, deltas.length, n, consensus, normalize, lambda, wdiv, out);
+    exports.gtaCombine(base, taus, w, deltas.length, n, consensus, normalize, lambda, wdiv, out);
     return heap.f32(out, n).slice();
   });
 }

@@ -1,8 +1,9 @@
 /**
- * Sparsification of task vectors, the first step of TIES and DARE. Pure kernels on typed
- * arrays; they return new arrays and never touch their input.
+ * Sparsification of task vectors, the first step of TIES and DARE. Pure functions on typed
+ * arrays (the magnitude cut runs on the WebAssembly kernels); they return new arrays and never
+ * touch their input.
  */
-import { kthLargestAbsRadix } from '../metrics/radix-select.js';
+import { countAbove, cut, kthLargestAbs } from '../wasm/arrays.js';
 
 /**
  * Number of entries a magnitude trim keeps: ⌊density·n⌋, at least 1. mergekit asserts k>0 and
@@ -23,28 +24,14 @@ export interface TrimCut {
   ties: number;
 }
 
-/** Keep the entries `cut` selects, zero the rest (decrements cut.ties). */
-export function applyCut(tau: Float32Array, cut: TrimCut): Float32Array {
-  const n = tau.length;
-  const out = new Float32Array(n);
-  const threshold = cut.threshold;
-  for (let i = 0; i < n; i++) {
-    const m = Math.abs(tau[i]);
-    if (m > threshold) out[i] = tau[i];
-    else if (m === threshold && cut.ties > 0) {
-      out[i] = tau[i];
-      cut.ties--;
-    }
-  }
-  return out;
+/** Keep the entries `c` selects, zero the rest (decrements c.ties). */
+export function applyCut(tau: Float32Array, c: TrimCut): Float32Array {
+  const r = cut(tau, c.threshold, c.ties);
+  c.ties = r.ties;
+  return r.out;
 }
 
-/** Entries of `tau` with |τ| strictly above `threshold`. */
-export function countAbove(tau: Float32Array, threshold: number): number {
-  let above = 0;
-  for (let i = 0; i < tau.length; i++) if (Math.abs(tau[i]) > threshold) above++;
-  return above;
-}
+export { countAbove };
 
 /**
  * TIES "trim": keep the k = keepCount(n, density) entries of largest |τ|, zero the rest.
@@ -53,11 +40,16 @@ export function countAbove(tau: Float32Array, threshold: number): number {
  * threshold (k-th largest |τ|) comes from an exact radix selection, not a sort.
  */
 export function magnitudeTrim(tau: Float32Array, density: number): Float32Array {
-  const n = tau.length;
   if (density >= 1) return tau.slice();
-  const k = keepCount(n, density);
-  const threshold = kthLargestAbsRadix(tau, k);
-  return applyCut(tau, { threshold, ties: k - countAbove(tau, threshold) });
+  return applyCut(tau, magnitudeCut(tau, density));
+}
+
+/** The cut of a whole-tensor magnitude trim: threshold = k-th largest |τ|, and how many ties at it to keep. */
+export function magnitudeCut(tau: Float32Array, density: number): TrimCut {
+  if (density >= 1) return { threshold: -1, ties: 0 };
+  const k = keepCount(tau.length, density);
+  const threshold = kthLargestAbs(tau, k);
+  return { threshold, ties: k - countAbove(tau, threshold) };
 }
 
 export type RescaleRule = 'inverse' | 'l1' | 'none';

@@ -8,6 +8,7 @@
 import type { Checkpoint, LoraCheckpoint, LowRankDelta } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { denseDeltaRows } from '../checkpoint/lowrank.js';
+import { countNonFinite } from '../wasm/arrays.js';
 import { planMerge, type MergeOptions, type MergePlan, type TensorPlan } from './plan.js';
 import { tensorRandom, tensorRandomAt } from './random.js';
 
@@ -28,11 +29,6 @@ export interface MergedChunk extends MergedTensor {
 /** Default row-chunk size of mergeToDisk, in elements per input tensor (16 MiB of float32). */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
-function countNonFinite(x: Float32Array): number {
-  let bad = 0;
-  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) bad++;
-  return bad;
-}
 
 /** Rows per chunk for a tensor: all of them unless the method is elementwise and the tensor is big. */
 function rowsPerChunk(plan: MergePlan, t: TensorPlan, chunkElements: number): number {

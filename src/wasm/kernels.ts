@@ -35,6 +35,10 @@ export interface KernelExports {
   mulTPanelF64(A: number, m: number, n: number, lda: number, Q: number, count: number, Z: number, ldz: number): void;
   dot64(a: number, b: number, n: number): number;
   sumF64(ptr: number, n: number): number;
+  countNonFinite(ptr: number, n: number): number;
+  taskVector(theta: number, base: number, n: number, out: number): void;
+  countAbove(ptr: number, n: number, t: number): number;
+  applyCut(ptr: number, n: number, t: number, ties: number): number;
   gtaCombine(base: number, taus: number, weights: number, N: number, n: number, consensus: boolean, normalize: boolean, lambda: number, wdiv: number, out: number): void;
   axpy64(alpha: number, x: number, y: number, n: number): void;
 }

@@ -13,7 +13,9 @@
  * `lambda=0.3` to reproduce its numbers.
  */
 import type { ChunkPrepass, MergeMethod } from '../../types.js';
-import { AbsRadixSelect } from '../../metrics/radix-select.js';
+import { AbsRadixSelect, HI_BINS } from '../../metrics/radix-select.js';
+import { tauSources } from '../../metrics/sources.js';
+import { kernels } from '../../wasm/kernels.js';
 import { gtaMerge, taskVector } from '../gta.js';
 import { bool, densityParam, lambdaParam, normalizeParam, num, requireBase } from '../params.js';
 import { countAbove, keepCount, type TrimCut } from '../sparsify.js';
@@ -41,9 +43,8 @@ class TrimCutScan implements ChunkPrepass {
   visit(pass: number, base: Float32Array | null, experts: Float32Array[]): void {
     experts.forEach((x, e) => {
       const tau = taskVector(x, base!);
-      if (pass === 0) this.select[e].addHi(tau);
-      else if (pass === 1) this.select[e].addLo(tau);
-      else this.above[e] += countAbove(tau, this.thresholds[e]);
+      if (pass === 2) this.above[e] += countAbove(tau, this.thresholds[e]);
+      else addHistogram(this.select[e], tau, pass === 0 ? -1 : this.select[e].hiBin);
     });
   }
 
@@ -55,6 +56,19 @@ class TrimCutScan implements ChunkPrepass {
   result(): TrimCut[] {
     return this.thresholds.map((threshold, e) => ({ threshold, ties: this.k - this.above[e] }));
   }
+}
+
+/** One radix pass of `sel` over a chunk of τ, the histogram counted by the kernels (hiBin < 0: pass 1). */
+function addHistogram(sel: AbsRadixSelect, tau: Float32Array, hiBin: number): void {
+  const { exports, heap } = kernels();
+  heap.scoped(() => {
+    const block = tauSources(heap, [tau]);
+    const hist = heap.calloc((1 << 16) * 4);
+    exports.histogramSweep(block.desc, 0, 0, tau.length, hiBin, hist, heap.alloc(exports.sweepScratch()));
+    const counts = heap.u32(hist, 1 << 16);
+    if (hiBin < 0) sel.addHiCounts(counts.subarray(0, HI_BINS), tau.length);
+    else sel.addLoCounts(counts);
+  });
 }
 
 export const ties: MergeMethod = {

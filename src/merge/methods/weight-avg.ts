@@ -8,6 +8,7 @@
  * Mergeability `weight_avg`); weights default to 1, i.e. the plain mean of the experts.
  */
 import type { MergeMethod } from '../../types.js';
+import { combine } from '../gta.js';
 import { bool, normalizeParam } from '../params.js';
 
 export const weightAvg: MergeMethod = {
@@ -20,16 +21,10 @@ export const weightAvg: MergeMethod = {
   maxExperts: Infinity,
   rowChunks: () => true, // purely elementwise
   mergeTensor({ experts, weights, params }) {
-    const n = experts[0].length;
     let wsum = 0;
     for (const w of weights) wsum += w;
     const div = bool(params, 'normalize') && Math.abs(wsum) >= 1e-8 ? wsum : 1;
-    const out = new Float32Array(n);
-    for (let j = 0; j < n; j++) {
-      let acc = 0;
-      for (let e = 0; e < experts.length; e++) acc += weights[e] * experts[e][j];
-      out[j] = acc / div;
-    }
-    return out;
+    // Σ wᵢθᵢ / div in float64, expert order: the GTA combine with no base, λ = 1
+    return combine(null, experts, weights, false, false, 1, div);
   },
 };

@@ -8,5 +8,5 @@ export { mulPanelF32, mulPanelF64, mulTPanelF32, mulTPanelF64, dot64, axpy64 } f
 export function heapBase(): usize {
   return __heap_base;
 }
-export { sumF64 } from './stream';
-export { gtaCombine } from './gta';
+export { sumF64, countNonFinite } from './stream';
+export { gtaCombine, taskVector, countAbove, applyCut } from './gta';

@@ -151,11 +151,11 @@ export function tauRange(src: usize, i: i32, e0: usize, count: usize, out: usize
 const HI_BINS: usize = 1 << 15;
 const LO_BINS: usize = 1 << 16;
 
-/** Histogram of bits 16..30 of n non-negative float32 bit patterns (hist: HI_BINS u32, cleared here). */
+/** Histogram of bits 16..30 of n float32 bit patterns, sign ignored (hist: HI_BINS u32, cleared here). */
 function histHi(ptr: usize, n: usize, hist: usize): void {
   memory.fill(hist, 0, HI_BINS << 2);
   for (let e: usize = 0; e < n; e++) {
-    const h = hist + (<usize>(load<u32>(ptr + (e << 2)) >>> 16) << 2);
+    const h = hist + (<usize>((load<u32>(ptr + (e << 2)) & 0x7fffffff) >>> 16) << 2);
     store<u32>(h, load<u32>(h) + 1);
   }
 }
@@ -178,7 +178,7 @@ function histHi(ptr: usize, n: usize, hist: usize): void {
 function inBin(ptr: usize, n: usize, bin: usize, rank: usize, hist: usize, tmp: usize): u32 {
   memory.fill(hist, 0, LO_BINS << 2);
   for (let e: usize = 0; e < n; e++) {
-    const b = load<u32>(ptr + (e << 2));
+    const b = load<u32>(ptr + (e << 2)) & 0x7fffffff;
     if (<usize>(b >>> 16) == bin) {
       const h = hist + (<usize>(b & 0xffff) << 2);
       store<u32>(h, load<u32>(h) + 1);
@@ -189,8 +189,8 @@ function inBin(ptr: usize, n: usize, bin: usize, rank: usize, hist: usize, tmp: 
 }
 
 /**
- * The k-th largest (1-based, clamped to [1, n]) of n non-negative float32 values given as bit
- * patterns, exactly: radix select on bits 16..30, then on the low 16 bits inside that bin.
+ * The k-th largest |v| (1-based, clamped to [1, n]) of n float32 values given as bit patterns
+ * (sign ignored), exactly: radix select on bits 16..30, then on the low 16 bits inside that bin.
  * hist: LO_BINS u32 of scratch, plus 16 bytes. Returns the bit pattern (0 for n = 0).
  */
 export function selectAbs(ptr: usize, n: usize, k: usize, hist: usize): u32 {
