@@ -270,6 +270,33 @@ describe('engine invariants', () => {
     expect(lmCapped.subspaceMode).toBe('skipped');
     expect(lmCapped.subspace).toBeNull();
   });
+
+  it('the memory budget decides what is read whole: a budget below one tensor chunks it, with the same results', async () => {
+    const { base, experts } = fixture(8);
+    // count the reads of lm_head's rows
+    let reads = 0;
+    const counted = (c: Checkpoint): Checkpoint => ({
+      ...c,
+      readInto: (name, start, count, dest) => {
+        if (name === 'lm_head.weight') reads++;
+        return c.readInto(name, start, count, dest);
+      },
+    });
+    const whole = await computeMetricsPartial(counted(base), experts.map(counted), { subspace: false });
+    const wholeReads = reads;
+    reads = 0;
+    // lm_head, 192 float32 elements × (base + experts), is over a 1 KiB budget: read in row chunks
+    const budget = await computeMetricsPartial(counted(base), experts.map(counted), { memoryBudget: 1024, subspace: false });
+    expect(wholeReads).toBe(experts.length + 1);
+    expect(reads).toBeGreaterThan(3 * wholeReads);
+    const lm = budget.tensors.find((t) => t.name === 'lm_head.weight')!;
+    const lmWhole = whole.tensors.find((t) => t.name === 'lm_head.weight')!;
+    expect(lm.kept).toEqual(lmWhole.kept);
+    lm.gram.forEach((g, k) => expect(g).toBeCloseTo(lmWhole.gram[k], 12));
+    expect(lm.pairs.filter((_, k) => k % 7 !== 2 && k % 7 !== 3 && k % 7 !== 6)).toEqual(lmWhole.pairs.filter((_, k) => k % 7 !== 2 && k % 7 !== 3 && k % 7 !== 6));
+    expect(budget.stats.bytesRead).toBe(whole.stats.bytesRead);
+    await expect(computeMetricsPartial(base, experts, { memoryBudget: 0 })).rejects.toMatchObject({ code: 'BAD_PARAM' });
+  });
 });
 
 describe('LoRA experts', () => {
