@@ -79,7 +79,7 @@ export { runMergeJobs } from './study/evaluate.js';
 export { runPool, spawnStudyWorker, type PoolOptions } from './study/pool.js';
 export { createRng as createStudyRng, deriveSeed, type Rng } from './study/rng.js';
 export { computeMetricsParallel, computeMetricsPartialParallel, type ParallelMetricsOptions } from './metrics/parallel.js';
-export { kthLargestAbsRadix } from './metrics/radix-select.js';
+export { AbsRadixSelect } from './metrics/radix-select.js';
 export { generateSynthetic, llamaSpecs, paramCount, synthBytes, fitLayers, SHAPE_1B, SHAPE_SMALL, type ModelShape, type SynthOptions, type SynthResult } from './bench/synth.js';
 export { measureBandwidth, type Bandwidth } from './bench/bandwidth.js';
 export { streamPlanChunks, DEFAULT_CHUNK_ELEMENTS, type MergedChunk } from './merge/stream.js';

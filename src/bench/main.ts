@@ -229,6 +229,8 @@ async function main(argv: string[]): Promise<void> {
     for (const method of methods) {
       const experts = method === 'slerp' ? synth.experts.slice(0, 2) : synth.experts;
       log(`merge ${method} (${experts.length} experts)`);
+      // The inputs from the page cache, as for the metrics pass (not whatever the last phase left there).
+      await readAll([synth.base, ...experts]);
       const out = path.join(path.dirname(synth.base), `merged-${method}`);
       merges.push({ method, experts: experts.length, result: await child<MergeResultFigures>({ phase: 'merge', base: synth.base, experts, method, out }) });
     }

@@ -1,13 +1,11 @@
 /**
- * Exact k-th largest |v| of float32 data by two-pass radix selection on the IEEE bit
- * patterns: for non-negative floats (sign bit cleared) unsigned integer order equals numeric
- * order, so pass 1 histograms the high 15 bits of |v| (32768 bins) to find the bin holding the
- * k-th largest, and pass 2 histograms the low 16 bits of the elements in that bin. Two
- * sequential reads, no copy of the data, no data-dependent swaps: measured ~5–8× faster than
- * quickselect on a copy for the 4M–65M-element tensors of LLMs (see `npm run bench`).
- * Both passes are plain histogram sums, so they also run over a tensor streamed in chunks
- * (`AbsRadixSelect`): exact thresholds without ever holding the whole tensor.
- * NaN bit patterns sort above +Inf (callers reject non-finite task vectors before this).
+ * Exact k-th largest |v| of float32 data by two-pass radix selection on the IEEE bit patterns:
+ * for non-negative floats (sign bit cleared) unsigned integer order equals numeric order, so
+ * pass 1 histograms the high 15 bits of |v| (32768 bins) to find the bin holding the k-th
+ * largest, and pass 2 histograms the low 16 bits of the elements in that bin. Both passes are
+ * plain histogram sums, so they run over a tensor streamed in chunks: the kernels count
+ * (`histogramSweep`, or `selectAbs` for data held whole), and `AbsRadixSelect` adds the chunks'
+ * histograms up and resolves them — exact thresholds without ever holding the whole tensor.
  */
 
 export const HI_BINS = 1 << 15;
@@ -16,8 +14,8 @@ const bitsToFloat = new Float32Array(1);
 const bitsView = new Uint32Array(bitsToFloat.buffer);
 
 /**
- * Streaming selector: `addHi` every chunk, then `resolveHi`, then `addLo` every chunk (same
- * data again, any chunking), then `value()`. Histograms are per instance (384 KiB).
+ * Streaming selector: `addHiCounts` for every chunk, then `resolveHi`, then `addLoCounts` for
+ * every chunk (histograms of the elements in `hiBin`), then `value()`.
  */
 export class AbsRadixSelect {
   private hiCounts = new Uint32Array(HI_BINS);
@@ -28,14 +26,7 @@ export class AbsRadixSelect {
 
   constructor(private k: number) {}
 
-  addHi(v: Float32Array): void {
-    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
-    const h = this.hiCounts;
-    for (let i = 0; i < bits.length; i++) h[(bits[i] >>> 16) & 0x7fff]++;
-    this.n += v.length;
-  }
-
-  /** Pass 1 from a histogram counted elsewhere (the WebAssembly sweep): 32768 bins of bits 16..30. */
+  /** Pass 1: a chunk's histogram of bits 16..30 of |v| (HI_BINS bins) over `n` elements. */
   addHiCounts(counts: Uint32Array, n: number): void {
     for (let b = 0; b < HI_BINS; b++) this.hiCounts[b] += counts[b];
     this.n += n;
@@ -58,17 +49,7 @@ export class AbsRadixSelect {
     return true;
   }
 
-  addLo(v: Float32Array): void {
-    const bits = new Uint32Array(v.buffer, v.byteOffset, v.length);
-    const h = this.loCounts!;
-    const hi = this.hi;
-    for (let i = 0; i < bits.length; i++) {
-      const b = bits[i];
-      if (((b >>> 16) & 0x7fff) === hi) h[b & 0xffff]++;
-    }
-  }
-
-  /** Pass 2 from a histogram counted elsewhere: 65536 bins of the low 16 bits within `hiBin`. */
+  /** Pass 2: a chunk's histogram of the low 16 bits of the |v| whose bits 16..30 are `hiBin`. */
   addLoCounts(counts: Uint32Array): void {
     const h = this.loCounts!;
     for (let b = 0; b < LO_BINS; b++) h[b] += counts[b];
@@ -83,13 +64,4 @@ export class AbsRadixSelect {
     bitsView[0] = ((this.hi << 16) | lo) >>> 0;
     return bitsToFloat[0];
   }
-}
-
-/** The k-th largest |v[i]| (1-based k, clamped to [1, n]); 0 for an empty array. */
-export function kthLargestAbsRadix(v: Float32Array, k: number): number {
-  const s = new AbsRadixSelect(k);
-  s.addHi(v);
-  if (!s.resolveHi()) return 0;
-  s.addLo(v);
-  return s.value();
 }

@@ -20,7 +20,7 @@
  * from bit-packed masks with popcount. This module keeps the definitions and scalar helpers.
  */
 
-import { kthLargestAbsRadix } from './radix-select.js';
+import { kthLargestAbs } from '../wasm/arrays.js';
 
 /** Number of per-pair sums, laid out [agree, disagree, wAgree, wDisagree, tAgree, tDisagree, diff2]. */
 export const PAIR_FIELDS = 7;
@@ -45,13 +45,8 @@ export function keepCount(numel: number, trim: number): number {
   return Math.max(1, Math.floor(trim * numel));
 }
 
-/**
- * The k-th largest |v| (1-based k), exactly: two-pass radix selection on the float bits, no
- * copy (radix-select.ts; ~8× faster than the quickselect it replaced on 16M elements).
- */
-export function kthLargestAbs(v: Float32Array, k: number): number {
-  return kthLargestAbsRadix(v, k);
-}
+/** The k-th largest |v| (1-based k, clamped), exactly: two-pass radix selection in the kernels. */
+export { kthLargestAbs };
 
 /**
  * Trim threshold of one τ: k-th largest |τ| with k = keepCount(length, trim). Given a row

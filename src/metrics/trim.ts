@@ -124,26 +124,27 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
 
 /** Two histogram sweeps (high 15 bits, then low 16 bits within the chosen bin) for the experts given. */
 async function radixFallback(input: TrimInput, k: number, experts: number[], out: Float64Array): Promise<void> {
-  const { exports, heap } = kernels();
   const sel = experts.map(() => new AbsRadixSelect(k));
-  await heap.scopedAsync(async () => {
-    const hist = heap.alloc(HIST_BYTES);
-    const scratch = heap.alloc(exports.sweepScratch());
-    const counts = heap.u32(hist, LO_BINS);
-    for (const pass of ['hi', 'lo'] as const) {
-      await input.sweep((block) => {
-        experts.forEach((i, x) => {
-          const bin = pass === 'hi' ? -1 : sel[x].hiBin;
-          counts.fill(0);
-          if (exports.histogramSweep(block.desc, i, 0, block.count, bin, hist, scratch)) throw new NonFiniteTau(i);
-          if (pass === 'hi') sel[x].addHiCounts(counts.subarray(0, HI_BINS), block.count);
-          else sel[x].addLoCounts(counts);
-        });
-      });
-      if (pass === 'hi') sel.forEach((s) => s.resolveHi());
-    }
-  });
+  for (let pass = 0; pass < 2; pass++) {
+    await input.sweep((block) => experts.forEach((i, x) => radixPass(sel[x], block, i)));
+    if (pass === 0) sel.forEach((s) => s.resolveHi());
+  }
   experts.forEach((i, x) => (out[i] = sel[x].value()));
+}
+
+/**
+ * One radix pass of `sel` over expert i's |τ| in a block, counted by the kernels: pass 1 (high
+ * bits) until `sel.resolveHi()`, pass 2 (low bits of the chosen bin) after. NaN/Inf throws.
+ */
+export function radixPass(sel: AbsRadixSelect, block: SourceBlock, i: number): void {
+  const { exports, heap } = kernels();
+  heap.scoped(() => {
+    const hist = heap.calloc(LO_BINS * 4);
+    if (exports.histogramSweep(block.desc, i, 0, block.count, sel.hiBin, hist, heap.alloc(exports.sweepScratch()))) throw new NonFiniteTau(i);
+    const counts = heap.u32(hist, LO_BINS);
+    if (sel.hiBin < 0) sel.addHiCounts(counts.subarray(0, HI_BINS), block.count);
+    else sel.addLoCounts(counts);
+  });
 }
 
 /** The thresholds as the kernels take them: float32 bit patterns, 0 → 1 (zeros never kept). */

@@ -13,8 +13,9 @@
  * `lambda=0.3` to reproduce its numbers.
  */
 import type { ChunkPrepass, MergeMethod } from '../../types.js';
-import { AbsRadixSelect, HI_BINS } from '../../metrics/radix-select.js';
+import { AbsRadixSelect } from '../../metrics/radix-select.js';
 import { tauSources } from '../../metrics/sources.js';
+import { radixPass } from '../../metrics/trim.js';
 import { kernels } from '../../wasm/kernels.js';
 import { gtaMerge, taskVector } from '../gta.js';
 import { bool, densityParam, lambdaParam, normalizeParam, num, requireBase } from '../params.js';
@@ -44,7 +45,7 @@ class TrimCutScan implements ChunkPrepass {
     experts.forEach((x, e) => {
       const tau = taskVector(x, base!);
       if (pass === 2) this.above[e] += countAbove(tau, this.thresholds[e]);
-      else addHistogram(this.select[e], tau, pass === 0 ? -1 : this.select[e].hiBin);
+      else kernels().heap.scoped(() => radixPass(this.select[e], tauSources(kernels().heap, [tau]), 0));
     });
   }
 
@@ -56,19 +57,6 @@ class TrimCutScan implements ChunkPrepass {
   result(): TrimCut[] {
     return this.thresholds.map((threshold, e) => ({ threshold, ties: this.k - this.above[e] }));
   }
-}
-
-/** One radix pass of `sel` over a chunk of τ, the histogram counted by the kernels (hiBin < 0: pass 1). */
-function addHistogram(sel: AbsRadixSelect, tau: Float32Array, hiBin: number): void {
-  const { exports, heap } = kernels();
-  heap.scoped(() => {
-    const block = tauSources(heap, [tau]);
-    const hist = heap.calloc((1 << 16) * 4);
-    exports.histogramSweep(block.desc, 0, 0, tau.length, hiBin, hist, heap.alloc(exports.sweepScratch()));
-    const counts = heap.u32(hist, 1 << 16);
-    if (hiBin < 0) sel.addHiCounts(counts.subarray(0, HI_BINS), tau.length);
-    else sel.addLoCounts(counts);
-  });
 }
 
 export const ties: MergeMethod = {
