@@ -15,10 +15,9 @@ import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subs
 import { mergeToDisk } from '../merge/to-disk.js';
 import { writeSafetensors } from '../safetensors/writer.js';
 import { isFloatDType } from '../safetensors/dtype.js';
-import type { FloatDType } from '../types.js';
 import { kernels } from '../wasm/kernels.js';
 import { kernelThreads } from '../wasm/pool.js';
-import { dtypeBytes, dtypeCode, sourceBlock } from '../metrics/sources.js';
+import { readSource, sourceBlock } from '../metrics/sources.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -241,17 +240,9 @@ export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
       for (let e0 = 0; e0 < numel; e0 += step) {
         const count = Math.min(step, numel - e0);
         await heap.scopedAsync(async () => {
-          const entries = await Promise.all(
-            [b, ...es].map(async (c) => {
-              const dtype = c.location(name)!.dtype as FloatDType;
-              const ptr = heap.alloc(count * dtypeBytes(dtype));
-              const dest = heap.u8(ptr, count * dtypeBytes(dtype));
-              await c.readInto(name, e0, count, dest);
-              bytes += dest.length;
-              return { ptr, code: dtypeCode(dtype) };
-            }),
-          );
-          const block = sourceBlock(heap, entries[0], entries.slice(1), count);
+          const reads = await Promise.all([b, ...es].map((c) => readSource(c, name, [[e0, count]])));
+          for (const r of reads) bytes += r.bytes;
+          const block = sourceBlock(heap, reads[0].entry, reads.slice(1).map((r) => r.entry), count);
           const scratch = heap.alloc(exports.accumulateScratch(es.length));
           for (let e = 0; e < count; e += 1 << 20) if (exports.streamTaus(block.desc, es.length, e, Math.min(1 << 20, count - e), scratch)) throw new Error(`non-finite τ in ${name}`);
         });

@@ -43,8 +43,10 @@ export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: n
   return heap.scoped(() => {
     const b = heap.place(base);
     const taus = experts.map((x, e) => {
+      // a copy of θᵢ turned into τᵢ in place (the caller's array is never touched)
       const p = heap.alloc(n * 4);
-      exports.taskVector(heap.place(x), b, n, p);
+      heap.f32(p, n).set(x);
+      exports.taskVector(p, b, n, p);
       if (opts.sparsify === 'magnitude') {
         const cut = opts.cuts?.[e] ?? magnitudeCut(heap.f32(p, n), opts.density);
         cut.ties = exports.applyCut(p, n, cut.threshold, cut.ties);

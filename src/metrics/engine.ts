@@ -7,7 +7,7 @@
  * 2-D tensors also get the per-expert spectral factors for the subspace family.
  * Cost: N·P reads (chunked tensors: one more for the thresholds), N²·P arithmetic.
  */
-import type { Checkpoint, FloatDType, InputFingerprint, LowRankDelta, MetricsReport, MetricSettings, ProgressSink, TensorLocation } from '../types.js';
+import type { Checkpoint, InputFingerprint, LowRankDelta, MetricsReport, MetricSettings, ProgressSink, TensorLocation } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { denseDeltaRows, isLora } from '../checkpoint/lora.js';
@@ -18,7 +18,7 @@ import { accumulateSources, newSums, toAccumulator, type MetricsPartial, type Te
 import { finalizeReport } from './finalize.js';
 import { pairList } from './gram.js';
 import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
-import { dtypeBytes, dtypeCode, NonFiniteTau, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from './sources.js';
+import { NonFiniteTau, readSource, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from './sources.js';
 import { trimThresholds } from './trim.js';
 import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
 import { activationMetrics, gradientMetrics } from './vector-pair.js';
@@ -223,22 +223,11 @@ class TensorReader {
   }
 
   /** Stored bytes of the row ranges, back to back, from one checkpoint into a fresh heap region. */
-  private async readDense(c: Checkpoint, loc: TensorLocation, ranges: [number, number][]): Promise<SourceEntry> {
-    const { heap } = kernels();
-    const dtype = loc.dtype as FloatDType;
-    const size = dtypeBytes(dtype);
-    const { cols } = this.plan;
-    const ptr = heap.alloc(ranges.reduce((n, [, rc]) => n + rc * cols, 0) * size);
-    let at = ptr;
-    await Promise.all(
-      ranges.map(([r0, rc]) => {
-        const dest = heap.u8(at, rc * cols * size);
-        at += rc * cols * size;
-        this.bytesRead += dest.length;
-        return c.readInto(this.plan.name, r0 * cols, rc * cols, dest);
-      }),
-    );
-    return { ptr, code: dtypeCode(dtype) };
+  private async readDense(c: Checkpoint, ranges: [number, number][]): Promise<SourceEntry> {
+    const { cols, name } = this.plan;
+    const { entry, bytes } = await readSource(c, name, ranges.map(([r0, rc]) => [r0 * cols, rc * cols]));
+    this.bytesRead += bytes;
+    return entry;
   }
 
   private async lowRankRows(i: number, ranges: [number, number][]): Promise<SourceEntry> {
@@ -262,12 +251,11 @@ class TensorReader {
     const { heap } = kernels();
     const idx = which ?? this.plan.sources.map((_, i) => i);
     const count = ranges.reduce((n, [, rc]) => n + rc * this.plan.cols, 0);
-    // Every region is allocated before any read starts (the heap is a stack; reads are concurrent).
     const entries = await Promise.all([
-      this.readDense(this.base, this.plan.baseLoc, ranges),
+      this.readDense(this.base, ranges),
       ...idx.map((i): Promise<SourceEntry> => {
         const src = this.plan.sources[i];
-        if (src.kind === 'dense') return this.readDense(this.experts[i], src.loc, ranges);
+        if (src.kind === 'dense') return this.readDense(this.experts[i], ranges);
         if (src.kind === 'lowrank') return this.lowRankRows(i, ranges);
         return Promise.resolve({ ptr: 0, code: SOURCE_CODE.ZERO });
       }),

@@ -5,7 +5,7 @@
  * task vectors (TAU) or nothing (ZERO). Everything here is pure: the engine fills blocks from
  * disk, `tauSources` from arrays already in memory.
  */
-import type { FloatDType } from '../types.js';
+import type { Checkpoint, FloatDType } from '../types.js';
 import { FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
 import { kernels, SOURCE_CODE, type WasmHeap } from '../wasm/kernels.js';
 
@@ -21,12 +21,12 @@ export interface SourceBlock {
 export type SourceEntry = { code: number; ptr: number };
 
 /** Kernel code of a stored float dtype. */
-export function dtypeCode(dtype: FloatDType): number {
+function dtypeCode(dtype: FloatDType): number {
   return SOURCE_CODE[dtype];
 }
 
 /** Bytes one element of a stored dtype takes. */
-export function dtypeBytes(dtype: FloatDType): number {
+function dtypeBytes(dtype: FloatDType): number {
   return FLOAT_DTYPE_BYTES[dtype];
 }
 
@@ -39,6 +39,28 @@ export function sourceBlock(heap: WasmHeap, base: SourceEntry, experts: SourceEn
     d[2 * i + 1] = s.code;
   });
   return { desc, N: experts.length, count };
+}
+
+/**
+ * The stored bytes of element ranges [start, start + count) of one checkpoint's tensor, back to
+ * back, read into a fresh heap region: a dense source entry, and the bytes read. The memory is
+ * shared, so allocations made while the reads are in flight (other sources') cannot disturb them.
+ */
+export async function readSource(c: Checkpoint, name: string, ranges: [number, number][]): Promise<{ entry: SourceEntry; bytes: number }> {
+  const { heap } = kernels();
+  const dtype = c.location(name)!.dtype as FloatDType;
+  const size = dtypeBytes(dtype);
+  const bytes = ranges.reduce((n, [, count]) => n + count * size, 0);
+  const ptr = heap.alloc(bytes);
+  let at = ptr;
+  await Promise.all(
+    ranges.map(([start, count]) => {
+      const dest = heap.u8(at, count * size);
+      at += count * size;
+      return c.readInto(name, start, count, dest);
+    }),
+  );
+  return { entry: { ptr, code: dtypeCode(dtype) }, bytes };
 }
 
 /** A block over task vectors already in memory (copied into the heap unless they live there). */
