@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
-import { runPhase, type MergeResultFigures, type MetricsResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
+import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
 import { renderMarkdown, renderTable, type BenchReport, type StreamFigures } from './report.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
 
@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
-    .option('--only <list>', 'phases to run: bandwidth,stream,metrics,numpy,subspace,merge (default: all)')
+    .option('--only <list>', 'phases to run: bandwidth,kernel,stream,metrics,numpy,subspace,merge (default: all)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<void> {
   const scale = o.small ? 'small' : '1b';
   const N = Number(o.experts ?? (o.small ? 4 : 8));
   const threads = Number(o.threads ?? os.availableParallelism());
-  const only = new Set((o.only ?? 'bandwidth,stream,metrics,numpy,subspace,merge').split(','));
+  const only = new Set((o.only ?? 'bandwidth,kernel,stream,metrics,numpy,subspace,merge').split(','));
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const started = new Date();
 
@@ -173,6 +173,11 @@ async function main(argv: string[]): Promise<void> {
     // Read every file once first, so every timed pass reads from the page cache.
     log('warming the page cache (reading every checkpoint file once)');
     warm = await readAll([synth.base, ...synth.experts]);
+  }
+  let kernel: KernelResult | undefined;
+  if (only.has('kernel')) {
+    log(`fused pair kernel alone, ${N} experts, one thread`);
+    kernel = await child<KernelResult>({ phase: 'kernel', experts: N });
   }
   if (only.has('stream')) {
     log(`streaming front end alone (read + decode + task vectors), ${threads} processes`);
@@ -246,6 +251,7 @@ async function main(argv: string[]): Promise<void> {
     warmRead: warm,
     synth: { shape: synth.shape, params: synth.params, experts: N, bytesPerCheckpoint: ckptBytes, seconds: synth.seconds, reused: synth.reused, note: synth.note, dir: path.dirname(synth.base) },
     bandwidth,
+    kernel,
     stream,
     metrics,
     numpyMetrics,

@@ -14,8 +14,10 @@ import { randomizedSvd } from '../metrics/rsvd.js';
 import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subspace.js';
 import { mergeToDisk } from '../merge/to-disk.js';
 import { writeSafetensors } from '../safetensors/writer.js';
-import { isFloatDType } from '../safetensors/dtype.js';
-import { kernels } from '../wasm/kernels.js';
+import { kernels, SOURCE_CODE } from '../wasm/kernels.js';
+import { mulberry32 } from '../util/mulberry32.js';
+import { encodeFloats, isFloatDType } from '../safetensors/dtype.js';
+import { accumulateSources, newSums } from '../metrics/accumulators.js';
 import { kernelThreads } from '../wasm/pool.js';
 import { readSource, sourceBlock } from '../metrics/sources.js';
 
@@ -255,11 +257,51 @@ export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
   }
 }
 
-export type Phase = MetricsPhase | MergePhase | SubspacePhase | StreamPhase;
+export interface KernelPhase {
+  phase: 'kernel';
+  experts: number;
+}
+
+export interface KernelResult {
+  experts: number;
+  /** Best of 5, one thread: positions (parameters) per second through the fused kernel. */
+  positionsPerSecond: number;
+  /** The same as nanoseconds per pair-element (decode, task vectors, float sums and counts included). */
+  nsPerPairElement: number;
+}
+
+/**
+ * The fused pair kernel alone, one thread, no I/O: 1M positions of BF16 base + experts with
+ * task-vector-like values (2% exact zeros) already in the kernels' memory, accumulated 5 times.
+ */
+export async function kernelPhase(p: KernelPhase): Promise<KernelResult> {
+  const { heap } = kernels();
+  const N = p.experts;
+  const count = 1 << 20;
+  const rnd = mulberry32(7);
+  const baseValues = Float32Array.from({ length: count }, () => (rnd() - 0.5) * 0.1);
+  const sources = [baseValues, ...Array.from({ length: N }, () => baseValues.map((b) => (rnd() < 0.02 ? b : b + (rnd() - 0.5) * 1e-3)))];
+  const entries = sources.map((v) => {
+    const bytes = encodeFloats('BF16', v);
+    const ptr = heap.alloc(bytes.length);
+    heap.u8(ptr, bytes.length).set(bytes);
+    return { ptr, code: SOURCE_CODE.BF16 };
+  });
+  const block = sourceBlock(heap, entries[0], entries.slice(1), count);
+  const thresholds = new Float64Array(N).fill(2e-4);
+  const sums = newSums(N);
+  const seconds = bestOf(5, () => {
+    if (accumulateSources(block, thresholds, sums)) throw new Error('non-finite synthetic data');
+  });
+  return { experts: N, positionsPerSecond: count / seconds, nsPerPairElement: (seconds * 1e9) / (count * ((N * (N - 1)) / 2)) };
+}
+
+export type Phase = MetricsPhase | MergePhase | SubspacePhase | StreamPhase | KernelPhase;
 
 export async function runPhase(p: Phase): Promise<unknown> {
   if (p.phase === 'metrics') return metricsPhase(p);
   if (p.phase === 'merge') return mergePhase(p);
   if (p.phase === 'stream') return streamPhase(p);
+  if (p.phase === 'kernel') return kernelPhase(p);
   return subspacePhase(p);
 }

@@ -1,6 +1,6 @@
 /** Formatting of benchmark results: the terminal table and reports/bench/latest.md. */
 import type { Bandwidth } from './bandwidth.js';
-import type { MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
+import type { KernelResult, MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
 import type { ModelShape } from './synth.js';
 
 /** The streaming front end alone (read + decode + task vectors), all processes together. */
@@ -21,6 +21,7 @@ export interface BenchReport {
   warmRead?: { bytes: number; seconds: number };
   synth: { shape: ModelShape; params: number; experts: number; bytesPerCheckpoint: number; seconds: number; reused: boolean; note?: string; dir: string };
   bandwidth?: Bandwidth;
+  kernel?: KernelResult;
   stream?: StreamFigures;
   /** experts: how many of the synthetic experts the run compared (older reports: all). */
   metrics: { label: string; threads: number; subspace: boolean; experts?: number; result: MetricsResult }[];
@@ -87,6 +88,14 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
   }
   const ref = bw ? Math.max(bw.readAllThreadsGBs, bw.readGBs) : undefined;
   const pct = (gbs: number) => (ref ? `${f((100 * gbs) / ref, 0)}%` : '—');
+  if (r.kernel) {
+    const k = r.kernel;
+    out.push('');
+    out.push(
+      `Fused pair kernel alone (one thread, no I/O; BF16 decode, task vectors, every pair's float64 sums and sign counts): ${k.experts} experts, ` +
+        `${f(k.positionsPerSecond / 1e6, 1)} M parameters/s = ${f(k.nsPerPairElement, 2)} ns per pair-element.`,
+    );
+  }
   if (r.stream) {
     const st = r.stream;
     const gbs = st.bytes / st.seconds / GB;
@@ -182,12 +191,15 @@ export function renderMarkdown(all: BenchReport[]): string {
     const r = newest(mine.filter((x) => x.metrics.length > 0));
     if (!r) continue;
     // A run limited with --only lacks some sections: take those from the newest run that has them.
-    const merged = newest(mine.filter((x) => x.merges.length > 0));
-    const bw = r.bandwidth ? r : newest(mine.filter((x) => x.bandwidth));
-    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, merges: merged?.merges ?? [] };
+    const having = (has: (x: BenchReport) => boolean) => (has(r) ? r : newest(mine.filter(has)));
+    const merged = having((x) => x.merges.length > 0);
+    const bw = having((x) => !!x.bandwidth);
+    const kernel = having((x) => !!x.kernel);
+    const stream = having((x) => !!x.stream);
+    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, stream: stream?.stream, merges: merged?.merges ?? [] };
     out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
     const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
-    out.push(...from(bw, 'Bandwidth'), ...from(merged, 'Merge figures'));
+    out.push(...from(bw, 'Bandwidth'), ...from(kernel, 'Kernel figure'), ...from(stream, 'Front-end figure'), ...from(merged, 'Merge figures'));
     out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }
   const sv = newest(all.filter((x) => x.subspace));
