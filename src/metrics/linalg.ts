@@ -44,17 +44,7 @@ const PARALLEL_MIN = 1 << 24;
  * `withPlaced`).
  */
 export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: number): Float64Array {
-  const { exports, heap } = kernels();
-  return heap.scoped(() => {
-    const a = heap.place(A);
-    const x = heap.place(X);
-    const y = heap.alloc(count * m * 8);
-    const fn = A instanceof Float32Array ? 'mulPanelF32' : 'mulPanelF64';
-    const pool = m * n * count >= PARALLEL_MIN ? kernelPool() : null;
-    if (pool) pool.run(fn, pool.split(m, 2).map(([r0, r1]) => [a + r0 * n * A.BYTES_PER_ELEMENT, r1 - r0, n, x, count, y + r0 * 8, m]));
-    else exports[fn](a, m, n, x, count, y, m);
-    return heap.f64(y, count * m).slice();
-  });
+  return panelProduct(A, m, n, X, count, false);
 }
 
 /**
@@ -62,16 +52,28 @@ export function mulPanel(A: Vec, m: number, n: number, X: Float64Array, count: n
  * (WebAssembly, 4×4 tile over 128-row strips), split by columns over the kernel pool when big.
  */
 export function mulTPanel(A: Vec, m: number, n: number, Q: Float64Array, count: number): Float64Array {
+  return panelProduct(A, m, n, Q, count, true);
+}
+
+function panelProduct(A: Vec, m: number, n: number, P: Float64Array, count: number, transposed: boolean): Float64Array {
   const { exports, heap } = kernels();
   return heap.scoped(() => {
     const a = heap.place(A);
-    const q = heap.place(Q);
-    const z = heap.alloc(count * n * 8);
-    const fn = A instanceof Float32Array ? 'mulTPanelF32' : 'mulTPanelF64';
+    const p = heap.place(P);
+    const len = transposed ? n : m;
+    const out = heap.alloc(count * len * 8);
+    const es = A.BYTES_PER_ELEMENT;
+    const f32 = A instanceof Float32Array;
     const pool = m * n * count >= PARALLEL_MIN ? kernelPool() : null;
-    if (pool) pool.run(fn, pool.split(n, 4).map(([c0, c1]) => [a + c0 * A.BYTES_PER_ELEMENT, m, c1 - c0, n, q, count, z + c0 * 8, n]));
-    else exports[fn](a, m, n, n, q, count, z, n);
-    return heap.f64(z, count * n).slice();
+    // rows of A·X, or columns of Aᵀ·Q (aligned to the register tiles), one range per thread
+    const ranges = pool ? pool.split(len, transposed ? 4 : 2) : [[0, len]];
+    const calls = transposed
+      ? ranges.map(([c0, c1]) => [a + c0 * es, m, c1 - c0, n, p, count, out + c0 * 8, n])
+      : ranges.map(([r0, r1]) => [a + r0 * n * es, r1 - r0, n, p, count, out + r0 * 8, m]);
+    const fn = transposed ? (f32 ? 'mulTPanelF32' : 'mulTPanelF64') : f32 ? 'mulPanelF32' : 'mulPanelF64';
+    if (pool) pool.run(fn, calls);
+    else (exports[fn] as (...args: number[]) => void)(...calls[0]);
+    return heap.f64(out, count * len).slice();
   });
 }
 

@@ -107,15 +107,10 @@ export function bracketSweep(src: usize, N: i32, e0: usize, count: usize, spec: 
  * 16 bits of the elements whose bits 16..30 equal hiBin. Returns 1 on a NaN/Inf, else 0.
  */
 export function histogramSweep(src: usize, i: i32, e0: usize, count: usize, hiBin: i32, hist: usize, scratch: usize): i32 {
-  const base32 = scratch;
   const tau32 = scratch + (BLOCK << 2);
-  const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
-  const d = src + (<usize>(i + 1) << 3);
   for (let b0: usize = 0; b0 < count; b0 += BLOCK) {
     const len = min(BLOCK, count - b0);
-    const L = (len + 3) & ~3;
-    decodePadded(basePtr, baseCode, e0 + b0, len, L, base32);
-    if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, tau32, 0)) return 1;
+    if (expertTau(src, i, e0 + b0, len, scratch, tau32)) return 1;
     for (let e: usize = 0; e < len; e++) {
       const x = load<u32>(tau32 + (e << 2)) & 0x7fffffff;
       const h = x >>> 16;
@@ -136,16 +131,22 @@ export function histogramSweep(src: usize, i: i32, e0: usize, count: usize, hiBi
  * multiple of 4). Returns 1 on a NaN/Inf, else 0.
  */
 export function tauRange(src: usize, i: i32, e0: usize, count: usize, out: usize, scratch: usize): i32 {
-  const base32 = scratch;
-  const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
-  const d = src + (<usize>(i + 1) << 3);
   for (let b0: usize = 0; b0 < count; b0 += BLOCK) {
-    const len = min(BLOCK, count - b0);
-    const L = (len + 3) & ~3;
-    decodePadded(basePtr, baseCode, e0 + b0, len, L, base32);
-    if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, out + (b0 << 2), 0)) return 1;
+    if (expertTau(src, i, e0 + b0, min(BLOCK, count - b0), scratch, out + (b0 << 2))) return 1;
   }
   return 0;
+}
+
+/**
+ * τᵢ (float32) of one block of len ≤ BLOCK elements from e into out32, padded with zeros to a
+ * multiple of 4; the base is decoded into base32 first. Returns true on a NaN/Inf.
+ */
+// @ts-ignore: decorator
+@inline function expertTau(src: usize, i: i32, e: usize, len: usize, base32: usize, out32: usize): bool {
+  const L = (len + 3) & ~3;
+  decodePadded(load<u32>(src), load<u32>(src, 4), e, len, L, base32);
+  const d = src + (<usize>(i + 1) << 3);
+  return tauBlock(load<u32>(d), load<u32>(d, 4), e, len, L, base32, out32, 0);
 }
 
 const HI_BINS: usize = 1 << 15;
