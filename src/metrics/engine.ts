@@ -372,12 +372,15 @@ async function tensorSums(ctx: Ctx, plan: TensorPlan, reader: TensorReader, onCh
       {
         numel: plan.numel,
         N,
-        // A sample of whole rows spread over the tensor: ⌈size/cols⌉ single-row reads.
+        // ⌈size/cols⌉ whole rows in up to 64 runs spread over the tensor (tiling it when that is all of it)
         sample: async (size) => {
           const want = Math.min(plan.rows, Math.ceil(size / plan.cols));
-          const rows = Array.from({ length: want }, (_, k) => Math.floor((k * plan.rows) / want));
+          const runs = Math.min(64, want);
+          const perRun = Math.ceil(want / runs);
+          const at = (k: number) => Math.floor((k * plan.rows) / runs);
+          const ranges = Array.from({ length: runs }, (_, k): [number, number] => [at(k), Math.min(perRun, at(k + 1) - at(k))]);
           // held (~1 MB) until the tensor is done: the sample is read from the heap in place
-          const block = await reader.load(rows.map((r) => [r, 1]));
+          const block = await reader.load(ranges);
           const sample = sampleBlock(block, Math.min(size, block.count));
           return { values: sample.values, whole: sample.whole && want === plan.rows };
         },

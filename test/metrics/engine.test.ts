@@ -297,6 +297,26 @@ describe('engine invariants', () => {
     expect(budget.stats.bytesRead).toBe(whole.stats.bytesRead);
     await expect(computeMetricsPartial(base, experts, { memoryBudget: 0 })).rejects.toMatchObject({ code: 'BAD_PARAM' });
   });
+
+  it('a chunked tensor bigger than the threshold sample (sampled rows, one counting sweep over the chunks) keeps exactly the whole-tensor top-k', async () => {
+    // 400×300 = 120 000 elements > the 65 536-value sample; values on a coarse grid, so ties at the threshold
+    const shapes = { 'w.weight': [400, 300] };
+    const base = randomTensors(shapes, 21);
+    const r = rng(22);
+    const experts = [0, 1, 2].map((k) => expertFrom(`e${k}`, base, { 'w.weight': Float32Array.from({ length: 120_000 }, () => Math.round(r() * 64) / 2 ** 12) }));
+    const b = memoryCheckpoint('base', base);
+    const whole = await computeMetricsPartial(b, experts, { subspace: false, trimFraction: 0.2 });
+    const chunked = await computeMetricsPartial(b, experts, { subspace: false, trimFraction: 0.2, memoryBudget: 400_000 });
+    const [w, c] = [whole.tensors[0], chunked.tensors[0]];
+    // independently: each expert keeps max(1, ⌊0.2·numel⌋) by |τ| ≥ its k-th largest |τ|, ties included
+    for (let i = 0; i < 3; i++) {
+      const tau = await effectiveTau(b, experts[i], 'w.weight');
+      const t = Array.from(tau, Math.abs).sort((x, y) => y - x)[24_000 - 1];
+      expect(c.kept[i]).toBe(tau.filter((v) => v !== 0 && Math.abs(v) >= t).length);
+    }
+    expect(c.kept).toEqual(w.kept);
+    expect(c.pairs.filter((_, k) => k % 7 === 4 || k % 7 === 5)).toEqual(w.pairs.filter((_, k) => k % 7 === 4 || k % 7 === 5));
+  });
 });
 
 describe('LoRA experts', () => {
