@@ -8,10 +8,10 @@
  * histograms up and resolves them — exact thresholds without ever holding the whole tensor.
  */
 
+import { f32FromBits } from '../safetensors/dtype.js';
+
 export const HI_BINS = 1 << 15;
 export const LO_BINS = 1 << 16;
-const bitsToFloat = new Float32Array(1);
-const bitsView = new Uint32Array(bitsToFloat.buffer);
 
 /**
  * Streaming selector: `addHiCounts` for every chunk, then `resolveHi`, then `addLoCounts` for
@@ -61,7 +61,6 @@ export class AbsRadixSelect {
     let rank = this.rank;
     let lo = LO_BINS - 1;
     while (h[lo] < rank) rank -= h[lo--];
-    bitsView[0] = ((this.hi << 16) | lo) >>> 0;
-    return bitsToFloat[0];
+    return f32FromBits((this.hi << 16) | lo);
   }
 }

@@ -12,6 +12,7 @@
  * a bracket misses (a sample unlike the tensor) that expert falls back to the two-pass radix
  * select, also exact. Small tensors (numel ≤ the sample size) are their own sample.
  */
+import { f32FromBits } from '../safetensors/dtype.js';
 import { kernels } from '../wasm/kernels.js';
 import { AbsRadixSelect, HI_BINS, LO_BINS } from './radix-select.js';
 import { keepCount, thresholdBits } from './sign-agreement.js';
@@ -27,19 +28,6 @@ export interface TrimInput {
   sample(size: number): Promise<{ values: Float32Array[]; whole: boolean }>;
   /** Visit the tensor's blocks in element order (a block is valid only during the call). */
   sweep(visit: (block: SourceBlock) => void): Promise<void>;
-}
-
-/** Scratch of the selection kernels: a 65 536-bin histogram and a few words. */
-const HIST_BYTES = (1 << 16) * 4 + 16;
-/** Bytes of one expert's entry in the sweep's spec (src/wasm/assembly/select.ts BRACKET_SPEC). */
-const SPEC = 48;
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** The float32 value of a bit pattern. */
-function valueOf(bits: number): number {
-  u32[0] = bits;
-  return f32[0];
 }
 
 interface Bracket {
@@ -91,14 +79,16 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
   const { values, whole } = await input.sample(Math.min(numel, SAMPLE_SIZE));
   const { exports, heap } = kernels();
   const missed = await heap.scopedAsync(async () => {
-    const hist = heap.alloc(HIST_BYTES);
+    const hist = heap.alloc(exports.selectScratch());
     const pair = heap.alloc(8);
     const samples = values.map((v) => heap.place(v));
     if (whole) {
-      samples.forEach((p, i) => (out[i] = valueOf(exports.selectAbs(p, values[i].length, k, hist))));
+      samples.forEach((p, i) => (out[i] = f32FromBits(exports.selectAbs(p, values[i].length, k, hist))));
       return [];
     }
     const brackets = samples.map((p, i) => bracketOf(p, values[i].length, k, numel, hist, pair));
+    // one entry per expert, laid out as bracketSweep documents (src/wasm/assembly/select.ts)
+    const SPEC = exports.bracketSpecBytes();
     const spec = heap.calloc(N * SPEC);
     const specU = heap.u32(spec, (N * SPEC) / 4);
     const specF = heap.f64(spec, (N * SPEC) / 8);
@@ -113,7 +103,7 @@ export async function trimThresholds(input: TrimInput, trim: number): Promise<Fl
     brackets.forEach((b, i) => {
       const w = (i * SPEC) / 4;
       const t = resolve(b, k, specF[(i * SPEC) / 8 + 4], specU[w + 5], specU[w + 4], specU[w + 6], collected[i], hist);
-      if (t >= 0) out[i] = valueOf(t);
+      if (t >= 0) out[i] = f32FromBits(t);
       else miss.push(i);
     });
     return miss;

@@ -2,6 +2,7 @@
  * The kernels over plain Float32Arrays (copied into the kernels' memory and back): the small
  * elementwise passes of the merge pipeline and the pre-flight check, which were scalar loops.
  */
+import { f32FromBits } from '../safetensors/dtype.js';
 import { kernels } from './kernels.js';
 
 /** Elements that are NaN or ±Inf. */
@@ -31,8 +32,7 @@ export function kthLargestAbs(x: Float32Array, k: number): number {
   const { exports, heap } = kernels();
   if (x.length === 0) return 0;
   return heap.scoped(() => {
-    const bits = exports.selectAbs(heap.place(x), x.length, Math.min(Math.max(Math.floor(k), 1), x.length), heap.alloc((1 << 16) * 4 + 16));
-    return new Float32Array(new Uint32Array([bits]).buffer)[0];
+    return f32FromBits(exports.selectAbs(heap.place(x), x.length, Math.min(Math.max(Math.floor(k), 1), x.length), heap.alloc(exports.selectScratch())));
   });
 }
 

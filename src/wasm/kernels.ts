@@ -24,10 +24,12 @@ export interface KernelExports {
   streamTaus(src: number, N: number, e0: number, count: number, scratch: number): number;
   sampleAbs(src: number, N: number, count: number, s: number, out: number, scratch: number): number;
   bracketSweep(src: number, N: number, e0: number, count: number, spec: number, scratch: number): number;
+  bracketSpecBytes(): number;
   histogramSweep(src: number, i: number, e0: number, count: number, hiBin: number, hist: number, scratch: number): number;
   sweepScratch(): number;
   tauRange(src: number, i: number, e0: number, count: number, out: number, scratch: number): number;
   selectAbs(ptr: number, n: number, k: number, hist: number): number;
+  selectScratch(): number;
   select2Abs(ptr: number, n: number, k1: number, k2: number, hist: number, out: number): void;
   mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;
   mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;

@@ -39,7 +39,10 @@ export function sweepScratch(): usize {
 }
 
 /** Bytes of one expert's entry in a `bracketSweep` spec. */
-export const BRACKET_SPEC: usize = 48;
+const BRACKET_SPEC: usize = 48;
+export function bracketSpecBytes(): usize {
+  return BRACKET_SPEC;
+}
 
 /**
  * One sweep over elements [e0, e0 + count) for every expert i with a bracket [lo, hi] of |τᵢ|
@@ -151,6 +154,11 @@ export function tauRange(src: usize, i: i32, e0: usize, count: usize, out: usize
 
 const HI_BINS: usize = 1 << 15;
 const LO_BINS: usize = 1 << 16;
+
+/** Bytes of scratch `selectAbs` / `select2Abs` need (a 65 536-bin histogram and a few words). */
+export function selectScratch(): usize {
+  return (LO_BINS << 2) + 16;
+}
 
 /** Histogram of bits 16..30 of n float32 bit patterns, sign ignored (hist: HI_BINS u32, cleared here). */
 function histHi(ptr: usize, n: usize, hist: usize): void {
