@@ -2,8 +2,8 @@
  * A "source block": one element range of a tensor for the base and N experts, laid out in the
  * kernels' heap the way src/wasm/assembly expects — a descriptor of (N+1) × [offset, code]
  * (entry 0 the base) over raw checkpoint bytes (decoded by the kernels), already-formed float32
- * task vectors (TAU) or nothing (ZERO). Everything here is pure: the engine fills blocks from
- * disk, `tauSources` from arrays already in memory.
+ * task vectors (TAU) or nothing (ZERO). The engine fills blocks from disk (`readSource`),
+ * `tauSources` from arrays already in memory.
  */
 import type { Checkpoint, FloatDType } from '../types.js';
 import { FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
@@ -19,16 +19,6 @@ export interface SourceBlock {
 }
 
 export type SourceEntry = { code: number; ptr: number };
-
-/** Kernel code of a stored float dtype. */
-function dtypeCode(dtype: FloatDType): number {
-  return SOURCE_CODE[dtype];
-}
-
-/** Bytes one element of a stored dtype takes. */
-function dtypeBytes(dtype: FloatDType): number {
-  return FLOAT_DTYPE_BYTES[dtype];
-}
 
 /** Write a descriptor for base + experts; returns the block. */
 export function sourceBlock(heap: WasmHeap, base: SourceEntry, experts: SourceEntry[], count: number): SourceBlock {
@@ -49,7 +39,7 @@ export function sourceBlock(heap: WasmHeap, base: SourceEntry, experts: SourceEn
 export async function readSource(c: Checkpoint, name: string, ranges: [number, number][]): Promise<{ entry: SourceEntry; bytes: number }> {
   const { heap } = kernels();
   const dtype = c.location(name)!.dtype as FloatDType;
-  const size = dtypeBytes(dtype);
+  const size = FLOAT_DTYPE_BYTES[dtype];
   const bytes = ranges.reduce((n, [, count]) => n + count * size, 0);
   const ptr = heap.alloc(bytes);
   let at = ptr;
@@ -60,7 +50,7 @@ export async function readSource(c: Checkpoint, name: string, ranges: [number, n
       return c.readInto(name, start, count, dest);
     }),
   );
-  return { entry: { ptr, code: dtypeCode(dtype) }, bytes };
+  return { entry: { ptr, code: SOURCE_CODE[dtype] }, bytes };
 }
 
 /** A block over task vectors already in memory (copied into the heap unless they live there). */

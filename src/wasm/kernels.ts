@@ -4,8 +4,9 @@
  *
  * Why WebAssembly: the metrics pass and the subspace SVDs are compute-bound (each parameter
  * feeds every pair of experts; each SVD is a few dense panel products), and V8 does not
- * vectorise plain TypeScript loops. Measured on the same machine (`npm run bench`): the fused
- * pair kernel runs ~5× faster than the TypeScript kernels it replaced, the panel products ~3×.
+ * vectorise plain TypeScript loops. Measured on one machine (README, Performance): the fused
+ * pair kernel takes ~1.0 ns per pair-element with decode included, against ~7.2 ns for the
+ * TypeScript kernels it replaced without it; the panel products run at ~13 GFLOP/s against ~3.
  * A native addon would be faster still but needs a compiler at install time; WebAssembly SIMD
  * runs wherever Node 20 does.
  *
