@@ -190,8 +190,8 @@ export function renderMarkdown(all: BenchReport[]): string {
     const mine = all.filter((x) => x.scale === scale);
     const r = newest(mine.filter((x) => x.metrics.length > 0));
     if (!r) continue;
-    // A run limited with --only lacks some sections: take those from the newest run that has them.
-    const having = (has: (x: BenchReport) => boolean) => (has(r) ? r : newest(mine.filter(has)));
+    // Each section from the newest run that has it (a run limited with --only lacks some).
+    const having = (has: (x: BenchReport) => boolean) => newest(mine.filter(has));
     const merged = having((x) => x.merges.length > 0);
     const bw = having((x) => !!x.bandwidth);
     const kernel = having((x) => !!x.kernel);
