@@ -236,9 +236,9 @@ export async function streamPhase(p: StreamPhase): Promise<StreamResult> {
     const mine = names.filter((_, t) => t % p.count === p.index);
     let bytes = 0, elements = 0;
     const t0 = performance.now();
+    const step = 16 * 2 ** 20;
     for (const name of mine) {
       const numel = b.location(name)!.shape.reduce((x, y) => x * y, 1);
-      const step = 16 * 2 ** 20;
       for (let e0 = 0; e0 < numel; e0 += step) {
         const count = Math.min(step, numel - e0);
         await heap.scopedAsync(async () => {

@@ -47,7 +47,8 @@ export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: n
       const p = heap.alloc(n * 4);
       heap.f32(p, n).set(x);
       exports.taskVector(p, b, n, p);
-      if (opts.sparsify === 'magnitude') {
+      // density ≥ 1 keeps everything (as magnitudeTrim): no cut at all, so even a NaN stays
+      if (opts.sparsify === 'magnitude' && (opts.cuts || opts.density < 1)) {
         const cut = opts.cuts?.[e] ?? magnitudeCut(heap.f32(p, n), opts.density);
         cut.ties = exports.applyCut(p, n, cut.threshold, cut.ties);
       } else if (opts.sparsify === 'random') {

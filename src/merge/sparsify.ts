@@ -44,9 +44,8 @@ export function magnitudeTrim(tau: Float32Array, density: number): Float32Array 
   return applyCut(tau, magnitudeCut(tau, density));
 }
 
-/** The cut of a whole-tensor magnitude trim: threshold = k-th largest |τ|, and how many ties at it to keep. */
+/** The cut of a whole-tensor magnitude trim (density < 1): threshold = k-th largest |τ|, and how many ties at it to keep. */
 export function magnitudeCut(tau: Float32Array, density: number): TrimCut {
-  if (density >= 1) return { threshold: -1, ties: 0 };
   const k = keepCount(tau.length, density);
   const threshold = kthLargestAbs(tau, k);
   return { threshold, ties: k - countAbove(tau, threshold) };

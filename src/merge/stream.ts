@@ -29,7 +29,6 @@ export interface MergedChunk extends MergedTensor {
 /** Default row-chunk size of mergeToDisk, in elements per input tensor (16 MiB of float32). */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
-
 /** Rows per chunk for a tensor: all of them unless the method is elementwise and the tensor is big. */
 function rowsPerChunk(plan: MergePlan, t: TensorPlan, chunkElements: number): number {
   const rows = t.shape.length ? t.shape[0] : 1;

@@ -45,7 +45,10 @@ class TrimCutScan implements ChunkPrepass {
     experts.forEach((x, e) => {
       const tau = taskVector(x, base!);
       if (pass === 2) this.above[e] += countAbove(tau, this.thresholds[e]);
-      else kernels().heap.scoped(() => radixPass(this.select[e], tauSources(kernels().heap, [tau]), 0));
+      else {
+        const { heap } = kernels();
+        heap.scoped(() => radixPass(this.select[e], tauSources(heap, [tau]), 0));
+      }
     });
   }
 
