@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    globalSetup: ['test/setup/wasm.ts'],
+    // wasm: rebuild stale kernels; system-tools: obtain Chromium and tmux for the end-to-end tests.
+    globalSetup: ['test/setup/wasm.ts', 'test/setup/system-tools.ts'],
   },
 });

@@ -4,7 +4,7 @@
 Reads safetensors itself (8-byte header length + JSON header, np.memmap of the data; BF16 is
 uint16 << 16 viewed as float32) and computes, for every pair of experts, the task-vector cosine,
 L2 distance and sign agreement over all tensors, streaming tensor by tensor with float64 sums.
-Optionally times randomised SVD (same algorithm as src/metrics/rsvd.ts: Gaussian sketch with
+Optionally times randomised SVD (same algorithm as src/numerics/linalg/rsvd.ts: Gaussian sketch with
 oversampling p, q power iterations re-orthonormalised each half step, SVD of the small
 projection) and a full np.linalg.svd on a float32 matrix stored in a safetensors file.
 

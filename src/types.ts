@@ -208,6 +208,8 @@ export interface TensorMergeInput {
   expertRandom?: (expert: number) => () => number;
   /** What the method's `prepareChunks` scan gathered over the whole tensor (row-chunked merges only). */
   prepared?: unknown;
+  /** Per-expert values of the method's `perExpertParams` when they differ between experts (else only `params`). */
+  expertParams?: Record<string, number[]>;
 }
 
 /**
@@ -241,9 +243,11 @@ export interface MergeMethod {
    * slices of the whole-tensor result (elementwise rules; draws via `expertRandom`), so
    * mergeToDisk may merge big tensors in row chunks with bounded memory. Absent: whole tensors.
    */
-  rowChunks?: (params: Record<string, ParamValue>) => boolean;
+  rowChunks?: (params: Record<string, ParamValue>, expertParams?: Record<string, number[]>) => boolean;
+  /** Parameters that may take one value per expert (TensorMergeInput.expertParams), as mergekit's per-model density. */
+  perExpertParams?: readonly string[];
   /** Whole-tensor statistics a row-chunked merge needs first (TIES: each τᵢ's top-k cut); null: none needed. */
-  prepareChunks?: (ctx: { numel: number; experts: number; params: Record<string, ParamValue> }) => ChunkPrepass | null;
+  prepareChunks?: (ctx: { numel: number; experts: number; params: Record<string, ParamValue>; expertParams?: Record<string, number[]> }) => ChunkPrepass | null;
 }
 
 // ──────────────────────────────── study & predictors ───────────────────────────────
@@ -270,6 +274,21 @@ export interface StudyDataset {
   methods: string[];
   metricIds: string[];
   rows: StudyRow[];
+  /** Where an imported study came from and what the import did (absent for studies mergelens wrote). */
+  source?: StudySource;
+}
+
+/** Provenance of an imported study (src/predict/import). */
+export interface StudySource {
+  /** paper: the paper's JSON (metrics matrices + merge summaries); long-csv: a,b,method,metric,value rows; csv: one row per (pair, method). */
+  kind: 'paper' | 'long-csv' | 'csv' | 'json';
+  files: string[];
+  /** The fit's `--missing` default for this study: the paper drops pairs (rows), not metrics. */
+  missingDefault?: 'drop-rows' | 'drop-features';
+  /** What the import kept and dropped, in words (printed by `fit`). */
+  notes: string[];
+  /** Pairs seen / kept by the import's pair filter. */
+  pairs?: { seen: number; kept: number };
 }
 
 export interface ValidationSummary {
@@ -286,6 +305,45 @@ export interface ValidationSummary {
   baseline: { mae: number; rmse: number };
   /** Number of out-of-fold predictions pooled (LOTO validates every pair twice). */
   validated?: number;
+  /** Per fold: the held-out task (LOTO) or `fold i`, its validation rows, paper-model r (null: undefined) and both RMSEs. */
+  perFold?: FoldResult[];
+  /** Calibrated model against the training-fold mean, out of fold, for this scheme. */
+  baselineComparison?: BaselineComparison;
+}
+
+export interface FoldResult {
+  /** Held-out task (LOTO) or `fold i` (k-fold). */
+  heldOut: string;
+  trainRows: number;
+  valRows: number;
+  /** Paper-model Pearson r on the fold's validation rows; null where undefined (< 3 rows, constant outcome). */
+  r: number | null;
+  calibratedRmse: number;
+  baselineRmse: number;
+  /** The fold's paper-model λ as λ/λ_max (auto: chosen by inner LOTO on the fold's training rows; relative: fixed). */
+  rho?: number;
+  /** The same λ on the paper's scale. */
+  paperLambda?: number;
+}
+
+/**
+ * Does the calibrated model predict better than the training-fold mean, out of fold?
+ * gain = RMSE(mean) − RMSE(calibrated) in outcome units (> 0: better than the mean);
+ * [lo, hi] a 95% percentile interval from resampling whole folds (held-out tasks) with replacement.
+ * beatsMean = lo > 0: better than the mean with 95% confidence.
+ */
+export interface BaselineComparison {
+  beatsMean: boolean;
+  calibratedRmse: number;
+  baselineRmse: number;
+  gain: number;
+  /** gain / RMSE(mean): the fraction of the mean baseline's error removed. */
+  relativeGain: number;
+  lo: number;
+  hi: number;
+  level: number;
+  /** Fold resamples behind [lo, hi]. */
+  resamples: number;
 }
 
 /** Elastic net on standardised features with intercept; predictions in outcome units. */
@@ -312,6 +370,70 @@ export interface MethodPredictor {
   bootstrapPaper?: { lo: number[]; hi: number[]; samples: number };
   validation: ValidationSummary[];
   trainRows: number;
+  /**
+   * The verdict consumers use to mark or withhold calibrated predictions: the calibrated model
+   * against the mean baseline out of fold, from LOTO when it was run (else k-fold). Absent in
+   * predictor files written before it existed (treat as unknown).
+   */
+  verdict?: BaselineComparison & { scheme: 'loto' | 'kfold' };
+  /** How the paper model's λ was set: automatic (inner CV over λ/λ_max), fixed relative, or the paper's scale. */
+  lambdaSelection?: LambdaSelection;
+  /** Rows dropped for missing metric values (`--missing drop-rows`) and features dropped (`drop-features`). */
+  missing?: { policy: 'drop-rows' | 'drop-features'; rowsDropped: number; featuresDropped: string[] };
+  /** Where the training rows lie (extrapolation guard, src/predict/domain-guard.ts); absent in files older than it. */
+  domain?: MethodDomain;
+}
+
+/**
+ * The training rows of one method, described so a new pair can be told apart from them. All in
+ * the calibrated model's standardised units (z = (x − mean)/std).
+ */
+export interface MethodDomain {
+  /** Training rows. */
+  n: number;
+  /** Per feature: training min and max of z. */
+  zMin: number[];
+  zMax: number[];
+  /** Per feature: how far beyond [zMin, zMax] a value may lie before it counts as out of range (z units). */
+  margin: number[];
+  /** δ added to the diagonal of ZᵀZ (collinear metrics make it singular). */
+  ridge: number;
+  /** (ZᵀZ + δI)⁻¹, p × p, as rows: leverage h(z) = 1/n + zᵀ·inverseGram·z. */
+  inverseGram: number[][];
+  /** Leverage above which a pair is out of domain: the 99th percentile of the training rows' leave-one-out leverage. */
+  threshold: number;
+  /** Mean leave-one-out leverage of the training rows: the typical distance the out-of-fold error was measured at. */
+  meanLeverage: number;
+  /** Outcomes seen in training, and the outcome's possible range where known (null: unbounded on that side). */
+  outcome: { min: number; max: number; bounds: [number | null, number | null]; boundsWhy: string };
+}
+
+/** How a prediction's pair relates to the training rows of its method. */
+export interface PredictionDomain {
+  /** Leverage h = 1/n + zᵀ(ZᵀZ + δI)⁻¹z. */
+  leverage: number;
+  /** leverage ÷ threshold: ≤ 1 inside the multivariate domain. */
+  distance: number;
+  /** Features outside their training range (beyond the margin), in the metric's own units. */
+  outOfRange: { metric: string; value: number; min: number; max: number }[];
+  inDomain: boolean;
+  /** The predicted value lies beyond the outcomes seen in training / beyond what the outcome can be. */
+  beyondTrainingOutcomes: boolean;
+  beyondPossible: boolean;
+}
+
+/** λ settings for the paper model (docs/predictors.md). */
+export interface LambdaSelection {
+  /** auto: λ/λ_max picked by inner LOTO CV inside each training fold; relative: fixed λ/λ_max; paper: λ in the paper's units. */
+  mode: 'auto' | 'relative' | 'paper';
+  /** The λ/λ_max (auto, relative) or paper-scale λ (paper) used for the full-data model. */
+  value: number;
+  /** The same λ on the paper's scale (|cov(x, y)|/var(y) above which a min-max feature enters). */
+  paperLambda: number;
+  /** λ_max on the paper's scale for the full data: the smallest λ that zeroes every coefficient. */
+  lambdaMax: number;
+  /** auto: the grid of λ/λ_max searched. */
+  grid?: number[];
 }
 
 export interface PredictorFile {
@@ -327,6 +449,12 @@ export interface PredictorFile {
     signAgreement: Record<string, Record<string, number | null>>;
     meanTop5Overlap: number;
     meanSignAgreement: number;
+    /** Unordered method pairs behind meanTop5Overlap. */
+    overlapPairs?: number;
+    /** Method pairs behind meanSignAgreement (pairs sharing no non-zero metric have no sign agreement). */
+    signPairs?: number;
+    /** All unordered method pairs. */
+    methodPairs?: number;
   };
   /** Metric ids the predictor may use (union over methods); `predict` needs exactly those a method lists. */
   features?: string[];
@@ -347,6 +475,8 @@ export interface Prediction {
   score: number;
   /** Metric contributions to the calibrated prediction, largest |value| first. */
   drivers: { metric: string; contribution: number }[];
+  /** Distance from the predictor's training rows; absent when the predictor has no domain. */
+  domain?: PredictionDomain;
 }
 
 // ───────────────────────────────────── progress ─────────────────────────────────────

@@ -15,7 +15,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
 import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
-import { renderMarkdown, renderTable, type BenchReport, type StreamFigures } from './report.js';
+import { renderMarkdown, renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
+import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +31,8 @@ interface Options {
   methods?: string;
   keep?: boolean;
   numpy: boolean;
+  torch: boolean;
+  before: boolean;
   subspaceSize: string;
   only?: string;
   runs?: string;
@@ -38,13 +41,13 @@ interface Options {
 }
 
 /** Run one phase in a child process (same node flags, so it works from dist and under tsx). */
-function child<T>(p: Phase): Promise<T> {
+function child<T>(p: Phase, env: NodeJS.ProcessEnv = process.env): Promise<T> {
   return new Promise((resolve, reject) => {
     // Through `sh -c 'cmd; exit $?'`, which forks for cmd: on Linux a process's maxRSS survives
     // exec and a direct child starts from this (parent) process's RSS, which would hide the
     // phase's own peak. sh's fork starts from sh's ~1 MB instead.
     const args = [process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), '--phase', JSON.stringify(p)];
-    const proc = spawn('/bin/sh', ['-c', '"$0" "$@"; exit $?', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn('/bin/sh', ['-c', '"$0" "$@"; exit $?', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let out = '';
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     proc.on('error', reject);
@@ -58,6 +61,42 @@ function child<T>(p: Phase): Promise<T> {
       }
     });
   });
+}
+
+/** Debian's python3 (not a pyenv shim): the one `apt-get install python3-torch` serves. */
+const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+function hasTorch(): boolean {
+  return spawnSync(SYSTEM_PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+}
+
+/** bench/merge_reference.py: the mergekit-style torch merge of the same files, compared with ours. */
+function runTorchMerge(method: string, base: string, experts: string[], out: string, ours: string): TorchMerge {
+  const r = spawnSync(SYSTEM_PYTHON, [path.join(root, 'bench', 'merge_reference.py'), '--method', method, '--base', base, '--experts', ...experts, '--out', out, '--compare', ours], {
+    env: numpyEnv(),
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) return { error: (r.stderr || `exit ${r.status}`).slice(-2000) };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchMerge;
+}
+
+/**
+ * bench/pair_kernel.c compiled with gcc -O3 -march=native, strict IEEE order and with
+ * -ffast-math: the native figure the WebAssembly pair kernel is held against.
+ */
+function runNativePairs(experts: number, dir: string): NativePairs {
+  const src = path.join(root, 'bench', 'pair_kernel.c');
+  const out: NativePairs = { experts, compiler: 'gcc -O3 -march=native' };
+  for (const [key, flags] of [['strict', []], ['fast', ['-ffast-math']]] as const) {
+    const bin = path.join(dir, `pair_kernel_${key}`);
+    const cc = spawnSync('gcc', ['-O3', '-march=native', ...flags, '-o', bin, src, '-lm'], { encoding: 'utf8' });
+    if (cc.status !== 0) return { ...out, error: cc.error ? 'no gcc on PATH' : (cc.stderr || 'gcc failed').slice(-500) };
+    const run = spawnSync(bin, [String(experts), String(1 << 21)], { encoding: 'utf8' });
+    if (run.status !== 0) return { ...out, error: (run.stderr || 'pair_kernel failed').slice(-500) };
+    out[key] = (JSON.parse(run.stdout.trim()) as { nsPerPairElement: number }).nsPerPairElement;
+  }
+  return out;
 }
 
 function hasNumpy(): boolean {
@@ -129,7 +168,9 @@ async function main(argv: string[]): Promise<void> {
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
-    .option('--only <list>', 'phases to run: bandwidth,kernel,stream,metrics,numpy,subspace,merge (default: all)')
+    .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge (default: all), and screen (only when named: screen vs metrics, minutes)')
+    .option('--no-torch', 'skip the torch (mergekit-style) merge side-by-side')
+    .option('--no-before', 'skip the float32-path merges (the "before" column of the fused WebAssembly path)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
@@ -142,7 +183,7 @@ async function main(argv: string[]): Promise<void> {
   const scale = o.small ? 'small' : '1b';
   const N = Number(o.experts ?? (o.small ? 4 : 8));
   const threads = Number(o.threads ?? os.availableParallelism());
-  const only = new Set((o.only ?? 'bandwidth,kernel,stream,metrics,numpy,subspace,merge').split(','));
+  const only = new Set((o.only ?? 'bandwidth,kernel,native,stream,metrics,numpy,subspace,merge').split(','));
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const started = new Date();
 
@@ -178,6 +219,11 @@ async function main(argv: string[]): Promise<void> {
   if (only.has('kernel')) {
     log(`fused pair kernel alone, ${N} experts, one thread`);
     kernel = await child<KernelResult>({ phase: 'kernel', experts: N });
+  }
+  let nativePairs: NativePairs | undefined;
+  if (only.has('native')) {
+    log(`native C reference of the pair kernel (gcc -O3 -march=native), ${N} experts, one thread`);
+    nativePairs = runNativePairs(N, path.dirname(synth.base));
   }
   if (only.has('stream')) {
     log(`streaming front end alone (read + decode + task vectors), ${threads} processes`);
@@ -226,22 +272,50 @@ async function main(argv: string[]): Promise<void> {
     }
   }
 
-  const merges: { method: string; experts: number; result: MergeResultFigures }[] = [];
+  const merges: BenchReport['merges'] = [];
+  let torchNote: string | undefined;
   if (only.has('merge')) {
-    // dare_ties costs what ties does; tsv / iso_c need a dense SVD per matrix (minutes per
-    // tensor at LLM sizes, see src/merge/svd.ts): only with --methods.
-    const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'slerp', ...(o.small ? ['dare_ties'] : [])];
+    // tsv / iso_c need a dense SVD per matrix (minutes per tensor at LLM sizes, see
+    // src/merge/svd.ts): only with --methods.
+    const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'dare_ties', 'slerp'];
+    const torchOk = o.torch && hasTorch();
+    if (!torchOk) torchNote = o.torch ? `no torch for ${SYSTEM_PYTHON} (apt-get install python3-torch): the torch column is skipped` : 'torch side-by-side skipped (--no-torch)';
     for (const method of methods) {
       const experts = method === 'slerp' ? synth.experts.slice(0, 2) : synth.experts;
-      log(`merge ${method} (${experts.length} experts)`);
-      // The inputs from the page cache, as for the metrics pass (not whatever the last phase left there).
-      await readAll([synth.base, ...experts]);
       const out = path.join(path.dirname(synth.base), `merged-${method}`);
-      merges.push({ method, experts: experts.length, result: await child<MergeResultFigures>({ phase: 'merge', base: synth.base, experts, method, out }) });
+      const phase = { phase: 'merge' as const, base: synth.base, experts, method, out };
+      // The inputs from the page cache before each timing (not whatever the last phase left there).
+      let before: MergeResultFigures | undefined;
+      if (o.before) {
+        log(`merge ${method} (${experts.length} experts), float32 path (before)`);
+        await readAll([synth.base, ...experts]);
+        before = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_FUSED: '0' });
+      }
+      log(`merge ${method} (${experts.length} experts)`);
+      await readAll([synth.base, ...experts]);
+      const result = await child<MergeResultFigures>({ ...phase, keep: torchOk });
+      let torch: TorchMerge | undefined;
+      if (torchOk) {
+        log(`torch reference merge ${method}`);
+        await readAll([synth.base, ...experts]);
+        const ref = path.join(path.dirname(synth.base), `torch-${method}.safetensors`);
+        torch = runTorchMerge(method, synth.base, experts, ref, out);
+        await fsp.rm(ref, { force: true });
+        await fsp.rm(out, { recursive: true, force: true });
+      }
+      merges.push({ method, experts: experts.length, result, before, torch });
     }
   }
 
-  const report: BenchReport = {
+  let screen: ScreenFigures | undefined;
+  if (only.has('screen')) {
+    // screen-phase.ts: `screen` against `metrics` on the same files (issue 18's fast-screen target).
+    await readAll([synth.base, ...synth.experts]);
+    screen = screenPhase({ base: synth.base, experts: synth.experts, threads: o.threads ? threads : undefined, subspace: !process.env.MERGELENS_BENCH_SCREEN_NO_SUBSPACE, log });
+    process.stdout.write(renderScreen(screen) + '\n');
+  }
+
+  const report: BenchReport & { screen?: ScreenFigures } = {
     format: 'mergelens.bench',
     version: 1,
     createdAt: started.toISOString(),
@@ -252,6 +326,7 @@ async function main(argv: string[]): Promise<void> {
     synth: { shape: synth.shape, params: synth.params, experts: N, bytesPerCheckpoint: ckptBytes, seconds: synth.seconds, reused: synth.reused, note: synth.note, dir: path.dirname(synth.base) },
     bandwidth,
     kernel,
+    nativePairs,
     stream,
     metrics,
     numpyMetrics,
@@ -259,6 +334,8 @@ async function main(argv: string[]): Promise<void> {
     numpySvd,
     numpySvd1,
     merges,
+    torchNote,
+    ...(screen ? { screen } : {}),
   };
   mkdirSync(o.out, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
@@ -275,7 +352,9 @@ async function writeLatest(dir: string): Promise<void> {
     .filter((f) => f.endsWith('.json'))
     .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as BenchReport)
     .filter((r) => r.format === 'mergelens.bench');
-  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(all));
+  // other markdown files here are earlier figures kept on purpose (e.g. before a change): linked
+  const earlier = readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'latest.md').sort();
+  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(all, earlier));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

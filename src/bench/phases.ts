@@ -10,7 +10,7 @@ import { openCheckpoint } from '../checkpoint/open.js';
 import { checkpointFiles } from '../checkpoint/fingerprint.js';
 import { computeMetricsPartialParallel } from '../metrics/parallel.js';
 import { finalizeReport } from '../metrics/finalize.js';
-import { randomizedSvd } from '../metrics/rsvd.js';
+import { randomizedSvd } from '../numerics/linalg/rsvd.js';
 import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subspace.js';
 import { mergeToDisk } from '../merge/to-disk.js';
 import { writeSafetensors } from '../safetensors/writer.js';
@@ -19,7 +19,7 @@ import { mulberry32 } from '../util/mulberry32.js';
 import { encodeFloats, isFloatDType } from '../safetensors/dtype.js';
 import { accumulateSources, newSums } from '../metrics/accumulators.js';
 import { kernelThreads } from '../wasm/pool.js';
-import { readSource, sourceBlock } from '../metrics/sources.js';
+import { readSource, sourceBlock } from '../numerics/sources.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -75,6 +75,8 @@ export interface MergePhase {
   experts: string[];
   method: string;
   out: string;
+  /** Leave the output for a side-by-side comparison (the caller deletes it). */
+  keep?: boolean;
 }
 
 export interface MergeResultFigures {
@@ -100,7 +102,7 @@ export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
     return { seconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
   } finally {
     await close();
-    await fsp.rm(p.out, { recursive: true, force: true });
+    if (!p.keep) await fsp.rm(p.out, { recursive: true, force: true });
   }
 }
 

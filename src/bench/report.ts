@@ -11,6 +11,27 @@ export interface StreamFigures {
   peakRss: number;
 }
 
+/** bench/merge_reference.py's figures (mergekit-style torch merge of the same files), or why it failed. */
+export interface TorchMerge {
+  seconds?: number;
+  bytesIn?: number;
+  threads?: number;
+  torch?: string;
+  /** Largest |ours − torch| over every output element (both BF16). */
+  maxAbsDiff?: number;
+  fractionDiffering?: number;
+  error?: string;
+}
+
+/** bench/pair_kernel.c: ns per pair-element, strict IEEE order and -ffast-math. */
+export interface NativePairs {
+  experts: number;
+  compiler: string;
+  strict?: number;
+  fast?: number;
+  error?: string;
+}
+
 export interface BenchReport {
   format: 'mergelens.bench';
   version: 1;
@@ -22,6 +43,7 @@ export interface BenchReport {
   synth: { shape: ModelShape; params: number; experts: number; bytesPerCheckpoint: number; seconds: number; reused: boolean; note?: string; dir: string };
   bandwidth?: Bandwidth;
   kernel?: KernelResult;
+  nativePairs?: NativePairs;
   stream?: StreamFigures;
   /** experts: how many of the synthetic experts the run compared (older reports: all). */
   metrics: { label: string; threads: number; subspace: boolean; experts?: number; result: MetricsResult }[];
@@ -30,7 +52,10 @@ export interface BenchReport {
   numpySvd?: Record<string, unknown>;
   /** numpy with one BLAS thread. */
   numpySvd1?: Record<string, unknown>;
-  merges: { method: string; experts: number; result: MergeResultFigures }[];
+  /** result: the merge as shipped; before: the float32 path (MERGELENS_FUSED=0); torch: the side-by-side. */
+  merges: { method: string; experts: number; result: MergeResultFigures; before?: MergeResultFigures; torch?: TorchMerge }[];
+  /** Why the torch column is missing. */
+  torchNote?: string;
 }
 
 interface NumpyPair {
@@ -94,6 +119,16 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     out.push(
       `Fused pair kernel alone (one thread, no I/O; BF16 decode, task vectors, every pair's float64 sums and sign counts): ${k.experts} experts, ` +
         `${f(k.positionsPerSecond / 1e6, 1)} M parameters/s = ${f(k.nsPerPairElement, 2)} ns per pair-element.`,
+    );
+  }
+  const nat = r.nativePairs;
+  if (nat) {
+    out.push('');
+    out.push(
+      nat.error
+        ? `Native C reference of the pair kernel (bench/pair_kernel.c): not run — ${nat.error}`
+        : `Native C reference of the same pair update (bench/pair_kernel.c, ${nat.compiler}, one thread, ${nat.experts} experts): ${f(nat.strict, 2)} ns per pair-element in strict IEEE order, ` +
+            `${f(nat.fast, 2)} ns with -ffast-math (float64 sums reassociated and vectorised).`,
     );
   }
   if (r.stream) {
@@ -163,15 +198,80 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
   }
   if (r.merges.length) {
     out.push('');
-    out.push('Merge (to disk, sharded BF16 output; GB/s = checkpoint bytes read per second):');
+    const pc = bw?.pageCacheGBs;
+    out.push(
+      'Merge (to disk, sharded BF16 output, fsync included; GB/s = checkpoint bytes read per second; % pc = of the page-cache read rate; before = the float32 path, ' +
+        'MERGELENS_FUSED=0; torch = bench/merge_reference.py, mergekit\'s loop in torch float32, BF16 out, same files):',
+    );
+    const gb = (x: { bytesIn?: number; seconds?: number } | undefined) => (x?.bytesIn && x.seconds ? x.bytesIn / x.seconds / GB : undefined);
     out.push(
       ...table(
-        ['method', 'experts', 'seconds', 'GB/s read', 'GB written', 'peak RSS'],
-        r.merges.map((x) => [x.method, String(x.experts), f(x.result.seconds, 1), f(x.result.bytesIn / x.result.seconds / GB, 2), f(x.result.bytesOut / GB, 2), rss(x.result.peakRss)]),
+        ['method', 'experts', 'seconds', 'GB/s read', '% pc', 'before s', 'speed-up', 'torch s', 'torch GB/s', 'ours/torch time', 'max |Δ| vs torch', 'peak RSS'],
+        r.merges.map((x) => {
+          const t = x.torch;
+          return [
+            x.method,
+            String(x.experts),
+            f(x.result.seconds, 1),
+            f(gb(x.result), 2),
+            pc ? `${f((100 * gb(x.result)!) / pc, 0)}%` : '—',
+            f(x.before?.seconds, 1),
+            x.before ? `${f(x.before.seconds / x.result.seconds, 1)}×` : '—',
+            f(t?.seconds, 1),
+            f(gb(t), 2),
+            t?.seconds ? f(x.result.seconds / t.seconds, 2) : '—',
+            t?.maxAbsDiff === undefined ? '—' : x.method.startsWith('dare') ? `${t.maxAbsDiff.toExponential(1)} (other masks)` : t.maxAbsDiff.toExponential(1),
+            rss(x.result.peakRss),
+          ];
+        }),
       ),
     );
+    const failed = r.merges.filter((x) => x.torch?.error);
+    if (failed.length) out.push(`torch reference failed for ${failed.map((x) => x.method).join(', ')}: ${failed[0].torch!.error!.split('\n').slice(-2).join(' ')}`);
+    if (r.torchNote) out.push(`(${r.torchNote}.)`);
+    const threads = r.merges.find((x) => x.torch?.threads)?.torch;
+    if (threads) out.push(`torch ${threads.torch}, ${threads.threads} intra-op threads; ours: one thread merging, reads and writes on libuv's pool.`);
   }
+  out.push(...targets(r));
   return out;
+}
+
+/**
+ * The performance targets of issue 16, each as a ratio of two figures of this run (so the load
+ * of a shared machine cancels out as far as it can).
+ */
+function targets(r: BenchReport): string[] {
+  const rows: string[][] = [];
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : 'not met');
+  const k = r.kernel;
+  const nat = r.nativePairs;
+  if (k && nat?.fast) {
+    const ratio = k.nsPerPairElement / nat.fast;
+    rows.push(['pair kernel within 2× of native (C, -O3 -march=native -ffast-math)', `${f(k.nsPerPairElement, 2)} / ${f(nat.fast, 2)} ns = ${f(ratio, 2)}×`, verdict(ratio <= 2)]);
+    if (nat.strict) rows.push(['(same, against strict-order C)', `${f(k.nsPerPairElement, 2)} / ${f(nat.strict, 2)} ns = ${f(k.nsPerPairElement / nat.strict, 2)}×`, '']);
+  }
+  const multi = r.metrics.find((x) => !x.subspace && x.threads > 1 && (x.experts ?? r.synth.experts) === r.synth.experts);
+  if (k && multi) {
+    const rate = (multi.result.params * multi.result.pairs) / multi.result.seconds;
+    const cap = (multi.threads * 1e9) / k.nsPerPairElement;
+    rows.push([`metrics pass on ${multi.threads} threads ≥ 70% of kernel rate × threads`, `${f(rate / 1e9, 2)}G / ${f(cap / 1e9, 2)}G pair-elements/s = ${f((100 * rate) / cap, 0)}%`, verdict(rate / cap >= 0.7)]);
+  }
+  const pc = r.bandwidth?.pageCacheGBs;
+  const pair = r.metrics.find((x) => x.experts === 2);
+  if (pc && pair) {
+    const gbs = (r.synth.bytesPerCheckpoint * 3) / pair.result.seconds / GB;
+    rows.push(['1-pair metrics pass ≥ 30% of page-cache read rate', `${f(gbs, 2)} / ${f(pc, 2)} GB/s = ${f((100 * gbs) / pc, 0)}%`, verdict(gbs / pc >= 0.3)]);
+  }
+  for (const x of r.merges) {
+    const gbs = x.result.bytesIn / x.result.seconds / GB;
+    const need = ['weight_avg', 'task_arithmetic', 'slerp'].includes(x.method) ? 0.3 : ['ties', 'dare', 'dare_ties'].includes(x.method) ? 0.15 : undefined;
+    if (pc) rows.push([`${x.method} ${need ? `≥ ${need * 100}%` : '(reported)'} of page-cache read rate`, `${f(gbs, 2)} / ${f(pc, 2)} GB/s = ${f((100 * gbs) / pc, 0)}%`, need ? verdict(gbs / pc >= need) : '']);
+    if (x.torch?.seconds) rows.push([`${x.method} faster than torch`, `${f(x.result.seconds, 1)} / ${f(x.torch.seconds, 1)} s = ${f(x.result.seconds / x.torch.seconds, 2)}`, verdict(x.result.seconds < x.torch.seconds)]);
+  }
+  const peaks = [...r.metrics.map((x) => x.result.peakRss), ...r.merges.map((x) => x.result.peakRss)];
+  if (peaks.length) rows.push([`peak RSS < 1 GiB (${r.scale === '1b' ? '1.1B × 8' : 'small set: not the 1.1B × 8 target scale'})`, rss(Math.max(...peaks)), verdict(Math.max(...peaks) < 2 ** 30)]);
+  if (!rows.length) return [];
+  return ['', 'Targets (issue 16), as ratios within this run:', ...table(['target', 'this run', ''], rows)];
 }
 
 export function renderTable(r: BenchReport): string {
@@ -182,9 +282,10 @@ export function renderTable(r: BenchReport): string {
  * latest.md: per scale, the newest run that has metrics figures (a run limited with --only
  * may lack some), and the subspace table from the newest run that timed it.
  */
-export function renderMarkdown(all: BenchReport[]): string {
+export function renderMarkdown(all: BenchReport[], earlier: string[] = []): string {
   const newest = (rs: BenchReport[]) => rs.reduce<BenchReport | undefined>((a, b) => (!a || a.createdAt < b.createdAt ? b : a), undefined);
   const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder.', ''];
+  if (earlier.length) out.push(`Earlier figures: ${earlier.map((f) => `[${f}](${f})`).join(', ')}.`, '');
   const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
   for (const scale of ['1b', 'small'] as const) {
     const mine = all.filter((x) => x.scale === scale);
@@ -196,10 +297,11 @@ export function renderMarkdown(all: BenchReport[]): string {
     const bw = having((x) => !!x.bandwidth);
     const kernel = having((x) => !!x.kernel);
     const stream = having((x) => !!x.stream);
-    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, stream: stream?.stream, merges: merged?.merges ?? [] };
+    const native = having((x) => !!x.nativePairs);
+    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, nativePairs: native?.nativePairs, stream: stream?.stream, merges: merged?.merges ?? [], torchNote: merged?.torchNote };
     out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
     const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
-    out.push(...from(bw, 'Bandwidth'), ...from(kernel, 'Kernel figure'), ...from(stream, 'Front-end figure'), ...from(merged, 'Merge figures'));
+    out.push(...from(bw, 'Bandwidth'), ...from(kernel, 'Kernel figure'), ...from(native, 'Native kernel figure'), ...from(stream, 'Front-end figure'), ...from(merged, 'Merge figures'));
     out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }
   const sv = newest(all.filter((x) => x.subspace));

@@ -6,6 +6,14 @@ import { checkpointFiles } from '../checkpoint/fingerprint.js';
 import { isLora } from '../checkpoint/lowrank.js';
 import { LoraAdapterCheckpoint } from '../checkpoint/lora.js';
 import { formatBytes } from '../util/progress.js';
+import { escapeControl as esc } from '../util/terminal.js';
+
+/** Longest string length, at least `min` (a loop: spreading 125k names into Math.max overflows the stack). */
+function widest(names: Iterable<string>, min: number): number {
+  let w = min;
+  for (const n of names) if (n.length > w) w = n.length;
+  return w;
+}
 
 export interface InspectTensor {
   name: string;
@@ -117,35 +125,37 @@ const bitsOf = (dtype: string) => DTYPE_BITS[dtype] ?? 0;
 
 export function formatInspect(r: InspectReport): string {
   const lines: string[] = [];
-  lines.push(`${r.name}  (${r.kind})  ${r.path}`);
+  lines.push(`${esc(r.name)}  (${r.kind})  ${esc(r.path)}`);
   lines.push(`  ${r.parameters.toLocaleString('en-US')} parameters, ${formatBytes(r.bytes)} of tensor data in ${r.files.length} file(s)`);
   const dt = Object.entries(r.dtypes)
     .sort((a, b) => bitsOf(b[0]) - bitsOf(a[0]) || a[0].localeCompare(b[0]))
-    .map(([d, v]) => `${d}: ${v.tensors} tensors / ${v.parameters.toLocaleString('en-US')} params`);
+    .map(([d, v]) => `${esc(d)}: ${v.tensors} tensors / ${v.parameters.toLocaleString('en-US')} params`);
   if (dt.length) lines.push(`  dtypes: ${dt.join('; ')}`);
   const meta = Object.entries(r.metadata);
-  if (meta.length) lines.push(`  metadata: ${meta.map(([k, v]) => `${k}=${v.length > 60 ? v.slice(0, 57) + '...' : v}`).join(', ')}`);
+  if (meta.length) lines.push(`  metadata: ${meta.map(([k, v]) => `${esc(k)}=${esc(v.length > 60 ? v.slice(0, 57) + '...' : v)}`).join(', ')}`);
   if (r.config) {
     const keys = ['model_type', 'hidden_size', 'num_hidden_layers', 'vocab_size', 'tie_word_embeddings', 'torch_dtype'].filter((k) => r.config![k] !== undefined);
-    if (keys.length) lines.push(`  config: ${keys.map((k) => `${k}=${JSON.stringify(r.config![k])}`).join(', ')}`);
+    if (keys.length) lines.push(`  config: ${keys.map((k) => `${k}=${esc(JSON.stringify(r.config![k]) ?? '')}`).join(', ')}`);
   }
-  for (const w of r.warnings) lines.push(`  warning: ${w}`);
-  if (r.files.length > 1) for (const f of r.files) lines.push(`  file ${f.path}: ${f.tensors} tensors, ${formatBytes(f.bytes)}`);
+  for (const w of r.warnings) lines.push(`  warning: ${esc(w)}`);
+  if (r.files.length > 1) for (const f of r.files) lines.push(`  file ${esc(f.path)}: ${f.tensors} tensors, ${formatBytes(f.bytes)}`);
   if (r.lora) {
     const l = r.lora;
-    lines.push(`  LoRA: r=${JSON.stringify(l.r)}, lora_alpha=${JSON.stringify(l.loraAlpha)}${l.useRslora ? ', rsLoRA (scale α/√r)' : ' (scale α/r)'}${l.fanInFanOut ? ', fan_in_fan_out' : ''}`);
-    if (l.rankPattern && Object.keys(l.rankPattern as object).length) lines.push(`  rank_pattern: ${JSON.stringify(l.rankPattern)}`);
-    if (l.alphaPattern && Object.keys(l.alphaPattern as object).length) lines.push(`  alpha_pattern: ${JSON.stringify(l.alphaPattern)}`);
+    lines.push(`  LoRA: r=${esc(String(JSON.stringify(l.r)))}, lora_alpha=${esc(String(JSON.stringify(l.loraAlpha)))}${l.useRslora ? ', rsLoRA (scale α/√r)' : ' (scale α/r)'}${l.fanInFanOut ? ', fan_in_fan_out' : ''}`);
+    if (l.rankPattern && Object.keys(l.rankPattern as object).length) lines.push(`  rank_pattern: ${esc(JSON.stringify(l.rankPattern))}`);
+    if (l.alphaPattern && Object.keys(l.alphaPattern as object).length) lines.push(`  alpha_pattern: ${esc(JSON.stringify(l.alphaPattern))}`);
     lines.push(`  ${l.modules.length} low-rank module(s):`);
-    const w = Math.max(6, ...l.modules.map((m) => m.tensor.length));
-    for (const m of l.modules) {
-      lines.push(`    ${m.tensor.padEnd(w)}  ΔW [${m.shape.join(', ')}]  rank ${m.rank}  alpha ${m.alpha ?? '?'}  scale ${+m.scale.toPrecision(6)}  ${m.dtype}`);
+    const names = l.modules.map((m) => esc(m.tensor));
+    const w = widest(names, 6);
+    for (const [k, m] of l.modules.entries()) {
+      lines.push(`    ${names[k].padEnd(w)}  ΔW [${m.shape.join(', ')}]  rank ${m.rank}  alpha ${m.alpha ?? '?'}  scale ${+m.scale.toPrecision(6)}  ${m.dtype}`);
     }
     if (r.tensors.length) lines.push(`  ${r.tensors.length} full weight(s) (modules_to_save):`);
   } else {
     lines.push(`  ${r.tensors.length} tensor(s):`);
   }
-  const w = Math.max(6, ...r.tensors.map((t) => t.name.length));
-  for (const t of r.tensors) lines.push(`    ${t.name.padEnd(w)}  ${t.dtype.padEnd(5)} [${t.shape.join(', ')}]  ${t.numel.toLocaleString('en-US')}`);
+  const names = r.tensors.map((t) => esc(t.name));
+  const w = widest(names, 6);
+  for (const [k, t] of r.tensors.entries()) lines.push(`    ${names[k].padEnd(w)}  ${t.dtype.padEnd(5)} [${t.shape.join(', ')}]  ${t.numel.toLocaleString('en-US')}`);
   return lines.join('\n') + '\n';
 }

@@ -8,7 +8,7 @@
  *   base_model.model.<module>.lora_embedding_A [r, num], …lora_embedding_B [dim, r]
  *     → <module>.weight with ΔW = (B·A)ᵀ·scale
  * scale = lora_alpha / r (or / √r with use_rslora); per-module r and α from rank_pattern /
- * alpha_pattern, matched like PEFT: re.match(rf"(.*\.)?({key})$", module).
+ * alpha_pattern, matched like PEFT: re.match(rf"(.*\.)?({key})$", module) (pattern-match.ts, linear time).
  * DoRA, lora_bias and trainable-token deltas change ΔW beyond B·A and are refused.
  */
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { MergelensError } from '../errors.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { displayName } from './files.js';
 import { readJsonObject } from './json.js';
+import { compilePatternKey, firstMatchingKey, type PatternKey } from './pattern-match.js';
 
 export { isLora, denseDeltaRows, loraGramInner, loraFrobeniusNorm } from './lowrank.js';
 
@@ -30,18 +31,16 @@ interface LowRankEntry extends LowRankSpec {
   alpha: number;
 }
 
-/** The pattern key PEFT would pick for a module (first key whose regex matches), or undefined. */
+/**
+ * The pattern key PEFT would pick for a module (first key whose pattern matches), or undefined.
+ * Linear-time NFA matching, not RegExp: keys are untrusted and `(a|a)+b` backtracks exponentially.
+ */
 export function matchPatternKey(patterns: Record<string, unknown>, module: string, file: string): string | undefined {
-  for (const key of Object.keys(patterns)) {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:.*\\.)?(?:${key})$`);
-    } catch {
-      throw new MergelensError('BAD_ADAPTER', `rank_pattern/alpha_pattern key "${key}" is not a valid regular expression`, { file });
-    }
-    if (re.test(module)) return key;
-  }
-  return undefined;
+  return firstMatchingKey(compilePatterns(patterns, file), module);
+}
+
+function compilePatterns(patterns: Record<string, unknown>, file: string): PatternKey[] {
+  return Object.keys(patterns).map((k) => compilePatternKey(k, file));
 }
 
 function numberField(cfg: Record<string, unknown>, key: string, fallback: number, file: string): number {
@@ -116,6 +115,8 @@ export class LoraAdapterCheckpoint implements LoraCheckpoint {
     const fanInFanOut = cfg.fan_in_fan_out === true;
     const rankPattern = patternField(cfg, 'rank_pattern', cfgPath);
     const alphaPattern = patternField(cfg, 'alpha_pattern', cfgPath);
+    const rankKeys = compilePatterns(rankPattern, cfgPath);
+    const alphaKeys = compilePatterns(alphaPattern, cfgPath);
 
     const pairs = new Map<string, { a?: string; b?: string; embedding: boolean }>();
     const pair = (module: string, embedding: boolean) => {
@@ -146,6 +147,16 @@ export class LoraAdapterCheckpoint implements LoraCheckpoint {
       }
     }
 
+    // An adapter that changes nothing would pass every check silently: say so.
+    if (pairs.size === 0) {
+      if (this.dense.size === 0) {
+        throw new MergelensError('BAD_ADAPTER', 'adapter has no LoRA modules (no lora_A/lora_B tensors) and no full weights: it changes nothing', {
+          file,
+          hint: 'was it saved before training, or with the wrong adapter name? check target_modules',
+        });
+      }
+      this.warnings.push(`${file}: adapter has no LoRA modules (no lora_A/lora_B tensors), only ${this.dense.size} full weight(s) (modules_to_save)`);
+    }
     for (const [module, p] of pairs) {
       if (!p.a || !p.b) {
         throw new MergelensError('BAD_ADAPTER', `LoRA module has lora_${p.a ? 'B' : 'A'} missing`, { file, tensor: p.a ?? p.b });
@@ -159,8 +170,8 @@ export class LoraAdapterCheckpoint implements LoraCheckpoint {
       if (b.shape[1] !== rank) {
         throw new MergelensError('BAD_ADAPTER', `rank mismatch: A [${a.shape.join(', ')}] has rank ${rank} but B [${b.shape.join(', ')}] has ${b.shape[1]}`, { file, tensor: p.b });
       }
-      const rKey = matchPatternKey(rankPattern, module, cfgPath);
-      const aKey = matchPatternKey(alphaPattern, module, cfgPath);
+      const rKey = firstMatchingKey(rankKeys, module);
+      const aKey = firstMatchingKey(alphaKeys, module);
       const rCfg = rKey !== undefined ? Number(rankPattern[rKey]) : r;
       const alphaCfg = aKey !== undefined ? Number(alphaPattern[aKey]) : alpha;
       if (rCfg !== rank) {

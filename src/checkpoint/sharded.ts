@@ -4,13 +4,13 @@
  * agree with `weight_map` exactly (no tensor in two shards, no extra or missing keys), and
  * `total_size` is only advisory (a mismatch is a warning, never an error).
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { MergelensError } from '../errors.js';
 import { findDuplicateKey } from '../safetensors/header.js';
 import { SafetensorsFile } from '../safetensors/reader.js';
 import { SafetensorsCheckpoint, displayName } from './files.js';
-import { exists, readJsonObject } from './json.js';
+import { readJsonObject, readJsonText } from './json.js';
+import { resolveInModelFolder } from './safe-path.js';
 
 export interface ShardIndex {
   /** tensor → shard file name as written in the index. */
@@ -20,8 +20,9 @@ export interface ShardIndex {
 
 /** Parse and validate the index JSON's structure (not the shards). */
 export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
-  const json = await readJsonObject(indexPath, 'BAD_INDEX', 'shard index');
-  const dup = findDuplicateKey(await fsp.readFile(indexPath, 'utf8'));
+  const text = await readJsonText(indexPath, 'BAD_INDEX', 'shard index');
+  const json = await readJsonObject(indexPath, 'BAD_INDEX', 'shard index', text);
+  const dup = findDuplicateKey(text);
   if (dup && dup.depth === 2 && dup.parent === 'weight_map') {
     throw new MergelensError('BAD_INDEX', 'tensor listed twice in weight_map', { file: indexPath, tensor: dup.key });
   }
@@ -44,26 +45,14 @@ export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
 
 /**
  * Resolve a shard name from an index to a path inside `dir`. Absolute paths, `..` segments
- * and symlinks that leave the folder are refused (PATH_TRAVERSAL).
+ * and symlinks that leave the folder are refused (PATH_TRAVERSAL) — except, in a Hugging Face
+ * hub cache snapshot, symlinks into the same repository's blobs/ (see safe-path.ts).
  */
 export async function resolveShardPath(dir: string, shard: string, indexPath: string, tensor: string): Promise<string> {
-  const traversal = () =>
-    new MergelensError('PATH_TRAVERSAL', `shard path "${shard}" points outside the model folder`, {
-      file: indexPath,
-      tensor,
-      hint: 'shard names in weight_map must be plain file names inside the folder',
-    });
-  if (path.isAbsolute(shard) || path.win32.isAbsolute(shard) || shard.split(/[\\/]/).includes('..') || shard.includes('\0')) throw traversal();
-  const full = path.join(dir, shard);
-  const rel = path.relative(path.resolve(dir), full);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw traversal();
-  if (!(await exists(full))) {
+  const full = await resolveInModelFolder(dir, shard, { source: indexPath, tensor, what: 'shard path' });
+  if (full === undefined) {
     throw new MergelensError('MISSING_SHARD', `shard "${shard}" listed in the index does not exist`, { file: indexPath, tensor, hint: 'download the missing shard' });
   }
-  // A symlink may still escape the folder: compare real paths.
-  const [realDir, realFull] = await Promise.all([fsp.realpath(dir), fsp.realpath(full)]);
-  const realRel = path.relative(realDir, realFull);
-  if (realRel.startsWith('..') || path.isAbsolute(realRel)) throw traversal();
   return full;
 }
 

@@ -7,9 +7,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout, type Key } from 'ink';
 import { exportView } from './export.js';
 import { keysFromInk } from './keys.js';
-import { HelpPane, LegendLine, MatrixPane, MetricList, PairSide, RankedPane } from './panes.js';
+import { HelpPane, LegendLine, MatrixPane, MetricList, PairSide, RankedPane, VerdictPane } from './panes.js';
 import { activeFilter, type DashState, type InitialOptions, initialState, reduce } from './state.js';
-import { buildDetail, buildMatrix, buildRanked, colourScale, computeLayout, contextFor, type DashboardData, lensInfo, selectedPair } from './view-model.js';
+import { buildDetail, buildMatrix, buildRanked, buildVerdictView, colourScale, computeLayout, contextFor, type DashboardData, lensInfo, selectedPair } from './view-model.js';
 import { visibleExperts } from './state.js';
 
 export interface AppProps {
@@ -96,7 +96,7 @@ export function App({ data, exportDir, initial, now, onQuit, onExport }: AppProp
 
   const header = [
     'mergelens',
-    state.view === 'matrix' ? 'pair matrix' : 'ranked pairs',
+    state.view === 'matrix' ? 'pair matrix' : state.view === 'list' ? 'ranked pairs' : 'best method',
     `${lens.kind === 'metric' ? lens.id : `${lens.id} (predicted)`}`,
     filter ? `filter "${filter}" ${nVisible}/${data.experts.length}` : `${data.experts.length} experts`,
     '? help',
@@ -105,11 +105,28 @@ export function App({ data, exportDir, initial, now, onQuit, onExport }: AppProp
   let footer: string;
   if (state.filterDraft !== null) footer = `/${state.filterDraft}▏  Enter apply · Esc clear`;
   else if (state.status) footer = state.status;
-  else footer = '←↑↓→ move  m metric  M method  / filter  tab view  e export  ? help  q quit';
+  else footer = '←↑↓→ move  m metric  M method  b best method  / filter  tab view  e export  ? help  q quit';
 
   let body;
   if (state.help) {
     body = <HelpPane width={layout.width} />;
+  } else if (state.view === 'verdict') {
+    const vm = buildVerdictView(data, state);
+    const sideRows = layout.body - 1;
+    body = vm ? (
+      <Box flexDirection="row">
+        <VerdictPane vm={vm} cursor={Math.min(state.listCursor, vm.entries.length - 1)} width={layout.leftWidth + 8} rows={layout.body} />
+        <Box width={1} />
+        <Box flexDirection="column" width={Math.max(10, layout.rightWidth - 8)}>
+          <Text wrap="truncate-end" bold>{`▶ ${detail.title}`}</Text>
+          {detail.note ? null : (
+            <PairSide detail={detail} rows={sideRows} width={Math.max(10, layout.rightWidth - 8)} outcome={data.outcome} hasPredictions={data.methods.length > 0} />
+          )}
+        </Box>
+      </Box>
+    ) : (
+      <Text dimColor>no predictions: pass --predictor or --predictions</Text>
+    );
   } else if (state.view === 'matrix') {
     const vm = buildMatrix(data, state, layout.width, layout.matrixRows);
     body = (

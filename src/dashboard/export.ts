@@ -4,7 +4,8 @@
  * precision; the screen's rounding is for display only.
  */
 import path from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { withOutputs } from '../util/output-policy.js';
+import { csvText as csv } from '../util/csv.js';
 import { activeFilter, type DashState, visibleExperts } from './state.js';
 import { type DashboardData, lensInfo, lensValue, rankPairs, selectedPair, buildRanked, type Layout } from './view-model.js';
 
@@ -14,12 +15,6 @@ export interface ExportContent {
   json: unknown;
 }
 
-const csvField = (v: string | number | null | undefined): string => {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
-const csvLine = (fields: (string | number | null | undefined)[]) => fields.map(csvField).join(',');
 
 /** 2026-11-23T10:48:53.123Z → 20261123T104853Z */
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -43,8 +38,7 @@ export function exportContent(data: DashboardData, s: DashState, layout: Layout,
     const visible = visibleExperts(data.experts, filter);
     const names = visible.map((i) => data.experts[i]);
     const values = visible.map((i) => visible.map((j) => lensValue(data, lens, i, j)));
-    const csv = [csvLine(['expert', ...names]), ...values.map((row, r) => csvLine([names[r], ...row]))].join('\n') + '\n';
-    return { baseName, csv, json: { ...common, experts: names, values } };
+    return { baseName, csv: csv([['expert', ...names], ...values.map((row, r) => [names[r], ...row])]), json: { ...common, experts: names, values } };
   }
   const pairs = rankPairs(data, s).map((e) => ({
     rank: e.rank,
@@ -55,8 +49,7 @@ export function exportContent(data: DashboardData, s: DashState, layout: Layout,
     hi: e.prediction?.hi ?? null,
     drivers: e.prediction?.drivers ?? null,
   }));
-  const csv = [csvLine(['rank', 'a', 'b', lens.id, 'lo', 'hi']), ...pairs.map((p) => csvLine([p.rank, p.a, p.b, p.value, p.lo, p.hi]))].join('\n') + '\n';
-  return { baseName, csv, json: { ...common, pairs } };
+  return { baseName, csv: csv([['rank', 'a', 'b', lens.id, 'lo', 'hi'], ...pairs.map((p) => [p.rank, p.a, p.b, p.value, p.lo, p.hi])]), json: { ...common, pairs } };
 }
 
 /** Write `<dir>/<baseName>.csv` and `.json` atomically; returns both absolute paths. */
@@ -70,7 +63,10 @@ export async function exportView(
   const dir = path.resolve(opts.dir ?? process.cwd());
   const csvPath = path.join(dir, `${content.baseName}.csv`);
   const jsonPath = path.join(dir, `${content.baseName}.json`);
-  await writeFileAtomic(csvPath, content.csv);
-  await writeFileAtomic(jsonPath, JSON.stringify(content.json, null, 2) + '\n');
+  // Output policy: never over an existing file, locked against a concurrent export, atomic.
+  await withOutputs([{ path: csvPath, kind: 'dashboard-export' }, { path: jsonPath, kind: 'dashboard-export' }], { inputs: [] }, async ([c, j]) => {
+    await c.write(content.csv);
+    await j.write(JSON.stringify(content.json, null, 2) + '\n');
+  });
   return { csvPath, jsonPath };
 }

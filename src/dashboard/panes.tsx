@@ -13,6 +13,8 @@ import {
   type MatrixVM,
   type RankedEntry,
   type RankedVM,
+  type VerdictVM,
+  verdictLine,
   windowAround,
 } from './view-model.js';
 
@@ -156,12 +158,52 @@ export function RankedPane({ vm, cursor, width }: { vm: RankedVM; cursor: number
   );
 }
 
+/**
+ * The best-method view: the verdict's notes and the predictor's out-of-fold quality, then the
+ * pairs tied with the best and the pairs to avoid, each with its best method (or "no clear
+ * best"), interval and domain (in / OOD ×distance / ?).
+ */
+export function VerdictPane({ vm, cursor, width, rows }: { vm: VerdictVM; cursor: number; width: number; rows: number }) {
+  const pairWidth = Math.max(8, Math.min(32, ...vm.entries.map((e) => e.pair.length)));
+  const head = [...vm.notes, ...vm.quality];
+  const headShown = head.slice(0, Math.max(0, Math.min(head.length, rows - 6)));
+  const listRows = Math.max(2, rows - headShown.length - 3);
+  const leadRows = Math.max(1, vm.avoid.length ? Math.ceil(listRows / 2) : listRows);
+  const lead = windowAround(vm.lead, cursor < vm.lead.length ? cursor : 0, leadRows);
+  const avoid = windowAround(vm.avoid, cursor >= vm.lead.length ? cursor - vm.lead.length : 0, Math.max(1, listRows - leadRows));
+  const line = (e: VerdictVM['entries'][number], k: number) => (
+    <Line key={`${e.i},${e.j}`} inverse={k === cursor} color={e.inDomain === false ? 'yellow' : undefined}>
+      {verdictLine(e, pairWidth)}
+    </Line>
+  );
+  return (
+    <Box flexDirection="column" width={width}>
+      {headShown.map((t, k) => (
+        <Line key={`h${k}`} dimColor={k >= vm.notes.length} color={k < vm.notes.length && /OUT OF DOMAIN|outside/.test(t) ? 'yellow' : undefined}>
+          {t}
+        </Line>
+      ))}
+      <Line bold color="green">
+        {vm.leadTitle}
+        {lead.before ? ` ↑${lead.before}` : ''}
+      </Line>
+      {lead.items.map((e, k) => line(e, lead.before + k))}
+      {lead.after ? <Line dimColor>{`  … ${lead.after} more`}</Line> : null}
+      <Line bold color="red">
+        {vm.avoidTitle}
+      </Line>
+      {avoid.items.map((e, k) => line(e, vm.lead.length + avoid.before + k))}
+    </Box>
+  );
+}
+
 export const HELP_KEYS: [string, string][] = [
   ['← ↑ ↓ → / h j k l', 'move the cursor (matrix) or selection (list)'],
   ['m', 'next metric (colours matrix, orders list, sparkline)'],
   ['M', 'next method: colour/rank by predicted outcome'],
   ['/', 'filter experts by name; Enter applies, Esc clears'],
-  ['tab', 'switch pair matrix ↔ ranked list'],
+  ['tab', 'switch pair matrix → ranked list → best method'],
+  ['b', 'best method per pair: ties, pairs to avoid, domain (the verdict)'],
   ['e', 'export the current view as CSV + JSON'],
   ['?', 'this help (Esc or ? closes)'],
   ['q', 'quit'],

@@ -8,7 +8,10 @@ import { MergelensError } from '../errors.js';
 import { predictPairs } from '../predict/predict.js';
 import type { MetricsReport, Prediction, PredictorFile } from '../types.js';
 import { App } from './App.js';
+import { escapeMetricsReport, escapePredictions, escapePredictor } from './escape-input.js';
 import { type DashboardData, plainTable, prepareData } from './view-model.js';
+import type { DashView } from './state.js';
+import { formatVerdict } from '../predict/format.js';
 
 export interface RunDashboardOptions {
   metrics: MetricsReport;
@@ -20,6 +23,8 @@ export interface RunDashboardOptions {
   /** Metric / method selected at start. */
   metric?: string;
   method?: string;
+  /** View at start: `screen --tui` opens on the best-method verdict. */
+  view?: DashView;
   exportDir?: string;
   stdout?: NodeJS.WriteStream;
   stdin?: NodeJS.ReadStream;
@@ -28,7 +33,8 @@ export interface RunDashboardOptions {
 export function dashboardData(opts: RunDashboardOptions): DashboardData {
   let predictions = opts.predictions;
   if (!predictions && opts.predictor) predictions = (opts.predict ?? predictPairs)(opts.predictor, opts.metrics);
-  const data = prepareData({ metrics: opts.metrics, predictions, predictor: opts.predictor });
+  // Predictions are computed on the raw inputs; only what is displayed is escaped.
+  const data = prepareData({ metrics: escapeMetricsReport(opts.metrics), predictions: escapePredictions(predictions), predictor: escapePredictor(opts.predictor) });
   if (opts.metric && !data.metricIds.includes(opts.metric)) {
     throw new MergelensError('MISSING_METRICS', `metric "${opts.metric}" is not in the metrics file`, { hint: `available: ${data.metricIds.join(', ')}` });
   }
@@ -56,6 +62,8 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
   const ci = ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false');
   if (!stdout.isTTY || !stdin.isTTY || ci) {
     if (stdout.isTTY && ci) process.stderr.write('mergelens: CI environment detected (CI is set): printing a table; unset CI for the interactive dashboard\n');
+    // Opened on the verdict (screen --tui): print the verdict screen would print, then the table.
+    if (opts.view === 'verdict' && data.verdict) stdout.write(`${formatVerdict(data.verdict, { outcome: data.outcome })}\n\n`);
     stdout.write(plainTable(data, opts.metric ?? data.metricIds[0] ?? ''));
     return;
   }
@@ -64,7 +72,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
   const onExport = (p: { csvPath: string; jsonPath: string }) => exported.push(p.csvPath, p.jsonPath);
   stdout.write(ENTER_ALT);
   try {
-    const app = render(createElement(App, { data, exportDir: opts.exportDir, initial: { metric: opts.metric, method: opts.method }, onExport }), {
+    const app = render(createElement(App, { data, exportDir: opts.exportDir, initial: { metric: opts.metric, method: opts.method, view: opts.view }, onExport }), {
       stdout,
       stdin,
       patchConsole: false,

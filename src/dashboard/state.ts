@@ -3,7 +3,8 @@
  * performs: quit or export). No I/O, no React — so every key binding is unit-testable.
  */
 
-export type DashView = 'matrix' | 'list';
+/** 'verdict': the best-method view (src/predict/verdict.ts), shown when predictions exist. */
+export type DashView = 'matrix' | 'list' | 'verdict';
 /** What colours the matrix and orders the ranked list: a metric, or a method's predictions. */
 export type DashLens = 'metric' | 'method';
 
@@ -49,13 +50,15 @@ export interface Reduced {
 export interface InitialOptions {
   metric?: string;
   method?: string;
+  /** View at start (`screen --tui` opens on 'verdict'). */
+  view?: DashView;
 }
 
 export function initialState(ctx: Pick<DashContext, 'experts' | 'metricIds' | 'methods'>, opts: InitialOptions = {}): DashState {
   const metricIndex = Math.max(0, opts.metric ? ctx.metricIds.indexOf(opts.metric) : 0);
   const methodIndex = Math.max(0, opts.method ? ctx.methods.indexOf(opts.method) : 0);
   return {
-    view: 'matrix',
+    view: opts.view === 'verdict' && ctx.methods.length === 0 ? 'matrix' : (opts.view ?? 'matrix'),
     // Start on predictions only when asked for a method and predictions exist.
     lens: opts.method && ctx.methods.includes(opts.method) ? 'method' : 'metric',
     metricIndex,
@@ -141,8 +144,11 @@ export function reduce(prev: DashState, key: DashKey, ctx: DashContext): Reduced
       return { state: s.view === 'matrix' ? { ...s, row: 0, col: 0 } : { ...s, listCursor: 0 } };
     case 'end':
       return { state: s.view === 'matrix' ? { ...s, row: Math.max(0, n - 1), col: Math.max(0, n - 1) } : { ...s, listCursor: Math.max(0, ctx.listLength - 1) } };
-    case 'tab':
-      return { state: { ...s, view: s.view === 'matrix' ? 'list' : 'matrix', listCursor: 0 } };
+    case 'tab': {
+      // matrix → list → verdict (only with predictions) → matrix
+      const next: DashView = s.view === 'matrix' ? 'list' : s.view === 'list' && ctx.methods.length ? 'verdict' : 'matrix';
+      return { state: { ...s, view: next, listCursor: 0 } };
+    }
     case 'escape':
       return { state: s.filter ? resetCursor({ ...s, filter: '' }, ctx) : s };
     case 'enter':
@@ -157,6 +163,9 @@ export function reduce(prev: DashState, key: DashKey, ctx: DashContext): Reduced
       return { state: s, effect: 'quit' };
     case 'e':
       return { state: s, effect: 'export' };
+    case 'b':
+      if (ctx.methods.length === 0) return { state: { ...s, status: 'no predictions loaded (pass --predictor or --predictions)' } };
+      return { state: { ...s, view: 'verdict', listCursor: 0 } };
     case '?':
       return { state: { ...s, help: true } };
     case '/':

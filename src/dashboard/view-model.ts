@@ -7,6 +7,9 @@ import { MergelensError } from '../errors.js';
 import type { MetricsReport, Prediction, PredictorFile } from '../types.js';
 import { formatInterval, formatSigned, formatValue, padLeft, padRight, truncate } from './format.js';
 import { activeFilter, type DashContext, type DashState, visibleExperts } from './state.js';
+import { buildVerdict, type PairDecision, type Verdict } from '../predict/verdict.js';
+import { bestMethodText, domainReason, domainTag } from '../predict/format.js';
+import { orderBreakdown } from '../metrics/layer-order.js';
 
 export interface DashboardInput {
   metrics: MetricsReport;
@@ -25,6 +28,10 @@ export interface DashboardData {
   byMethod: Map<string, Map<string, Prediction>>;
   /** pair key → index into metrics.pairs (for per-layer breakdowns). */
   pairSlot: Map<string, number>;
+  /** The verdict over every prediction (verdict.ts: the same object screen and the report build); null without predictions. */
+  verdict: Verdict | null;
+  /** For verdicts over a filtered subset (out-of-fold quality, withheld methods). */
+  predictor?: PredictorFile;
 }
 
 /** Unordered pair key over expert indices. */
@@ -59,6 +66,8 @@ export function prepareData(input: DashboardInput): DashboardData {
     outcome: input.predictor?.outcome ?? 'outcome',
     byMethod,
     pairSlot,
+    verdict: input.predictions?.length ? buildVerdict(input.predictions, input.predictor) : null,
+    predictor: input.predictor,
   };
 }
 
@@ -111,10 +120,17 @@ export function lensValue(data: DashboardData, lens: LensInfo, i: number, j: num
 // ───────────────────────────────── colour buckets ─────────────────────────────────
 
 export const BUCKETS = 5;
-/** Metrics have no universal "good" direction: a neutral cold→hot scale. */
-const METRIC_PALETTE = ['blue', 'cyan', 'green', 'yellow', 'magenta'];
-/** Predictions: higher is better, red → green. */
-const METHOD_PALETTE = ['red', 'redBright', 'yellow', 'greenBright', 'green'];
+/**
+ * Metrics have no universal "good" direction: a sequential scale, viridis at 0.2, 0.4, … 1
+ * (its darkest fifth is unreadable as text on a dark terminal). Perceptually ordered and
+ * readable with every common colour-vision deficiency, as is the report's Cividis.
+ */
+export const METRIC_PALETTE = ['#414487', '#2A788E', '#22A884', '#7AD151', '#FDE725'];
+/**
+ * Predictions: higher is better — a diverging orange → grey → blue ramp from the Okabe–Ito set
+ * (vermillion, orange, grey, sky blue, blue), told apart without red–green discrimination.
+ */
+export const METHOD_PALETTE = ['#D55E00', '#E69F00', '#999999', '#56B4E9', '#0072B2'];
 
 export interface ColourScale {
   min: number;
@@ -284,24 +300,122 @@ export interface RankedVM {
   total: number;
 }
 
-/** Top half as "best", bottom half (worst first) as "avoid"; each capped at `perSection`. */
+/** Predictions of the visible pairs (all methods, or one), for a verdict over what is on screen. */
+function visiblePredictions(data: DashboardData, s: DashState, method?: string): Prediction[] {
+  const visible = new Set(visibleExperts(data.experts, activeFilter(s)));
+  const index = new Map(data.experts.map((e, i) => [e, i]));
+  const out: Prediction[] = [];
+  for (const [m, preds] of data.byMethod) {
+    if (method !== undefined && m !== method) continue;
+    for (const p of preds.values()) if (visible.has(index.get(p.a)!) && visible.has(index.get(p.b)!)) out.push(p);
+  }
+  return out;
+}
+
+/** The verdict over the visible pairs: data.verdict itself when nothing is filtered. */
+export function visibleVerdict(data: DashboardData, s: DashState): Verdict | null {
+  if (!data.verdict) return null;
+  if (!activeFilter(s).trim()) return data.verdict;
+  const preds = visiblePredictions(data, s);
+  return preds.length ? buildVerdict(preds, data.predictor) : null;
+}
+
+/**
+ * The ranked list. A metric has no known good direction: its list is the top half "highest" and
+ * the bottom half "lowest". A method's list uses the verdict's rules (verdict.ts) on that
+ * method's predictions: the pairs tied with the best, then the pairs to avoid (interval entirely
+ * below the best's) — not "the bottom half". Each section capped at `perSection`.
+ */
 export function buildRanked(data: DashboardData, s: DashState, perSection: number): RankedVM {
   const lens = lensInfo(data, s);
   const all = rankPairs(data, s);
-  const k = Math.max(0, Math.min(Math.ceil(all.length / 2), perSection));
-  const best = all.slice(0, k);
-  const avoid = all.slice(k).reverse().slice(0, Math.max(0, perSection));
-  const metricLens = lens.kind === 'metric';
+  const cap = Math.max(0, perSection);
+  if (lens.kind === 'metric') {
+    const k = Math.max(0, Math.min(Math.ceil(all.length / 2), perSection));
+    const best = all.slice(0, k);
+    const avoid = all.slice(k).reverse().slice(0, cap);
+    return { lens, bestTitle: `Highest ${lens.id}`, avoidTitle: `Lowest ${lens.id}`, best, avoid, entries: [...best, ...avoid], total: all.length };
+  }
+  const v = buildVerdict(visiblePredictions(data, s, lens.id), data.predictor);
+  const entryOf = new Map(all.map((e) => [JSON.stringify([e.a, e.b]), e]));
+  const pick = (ps: PairDecision[]) => ps.map((p) => entryOf.get(JSON.stringify([p.a, p.b]))).filter((e): e is RankedEntry => e !== undefined);
+  const best = pick(v.lead).slice(0, cap);
+  const avoid = pick(v.avoid).slice(0, cap);
   return {
     lens,
-    // A metric has no known good direction, so its list is just "highest" / "lowest".
-    bestTitle: metricLens ? `Highest ${lens.id}` : `Best pairs for ${lens.id}`,
-    avoidTitle: metricLens ? `Lowest ${lens.id}` : 'Pairs to avoid',
+    // Short titles: the list pane is about 40 columns wide.
+    bestTitle: v.lead.length > 1 ? `No clear winner among ${v.lead.length}` : `Best pair for ${lens.id}`,
+    avoidTitle: v.avoid.length ? `Avoid ${v.avoid.length}: interval below the best` : 'Avoid: none (all overlap the best)',
     best,
     avoid,
     entries: [...best, ...avoid],
     total: all.length,
   };
+}
+
+// ─────────────────────────────── best-method view (verdict) ───────────────────────────────
+
+export interface VerdictRowVM {
+  i: number;
+  j: number;
+  rank: number;
+  pair: string;
+  best: string;
+  interval: string;
+  domain: string;
+  /** The domain check in words when out of domain. */
+  why: string;
+  group: 'lead' | 'avoid';
+  inDomain: boolean | null;
+}
+
+export interface VerdictVM {
+  notes: string[];
+  /** Out-of-fold quality, one line per method. */
+  quality: string[];
+  leadTitle: string;
+  avoidTitle: string;
+  lead: VerdictRowVM[];
+  /** Worst first. */
+  avoid: VerdictRowVM[];
+  /** lead then avoid: what the cursor walks over. */
+  entries: VerdictRowVM[];
+}
+
+export function buildVerdictView(data: DashboardData, s: DashState): VerdictVM | null {
+  const v = visibleVerdict(data, s);
+  if (!v) return null;
+  const index = new Map(data.experts.map((e, i) => [e, i]));
+  const row = (p: PairDecision): VerdictRowVM => ({
+    i: index.get(p.a)!,
+    j: index.get(p.b)!,
+    rank: p.rank,
+    pair: `${p.a} × ${p.b}`,
+    best: bestMethodText(p),
+    interval: formatInterval(p.best.predicted, p.best.lo, p.best.hi),
+    domain: domainTag(p.best),
+    why: domainReason(p.best, 2),
+    group: p.group,
+    inDomain: p.inDomain,
+  });
+  const quality = Object.values(v.quality).map(
+    (q) => `${padRight(q.method, 16)} r ${formatValue(q.r)}  RMSE ${formatValue(q.rmse)} vs mean ${formatValue(q.baselineRmse)}  ${q.beatsMean === null ? 'unknown' : q.beatsMean ? 'beats mean' : 'NO better than mean: withheld'}`,
+  );
+  const lead = v.lead.map(row);
+  const avoid = v.avoid.map(row);
+  return {
+    notes: v.notes,
+    quality: quality.length ? [`out-of-fold (${Object.values(v.quality)[0].scheme ?? 'none'}), calibrated model:`, ...quality] : ['out-of-fold quality unknown (no predictor)'],
+    leadTitle: v.lead.length > 1 ? `No clear winner among these ${v.lead.length} pairs (intervals overlap the best's):` : 'Best pair (interval above every other pair):',
+    avoidTitle: v.avoid.length ? `Pairs to avoid (${v.avoid.length}, interval below the best pair's):` : 'Pairs to avoid: none',
+    lead,
+    avoid,
+    entries: [...lead, ...avoid],
+  };
+}
+
+export function verdictLine(r: VerdictRowVM, pairWidth: number): string {
+  return `${padLeft(String(r.rank), 3)}. ${padRight(r.pair, pairWidth)} ${padRight(r.best, 18)} ${r.interval} ${r.domain}`;
 }
 
 export function rankedLine(e: RankedEntry, nameWidth: number): string {
@@ -315,6 +429,11 @@ export function rankedLine(e: RankedEntry, nameWidth: number): string {
 export function selectedPair(data: DashboardData, s: DashState, ranked?: RankedVM): [number, number] | null {
   if (s.view === 'list') {
     const e = ranked?.entries[Math.min(s.listCursor, (ranked?.entries.length ?? 1) - 1)];
+    return e ? [e.i, e.j] : null;
+  }
+  if (s.view === 'verdict') {
+    const entries = buildVerdictView(data, s)?.entries ?? [];
+    const e = entries[Math.min(s.listCursor, entries.length - 1)];
     return e ? [e.i, e.j] : null;
   }
   const visible = visibleExperts(data.experts, activeFilter(s));
@@ -421,17 +540,19 @@ export function buildDetail(data: DashboardData, s: DashState, pair: [number, nu
     return {
       method: m,
       prediction: p,
-      text: p ? formatInterval(p.predicted, p.lo, p.hi) : '—',
+      // Out-of-domain / beyond-possible predictions say so next to the number.
+      text: p ? formatInterval(p.predicted, p.lo, p.hi) + (p.domain && (!p.domain.inDomain || p.domain.beyondPossible) ? ` ${domainTag(p)}` : '') : '—',
       drivers: p ? p.drivers.slice(0, 3).map((d) => `${d.metric} ${formatSigned(d.contribution)}`).join(', ') : '',
       selected: s.lens === 'method' && m === method,
     };
   });
   const slot = data.pairSlot.get(pairKey(i, j));
-  const layerValues = slot === undefined ? undefined : data.metrics.perLayer?.values?.[metricId]?.[slot];
+  const perLayer = data.metrics.perLayer ? orderBreakdown(data.metrics.perLayer) : undefined; // depth order, also for older files
+  const layerValues = slot === undefined ? undefined : perLayer?.values?.[metricId]?.[slot];
   let spark: Sparkline | null = null;
   if (layerValues && layerValues.some((v) => v !== null)) {
     const sl = sparkline(layerValues, sparkWidth);
-    spark = { metric: metricId, text: sl.text, min: sl.min, max: sl.max, groups: data.metrics.perLayer.groups };
+    spark = { metric: metricId, text: sl.text, min: sl.min, max: sl.max, groups: perLayer!.groups };
   }
   return { title: `${data.experts[i]} × ${data.experts[j]}`, metrics, predictions, sparkline: spark, description };
 }
@@ -485,7 +606,7 @@ export function contextFor(data: DashboardData, s: DashState, layout: Layout): D
     experts: data.experts,
     metricIds: data.metricIds,
     methods: data.methods,
-    listLength: buildRanked(data, s, layout.perSection).entries.length,
+    listLength: s.view === 'verdict' ? (buildVerdictView(data, s)?.entries.length ?? 0) : buildRanked(data, s, layout.perSection).entries.length,
   };
 }
 
@@ -503,7 +624,7 @@ export function plainTable(data: DashboardData, metricId: string): string {
     formatValue(metricValue(data, metricId, i, j)),
     ...data.methods.map((m) => {
       const p = predictionFor(data, m, i, j);
-      return p ? formatInterval(p.predicted, p.lo, p.hi) : '—';
+      return p ? formatInterval(p.predicted, p.lo, p.hi) + (p.domain && !p.domain.inDomain ? ' OOD' : '') : '—';
     }),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

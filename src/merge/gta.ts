@@ -20,6 +20,8 @@ export interface GtaOptions {
   sparsify: 'none' | 'magnitude' | 'random';
   consensus: boolean;
   density: number;
+  /** Per-expert densities (mergekit's per-model density); `density` when absent. */
+  densities?: number[];
   rescale: RescaleRule;
   normalize: boolean;
   lambda: number;
@@ -27,7 +29,7 @@ export interface GtaOptions {
   /** Per-expert streams (TensorMergeInput.expertRandom); preferred over `random` when given. */
   randomFor?: (expert: number) => () => number;
   /** Per-expert whole-tensor cuts for a row chunk (magnitude sparsify); without them each input is trimmed as a whole. */
-  cuts?: TrimCut[];
+  cuts?: (TrimCut | undefined)[];
 }
 
 export { taskVector };
@@ -47,14 +49,15 @@ export function gtaMerge(base: Float32Array, experts: Float32Array[], weights: n
       const p = heap.alloc(n * 4);
       heap.f32(p, n).set(x);
       exports.taskVector(p, b, n, p);
+      const density = opts.densities?.[e] ?? opts.density;
       // density ≥ 1 keeps everything (as magnitudeTrim): no cut at all, so even a NaN stays
-      if (opts.sparsify === 'magnitude' && (opts.cuts || opts.density < 1)) {
-        const cut = opts.cuts?.[e] ?? magnitudeCut(heap.f32(p, n), opts.density);
+      if (opts.sparsify === 'magnitude' && (opts.cuts?.[e] || density < 1)) {
+        const cut = opts.cuts?.[e] ?? magnitudeCut(heap.f32(p, n), density);
         cut.ties = exports.applyCut(p, n, cut.threshold, cut.ties);
       } else if (opts.sparsify === 'random') {
         const random = opts.randomFor ? opts.randomFor(e) : opts.random;
         if (!random) throw new Error('gtaMerge: random sparsification needs a random stream');
-        heap.f32(p, n).set(randomDrop(heap.f32(p, n), opts.density, random, opts.rescale));
+        heap.f32(p, n).set(randomDrop(heap.f32(p, n), density, random, opts.rescale));
       }
       return p;
     });

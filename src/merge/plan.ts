@@ -29,6 +29,23 @@ export interface MergeOptions {
   onWarning?: (message: string) => void;
   /** NaN/Inf in an input or merged tensor: fail naming file and tensor (default), or warn and go on. */
   nonFinite?: 'error' | 'warn';
+  /** Parameters that vary by tensor (mergekit gradients, filters, slices; see config.ts): they win over `params`/`weights`. */
+  perTensor?: PerTensorParams;
+  /** Allow negative weights (task negation); refused by default, as they silently subtract an expert. */
+  allowNegativeWeights?: boolean;
+}
+
+/** One tensor's own parameter values (raw, validated by the plan), weights, and per-expert values. */
+export interface TensorOverride {
+  params?: Record<string, ParamValue>;
+  weights?: number[];
+  /** Per-expert values of a parameter that differs between experts (mergekit's per-model density). */
+  expertParams?: Record<string, number[]>;
+}
+
+/** Per-tensor parameters, bound to the reference checkpoint's tensor names (which fix the layer count). */
+export interface PerTensorParams {
+  bind(names: readonly string[]): (name: string) => TensorOverride;
 }
 
 /** Where one expert's full weight for one tensor comes from. */
@@ -46,6 +63,10 @@ export interface TensorPlan {
   /** Bytes in the reference checkpoint (progress weighting). */
   bytes: number;
   sources: ExpertSource[];
+  /** This tensor's resolved parameters / weights / per-expert values when they differ from the plan's (perTensor). */
+  params?: Record<string, ParamValue>;
+  weights?: number[];
+  expertParams?: Record<string, number[]>;
 }
 
 export interface MergePlan {
@@ -80,7 +101,7 @@ function checkArity(method: MergeMethod, base: Checkpoint | null, experts: Check
   if (base && isLora(base)) throw new MergelensError('BAD_INPUT', 'the base must be a full model, not a LoRA adapter', { file: base.path });
 }
 
-function resolveWeights(method: MergeMethod, n: number, weights: number[] | undefined): number[] {
+function resolveWeights(method: MergeMethod, n: number, weights: number[] | undefined, params: Record<string, ParamValue>, allowNegative = false, tensor?: string): number[] {
   if (weights === undefined) return new Array(n).fill(1);
   if (method.usesWeights === false) {
     throw new MergelensError('BAD_PARAM', `${method.id}: parameter "weights" is not used by ${method.id}`, { hint: method.id === 'slerp' ? 'set the interpolation position with t' : undefined });
@@ -89,7 +110,32 @@ function resolveWeights(method: MergeMethod, n: number, weights: number[] | unde
   weights.forEach((w, i) => {
     if (typeof w !== 'number' || !Number.isFinite(w)) throw new MergelensError('BAD_PARAM', `${method.id}: parameter "weights" value ${i + 1} is not a finite number (${String(w)})`);
   });
+  checkWeightSigns(method.id, weights, params, allowNegative, tensor);
   return weights.slice();
+}
+
+/**
+ * Weights that silently turn a merge into something else are refused (issue 20 audit):
+ * `weight_avg -w 1,-1` wrote θa − θb, `ties -w 0,0` the base. A negative weight (task negation)
+ * needs an explicit allowNegative; all-zero weights, and weights summing to 0 when the method
+ * divides by Σ wᵢ (normalize), are always refused.
+ */
+function checkWeightSigns(id: string, weights: number[], params: Record<string, ParamValue>, allowNegative: boolean, tensor?: string): void {
+  const list = weights.join(', ');
+  const neg = weights.findIndex((w) => w < 0);
+  if (neg >= 0 && !allowNegative) {
+    throw new MergelensError('BAD_PARAM', `${id}: weight ${neg + 1} is negative (${weights[neg]}); weights [${list}] would subtract an expert`, {
+      tensor,
+      hint: 'negative weights (task negation) need --allow-negative-weights',
+    });
+  }
+  if (weights.every((w) => w === 0)) {
+    throw new MergelensError('BAD_PARAM', `${id}: every weight is 0 ([${list}]): the merge would ignore all experts`, { tensor, hint: 'give at least one expert a non-zero weight' });
+  }
+  const sum = weights.reduce((a, b) => a + b, 0);
+  if (params.normalize === true && Math.abs(sum) < 1e-8 * Math.max(...weights.map(Math.abs))) {
+    throw new MergelensError('BAD_PARAM', `${id}: weights [${list}] sum to 0, and normalize divides by Σ wᵢ`, { tensor, hint: 'change the weights, or pass --param normalize=false for a plain weighted sum' });
+  }
 }
 
 function tensorFilter(include: string[] | undefined, exclude: string[] | undefined): (name: string) => boolean {
@@ -103,7 +149,7 @@ export function planMerge(base: Checkpoint | null, experts: Checkpoint[], opts: 
   const method = getMethod(opts.method);
   const params = resolveParams(method, opts.params ?? {});
   checkArity(method, base, experts);
-  const weights = resolveWeights(method, experts.length, opts.weights);
+  const weights = resolveWeights(method, experts.length, opts.weights, params, opts.allowNegativeWeights);
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new MergelensError('BAD_PARAM', `${method.id}: seed must be a non-negative integer, got ${seed}`);
 
@@ -149,6 +195,20 @@ export function planMerge(base: Checkpoint | null, experts: Checkpoint[], opts: 
     return { name, shape: loc.shape.slice(), dtype: loc.dtype, numel: loc.shape.reduce((a, b) => a * b, 1), bytes: loc.end - loc.begin, sources };
   });
 
+  if (opts.perTensor) {
+    const at = opts.perTensor.bind(reference.tensorNames());
+    for (const t of tensors) {
+      const o = at(t.name);
+      t.params = resolveParams(method, { ...opts.params, ...o.params });
+      if (o.weights) t.weights = resolveWeights(method, experts.length, o.weights, t.params, opts.allowNegativeWeights, t.name);
+      for (const [k, vals] of Object.entries(o.expertParams ?? {})) {
+        if (!method.perExpertParams?.includes(k)) throw new MergelensError('BAD_PARAM', `${method.id} takes one "${k}" for all experts, but the config gives different values per model`, { tensor: t.name });
+        if (vals.length !== experts.length) throw new MergelensError('BAD_PARAM', `${method.id}: per-expert "${k}" has ${vals.length} value(s) for ${experts.length} expert(s)`, { tensor: t.name });
+        for (const v of vals) resolveParams(method, { [k]: v }); // range checks
+        (t.expertParams ??= {})[k] = vals.slice();
+      }
+    }
+  }
   for (const [key, set] of dtypeNotes) warnings.push(`${key} in ${set.size} tensor(s); merged in float32`);
   const nameSet = new Set(reference.tensorNames());
   for (const e of experts) {

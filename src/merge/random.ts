@@ -86,9 +86,16 @@ export function tensorRandom(seed: number, name: string): () => number {
  * draws where the whole-tensor merge would be, so chunking never changes a DARE mask.
  */
 export function tensorRandomAt(seed: number, name: string, offset: number): () => number {
+  const s = tensorStateAt(seed, name, offset);
+  return xoshiro128([s[0], s[1], s[2], s[3]]);
+}
+
+/** The xoshiro128 state of that stream after `offset` draws (four int32 words): what the WebAssembly DARE kernel starts from. */
+export function tensorStateAt(seed: number, name: string, offset: number): Int32Array {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative safe integer, got ${offset}`);
   const s = jumpState(tensorState(seed, name), offset);
-  return xoshiro128([s[0], s[1], s[2], s[3]]);
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1; // as xoshiro128 does
+  return s;
 }
 
 // ── skip-ahead: the xoshiro state update is linear over GF(2), so k steps are the 128×128 bit

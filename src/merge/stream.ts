@@ -30,9 +30,9 @@ export interface MergedChunk extends MergedTensor {
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 22;
 
 /** Rows per chunk for a tensor: all of them unless the method is elementwise and the tensor is big. */
-function rowsPerChunk(plan: MergePlan, t: TensorPlan, chunkElements: number): number {
+export function rowsPerChunk(plan: MergePlan, t: TensorPlan, chunkElements: number): number {
   const rows = t.shape.length ? t.shape[0] : 1;
-  if (t.numel <= chunkElements || rows <= 1 || !plan.method.rowChunks?.(plan.params)) return rows;
+  if (t.numel <= chunkElements || rows <= 1 || !plan.method.rowChunks?.(t.params ?? plan.params, t.expertParams)) return rows;
   const rowLen = t.numel / rows;
   return Math.max(1, Math.floor(chunkElements / rowLen));
 }
@@ -96,7 +96,7 @@ export async function* streamPlanChunks(
       return { start, count, baseData, weights };
     };
     // Rules that need whole-tensor statistics (TIES cuts) scan the chunks first.
-    const prepass = step < rows ? plan.method.prepareChunks?.({ numel: t.numel, experts: experts.length, params: plan.params }) ?? null : null;
+    const prepass = step < rows ? plan.method.prepareChunks?.({ numel: t.numel, experts: experts.length, params: t.params ?? plan.params, expertParams: t.expertParams }) ?? null : null;
     if (prepass) {
       for (let pass = 0; pass < prepass.passes; pass++) {
         for (let r0 = 0; r0 < rows; r0 += step) {
@@ -124,8 +124,9 @@ export async function* streamPlanChunks(
         shape: sliceShape,
         base: baseData,
         experts: weights,
-        weights: plan.weights,
-        params: plan.params,
+        weights: t.weights ?? plan.weights, // per-tensor values (mergekit gradients) win
+        params: t.params ?? plan.params,
+        expertParams: t.expertParams,
         random: whole ? tensorRandom(plan.seed, t.name) : tensorRandomAt(plan.seed, t.name, start),
         expertRandom: (e) => tensorRandomAt(plan.seed, t.name, e * t.numel + start),
         prepared,

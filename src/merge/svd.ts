@@ -10,7 +10,7 @@
  * then unique, and equal to the reference algorithms whenever the matrices have full rank.
  *
  * Speed. A thin SVD is computed from the eigendecomposition of the smaller Gram matrix
- * (A·Aᵀ or Aᵀ·A; src/linalg/gram-svd.ts on the tred2/tql2 solver of symmetric-eigen.ts, Gram and
+ * (A·Aᵀ or Aᵀ·A; src/numerics/linalg/gram-svd.ts on the tred2/tql2 solver of symmetric-eigen.ts, Gram and
  * matrix products on the blocked panel kernel), ≈4–7× faster than ml-matrix's
  * Golub–Kahan SVD at 256×784. Squaring the matrix
  * squares its condition number, so that path is taken only when every retained σ is ≥ COND·σ₁
@@ -21,9 +21,9 @@
  * selected tensors.
  */
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { symmetricEigen } from '../linalg/symmetric-eigen.js';
-import { mulPanel } from '../metrics/linalg.js';
-import { gramSvd as gramSvdFlat, rowGram } from '../linalg/gram-svd.js';
+import { symmetricEigen } from '../numerics/linalg/symmetric-eigen.js';
+import { mulPanel } from '../numerics/linalg/panel.js';
+import { gramSvd as gramSvdFlat, rowGram } from '../numerics/linalg/gram-svd.js';
 
 export interface ThinSvd {
   /** rows × r, orthonormal columns (r = retained components, possibly 0). */
@@ -76,7 +76,7 @@ function flatRows(m: Matrix): Float64Array {
 }
 
 /**
- * A·B on the blocked panel kernel (src/metrics/linalg.ts mulPanel): the columns of C are
+ * A·B on the blocked panel kernel (src/numerics/linalg/panel.ts mulPanel): the columns of C are
  * A·(columns of B), so Bᵀ is passed as the panel and C read back transposed. ≈5× faster
  * than a row-major axpy loop at 256×784 (and ml-matrix's mmul is slower still).
  */
@@ -142,7 +142,7 @@ export function exactSvd(a: Matrix, k = Infinity): ThinSvd {
   return { U: firstColumns(svd.leftSingularVectors, r), s: svd.diagonal.slice(0, r), V: firstColumns(svd.rightSingularVectors, r) };
 }
 
-/** Thin SVD via the smaller Gram matrix (src/linalg/gram-svd.ts), or undefined when that would be inaccurate. */
+/** Thin SVD via the smaller Gram matrix (src/numerics/linalg/gram-svd.ts), or undefined when that would be inaccurate. */
 function gramSvd(a: Matrix, k: number): ThinSvd | undefined {
   let r: number | undefined;
   const g = gramSvdFlat(flatRows(a), a.rows, a.columns, (sigma) => {

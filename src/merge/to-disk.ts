@@ -9,12 +9,19 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Checkpoint, FloatDType } from '../types.js';
-import { MergelensError } from '../errors.js';
-import { assertWritable, tempPathFor, writeFileAtomic } from '../util/atomic.js';
+import { MergelensError, fsError } from '../errors.js';
+import { claimOutputs, MERGE_RECORD_FILE, writeDurable, type ClaimedOutput } from '../util/output-policy.js';
+import { checkpointFiles } from '../checkpoint/fingerprint.js';
 import { createCheckpointWriter, type WriteSpec } from '../safetensors/writer.js';
+import { readSideFiles, writeSideFiles, type SideFile } from '../checkpoint/side-files.js';
+import { assertWithinMemoryBudget, defaultMemoryBudget } from './memory-estimate.js';
+import { assertInputsUnchanged } from '../checkpoint/unchanged.js';
 import { planMerge, type MergeOptions, type MergePlan } from './plan.js';
 import { DEFAULT_CHUNK_ELEMENTS, streamPlanChunks } from './stream.js';
+import { fusedEligible, mergeFused } from './fused.js';
 import { preflight } from '../check/preflight.js';
+import { writeMergeDocs } from './model-card.js';
+import type { PredictionNote } from './mergekit/emit.js';
 
 export interface MergeToDiskOptions extends MergeOptions {
   /** Output path: `*.safetensors` → one file; anything else → a HF folder. */
@@ -38,6 +45,28 @@ export interface MergeToDiskOptions extends MergeOptions {
    * model size. Default 4M (2²²); results do not depend on it.
    */
   chunkElements?: number;
+  /** Bytes a merge may use at its peak, estimated from the headers (memory-estimate.ts); default 80 % of RAM. */
+  memoryBudget?: number;
+  /**
+   * Hook for extra files in a folder output (e.g. a mergekit_config.yml, a model card): called
+   * with the temp folder once the weights, copied files and record are complete, before the
+   * final rename, so they appear together or not at all. Returns the names it wrote. Not
+   * called for single-file outputs.
+   */
+  writeExtras?: (ctx: MergeExtrasContext) => Promise<string[]>;
+  /** The mergekit config this merge was read from (config.ts `document`): recorded as mergekit_config.yml in a folder output. */
+  mergekitConfig?: Record<string, unknown>;
+  /** The prediction that led to this merge, for the model card (else taken from `mergekitConfig.mergelens.prediction`). */
+  prediction?: PredictionNote;
+}
+
+export interface MergeExtrasContext {
+  /** The temp folder that becomes the output: write files here. */
+  dir: string;
+  /** The output path as given. */
+  out: string;
+  record: MergeRecord;
+  plan: MergePlan;
 }
 
 export interface MergeRecord {
@@ -63,11 +92,13 @@ export interface MergeResult {
   record: string;
   /** Extra files copied from the base folder (config.json, tokenizer …). */
   copied: string[];
+  /** Files written by `writeExtras`. */
+  extras: string[];
   plan: MergePlan;
   warnings: string[];
 }
 
-export const MERGE_RECORD = 'mergelens_merge.json';
+export const MERGE_RECORD = MERGE_RECORD_FILE;
 
 /** Files next to a HF model's weights that the merged model needs as-is. */
 export const COPIED_FILES = [
@@ -89,20 +120,9 @@ export const COPIED_FILES = [
 const TORCH_DTYPE: Record<string, string> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 const F16_MAX = 65504;
 
-function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-function assertNotAnInput(out: string, inputs: Checkpoint[]): void {
-  const o = path.resolve(out);
-  for (const c of inputs) {
-    if (c.path.startsWith('memory:')) continue;
-    const p = path.resolve(c.path);
-    if (isInside(p, o) || isInside(o, p)) {
-      throw new MergelensError('BAD_INPUT', `output would overwrite or nest inside the input ${c.path}`, { file: out, hint: 'choose another -o path' });
-    }
-  }
+/** Every path a merge reads: the checkpoints as given and the files behind them (shards, adapters). */
+function inputPaths(cks: Checkpoint[]): string[] {
+  return cks.flatMap((c) => [c.path, ...checkpointFiles(c).map((f) => f.path)]);
 }
 
 function checkRange(name: string, data: Float32Array, dtype: string): void {
@@ -114,69 +134,96 @@ function checkRange(name: string, data: Float32Array, dtype: string): void {
   }
 }
 
-/** Copy config/tokenizer files from a HF folder; config.json gets the new torch_dtype when the dtype was set. */
-async function copyModelFiles(fromDir: string, toDir: string, dtype: string | undefined): Promise<string[]> {
-  const copied: string[] = [];
-  for (const f of COPIED_FILES) {
-    const src = path.join(fromDir, f);
-    const exists = await fsp.stat(src).then((s) => s.isFile(), () => false);
-    if (!exists) continue;
-    const dst = path.join(toDir, f);
-    if (f === 'config.json' && dtype) {
-      const cfg = JSON.parse(await fsp.readFile(src, 'utf8')) as Record<string, unknown>;
-      if ('torch_dtype' in cfg || !('dtype' in cfg)) cfg.torch_dtype = TORCH_DTYPE[dtype];
-      if ('dtype' in cfg) cfg.dtype = TORCH_DTYPE[dtype];
-      await fsp.writeFile(dst, JSON.stringify(cfg, null, 2) + '\n');
-    } else await fsp.copyFile(src, dst);
-    copied.push(f);
-  }
-  return copied;
+/**
+ * Config/tokenizer files of a HF base folder, read before any merge work (side-files.ts): regular
+ * files inside the folder only (no symlinked secrets, no FIFOs), and config.json parsed now when
+ * --dtype rewrites its torch_dtype, so a malformed one fails before the merge, not after it.
+ */
+function readModelFiles(plan: MergePlan, single: boolean, dtype: string | undefined): Promise<SideFile[]> {
+  const ref = plan.reference;
+  if (single || (ref.kind !== 'hf-folder' && ref.kind !== 'hf-sharded')) return Promise.resolve([]);
+  return readSideFiles(ref.path, COPIED_FILES, dtype ? TORCH_DTYPE[dtype] : undefined);
 }
 
 export async function mergeToDisk(base: Checkpoint | null, experts: Checkpoint[], opts: MergeToDiskOptions): Promise<MergeResult> {
   const plan = planMerge(base, experts, opts);
   const out = opts.out;
-  assertNotAnInput(out, [...(base ? [base] : []), ...experts]);
-  await assertWritable(out, !!opts.force);
+  const single = out.endsWith('.safetensors');
+  if (single && opts.shardBytes) throw new MergelensError('BAD_INPUT', 'sharding needs a folder output (an -o path not ending in .safetensors)', { file: out });
+  const chunkElements = opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
+  if (!(chunkElements >= 1)) throw new MergelensError('BAD_PARAM', `chunkElements must be ≥ 1, got ${chunkElements}`);
+  // Refuse before any work when the header-based peak estimate exceeds the budget (memory-estimate.ts).
+  assertWithinMemoryBudget(plan, opts.memoryBudget ?? defaultMemoryBudget(), chunkElements);
+  const recordPath = single ? out.replace(/\.safetensors$/, `.${MERGE_RECORD}`) : path.join(out, MERGE_RECORD);
+  // The output policy (src/util/output-policy.ts): real paths vs every input, --force only over a
+  // previous merge, a lock against concurrent merges, leftovers of dead runs removed — all
+  // before any tensor is read.
+  const claim = await claimOutputs(
+    single ? [{ path: out, kind: 'merge', flag: '-o' }, { path: recordPath, kind: 'merge-record' }] : [{ path: out, kind: 'merge', folder: true, flag: '-o' }],
+    { inputs: inputPaths([...(base ? [base] : []), ...experts]), force: opts.force },
+  );
+  try {
+    return await writeMerge(plan, base, experts, opts, claim.outputs, single, chunkElements, recordPath);
+  } finally {
+    await claim.release();
+  }
+}
+
+async function writeMerge(
+  plan: MergePlan,
+  base: Checkpoint | null,
+  experts: Checkpoint[],
+  opts: MergeToDiskOptions,
+  [output, recordOutput]: ClaimedOutput[],
+  single: boolean,
+  chunkElements: number,
+  recordPath: string,
+): Promise<MergeResult> {
+  const out = opts.out;
   if (base) await checkSameBase(base, experts, !!opts.allowDifferentBase, (w) => {
     plan.warnings.push(w);
     opts.onWarning?.(w);
   });
-  const single = out.endsWith('.safetensors');
-  if (single && opts.shardBytes) throw new MergelensError('BAD_INPUT', 'sharding needs a folder output (an -o path not ending in .safetensors)', { file: out });
+
+  const sideFiles = await readModelFiles(plan, single, opts.dtype);
 
   const specs: WriteSpec[] = plan.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: (opts.dtype ?? t.dtype) as FloatDType }));
-  // Folder output is built in a sibling temp folder and swapped in at the end, so a forced
-  // overwrite never mixes old and new shards; a single file is renamed into place by the writer.
-  const target = single ? out : tempPathFor(out);
+  // Everything is built under temp names next to the output and moved into place at the end:
+  // a folder output as a whole temp folder (weights, copied files, extras and the record
+  // inside), a single file as a temp file plus a temp record. An interruption leaves only
+  // `.mergelens-tmp-*` names, which the next run removes; a failure (a full disk while writing
+  // the record included) leaves nothing, and never weights without their record.
+  const target = output.tempPath();
+  const recordTemp = single ? recordOutput.tempPath() : path.join(target, MERGE_RECORD);
   const warnings: string[] = [...plan.warnings];
   const writer = createCheckpointWriter(target, specs, {
     shardBytes: opts.shardBytes,
     metadata: { format: 'pt', mergelens_method: plan.method.id },
   });
   const dtypeOf = new Map(specs.map((s) => [s.name, s.dtype]));
-  const cleanup = async () => {
-    await writer.abort();
-    if (!single) await fsp.rm(target, { recursive: true, force: true });
-  };
   let files: string[];
   let copied: string[] = [];
-  const recordPath = single ? out.replace(/\.safetensors$/, `.${MERGE_RECORD}`) : path.join(out, MERGE_RECORD);
+  let extras: string[] = [];
   try {
     const onWarning = (w: string) => {
       warnings.push(w);
       opts.onWarning?.(w);
     };
-    const chunkElements = opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS;
-    if (!(chunkElements >= 1)) throw new MergelensError('BAD_PARAM', `chunkElements must be ≥ 1, got ${chunkElements}`);
-    for await (const t of streamPlanChunks(plan, base, experts, { onProgress: opts.onProgress, onWarning, nonFinite: opts.nonFinite, chunkElements })) {
-      checkRange(t.name, t.data, dtypeOf.get(t.name)!);
-      await writer.writeRange(t.name, t.offset, t.data);
+    const outDtype = (name: string) => dtypeOf.get(name)!;
+    // The fused WebAssembly path (fused.ts) when it covers the plan; the float32 path otherwise (same bytes).
+    if (fusedEligible(plan, outDtype, opts)) {
+      await mergeFused(plan, base, experts, outDtype, (name, start, count, bytes) => writer.writeRangeBytes(name, start, count, bytes), { onProgress: opts.onProgress, chunkElements });
+    } else {
+      for await (const t of streamPlanChunks(plan, base, experts, { onProgress: opts.onProgress, onWarning, nonFinite: opts.nonFinite, chunkElements })) {
+        checkRange(t.name, t.data, outDtype(t.name));
+        await writer.writeRange(t.name, t.offset, t.data);
+      }
     }
     files = await writer.finish();
-    const ref = plan.reference;
-    if (!single && (ref.kind === 'hf-folder' || ref.kind === 'hf-sharded')) copied = await copyModelFiles(ref.path, target, opts.dtype);
-    const finalFiles = single ? files : files.map((f) => path.join(out, path.relative(target, f)));
+    // An input rewritten during the merge would leave a mix of old and new weights: refuse before committing.
+    await assertInputsUnchanged([base, ...experts]);
+    copied = await writeSideFiles(target, sideFiles);
+    const finalFiles = single ? [output.real] : files.map((f) => path.join(out, path.relative(target, f)));
     const record: MergeRecord = {
       format: 'mergelens.merge',
       version: 1,
@@ -192,18 +239,23 @@ export async function mergeToDisk(base: Checkpoint | null, experts: Checkpoint[]
       files: finalFiles.map((f) => path.basename(f)),
       warnings,
     };
-    const recordJson = JSON.stringify(record, null, 2) + '\n';
-    if (single) await writeFileAtomic(recordPath, recordJson);
-    else {
-      await fsp.writeFile(path.join(target, MERGE_RECORD), recordJson);
-      await swapInto(target, out);
+    if (!single) {
+      // Every merged folder gets mergekit_config.yml and a model card (model-card.ts), then the caller's extras.
+      const ctx = { dir: target, out, record, plan };
+      extras = [...(await writeMergeDocs(ctx, { config: opts.mergekitConfig, prediction: opts.prediction })), ...(opts.writeExtras ? await opts.writeExtras(ctx) : [])];
     }
-    files = finalFiles;
+    await writeDurable(recordTemp, JSON.stringify(record, null, 2) + '\n');
+    // Weights first, then the record: both are complete on disk before either rename.
+    await output.commit(target);
+    if (single) await recordOutput.commit(recordTemp);
+    files = single ? [out] : finalFiles;
   } catch (e) {
-    await cleanup();
-    throw e;
+    await writer.abort();
+    await fsp.rm(target, { recursive: true, force: true });
+    if (single) await fsp.rm(recordTemp, { force: true });
+    throw fsError(e, out) ?? e;
   }
-  return { files, record: recordPath, copied, plan, warnings };
+  return { files, record: recordPath, copied, extras, plan, warnings };
 }
 
 /**
@@ -218,17 +270,4 @@ async function checkSameBase(base: Checkpoint, experts: Checkpoint[], allow: boo
     if (allow) warn(`${file}: ${issue.message}`);
     else throw new MergelensError('DIFFERENT_BASE', issue.message, { file, hint: 'merge only experts fine-tuned from this base, or pass --allow-different-base' });
   }
-}
-
-/** Move a finished temp folder to `out`, replacing an existing one only after the move is possible. */
-async function swapInto(tmp: string, out: string): Promise<void> {
-  const old = await fsp.stat(out).then(() => tempPathFor(out), () => null);
-  if (old) await fsp.rename(out, old);
-  try {
-    await fsp.rename(tmp, out);
-  } catch (e) {
-    if (old) await fsp.rename(old, out).catch(() => {});
-    throw e;
-  }
-  if (old) await fsp.rm(old, { recursive: true, force: true });
 }

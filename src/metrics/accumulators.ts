@@ -10,8 +10,8 @@ import { MergelensError } from '../errors.js';
 import { kernels } from '../wasm/kernels.js';
 import { symmetrize } from './gram.js';
 import { PAIR_FIELDS } from './sign-agreement.js';
-import { NonFiniteTau, tauSources, type SourceBlock } from './sources.js';
-import { thresholdBitsOf } from './trim.js';
+import { NonFiniteTau, tauSources, type SourceBlock } from '../numerics/sources.js';
+import { thresholdBitsOf } from '../numerics/select/trim.js';
 import type { SubspacePairValues } from './subspace.js';
 
 /** Working sums of one tensor (typed arrays: cheap to fill, transferable to a worker). */

@@ -18,8 +18,8 @@ import { accumulateSources, newSums, toAccumulator, type MetricsPartial, type Te
 import { finalizeReport } from './finalize.js';
 import { pairList } from './gram.js';
 import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
-import { NonFiniteTau, readSource, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from './sources.js';
-import { trimThresholds } from './trim.js';
+import { NonFiniteTau, readSource, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from '../numerics/sources.js';
+import { sampleBlock, trimThresholds } from '../numerics/select/trim.js';
 import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
 import { activationMetrics, gradientMetrics } from './vector-pair.js';
 
@@ -301,29 +301,6 @@ function chunkRanges(rows: number, step: number): [number, number][] {
   return out;
 }
 
-/**
- * |τᵢ| per expert at up to `size` elements of a block, in runs of 16 spread over it (all of
- * them, in order, when size = count and count is a multiple of 16); heap views, freed with the
- * caller's scope. `whole` tells whether every element was sampled.
- */
-function sampleBlock(block: SourceBlock, size: number): { values: Float32Array[]; whole: boolean } {
-  const { exports, heap } = kernels();
-  const s = size & ~15;
-  if (s === 0) {
-    // fewer than 16 elements: all of them, through the τ kernel
-    const values = Array.from({ length: block.N }, (_, i) => {
-      const t = tauOf(block, i);
-      if (!t) throw new NonFiniteTau(i);
-      return t.map(Math.abs);
-    });
-    return { values, whole: true };
-  }
-  const out = heap.alloc(block.N * s * 4);
-  const bad = exports.sampleAbs(block.desc, block.N, block.count, s, out, heap.alloc(exports.sweepScratch()));
-  if (bad) throw new NonFiniteTau(bad - 1);
-  return { values: Array.from({ length: block.N }, (_, i) => heap.f32(out + i * s * 4, s)), whole: s === block.count };
-}
-
 async function processTensor(ctx: Ctx, plan: TensorPlan, onChunk: (bytes: number) => void): Promise<{ acc: TensorAccumulator; bytes: number }> {
   const reader = new TensorReader(ctx.base, ctx.experts, plan);
   try {
@@ -408,6 +385,18 @@ async function tensorSums(ctx: Ctx, plan: TensorPlan, reader: TensorReader, onCh
   }
   const acc = toAccumulator({ name: plan.name, layer: plan.layer, shape: plan.shape, numel: plan.numel, trim: 'exact', subspace, subspaceMode }, sums, N);
   return { acc, bytes: reader.bytesRead - extraReads };
+}
+
+/**
+ * Estimated cost of a tensor's subspace factors in byte-equivalents of the streaming pass: per
+ * expert ≈ rows·cols·l multiply-adds (l = min(rows, cols, max(k, spectrumK) + oversample)), at
+ * ~0.6 B per multiply-add — the benchmark's 1.1 s (2 threads) for one expert's factors of a
+ * 4096² tensor at l = 110 against a 0.52 GB/s one-thread pass (reports/bench/latest.md).
+ */
+export function svdWork(plan: TensorPlan, s: MetricSettings, experts: number): number {
+  if (!s.subspace || plan.shape.length !== 2 || plan.numel > (s.subspaceMaxElements as number)) return 0;
+  const l = Math.min(plan.rows, plan.cols, Math.max(s.subspaceK, s.spectrumK) + ((s.rsvdOversample as number) ?? 10));
+  return 0.6 * experts * plan.rows * plan.cols * l;
 }
 
 function modeOf(plan: TensorPlan, s: MetricSettings): TensorAccumulator['subspaceMode'] {
@@ -496,14 +485,20 @@ async function runPass(
   const ctx: Ctx = { base, experts, s, warnings };
   const totalBytes = plans.reduce((b, p) => b + p.bytes, 0);
   let doneBytes = 0;
+  // Progress counts work, not only bytes: a tensor's SVDs can cost far more than reading it,
+  // so `done` is the bytes total scaled by the share of estimated work done (svdWork), and the ETA follows.
+  const workOf = (p: TensorPlan) => p.bytes + svdWork(p, s, experts.length);
+  const totalWork = plans.reduce((w, p) => w + workOf(p), 0) || 1;
+  let doneWork = 0;
   const accs: TensorAccumulator[] = [];
   const progress = (detail: string, extra = 0) =>
-    opts.onProgress?.({ phase: 'metrics', done: Math.min(doneBytes + extra, totalBytes), total: totalBytes, unit: 'bytes', detail });
+    opts.onProgress?.({ phase: 'metrics', done: Math.min((totalBytes * (doneWork + extra)) / totalWork, totalBytes), total: totalBytes, unit: 'bytes', detail });
   progress(`0/${plans.length} tensors`);
   for (const [k, plan] of plans.entries()) {
     const { acc, bytes } = await processTensor(ctx, plan, (b) => progress(`${k}/${plans.length} tensors  ${plan.name}`, b));
     accs.push(acc);
     doneBytes += bytes;
+    doneWork += workOf(plan);
     progress(`${k + 1}/${plans.length} tensors  ${plan.name}`);
   }
 

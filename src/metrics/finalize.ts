@@ -10,6 +10,7 @@ import { pairList } from './gram.js';
 import { rankFromGram } from './rank.js';
 import { PAIR_FIELDS } from './sign-agreement.js';
 import { SUBSPACE_METRICS } from './subspace.js';
+import { compareLayers, sortLayers } from './layer-order.js';
 
 type Values = Record<string, number | null>;
 
@@ -93,9 +94,9 @@ function breakdown(groups: string[], members: TensorAccumulator[][], N: number):
 /** Whole-model matrices, per-layer and per-tensor breakdowns from a complete set of sums. */
 export function finalizeReport(partial: MetricsPartial, createdAt = new Date().toISOString()): MetricsReport {
   const N = partial.experts.length;
-  const tensors = [...partial.tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const tensors = [...partial.tensors].sort((a, b) => compareLayers(a.name, b.name)); // depth order (layer-order.ts)
   const pairs = pairList(N) as PairIndex[];
-  const layerNames = [...new Set(tensors.map((t) => t.layer))].sort();
+  const layerNames = sortLayers([...new Set(tensors.map((t) => t.layer))]);
   const layerMembers = layerNames.map((l) => tensors.filter((t) => t.layer === l));
   const perLayer = breakdown(layerNames, layerMembers, N);
   const perTensor = breakdown(tensors.map((t) => t.name), tensors.map((t) => [t]), N);

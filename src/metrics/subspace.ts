@@ -18,8 +18,8 @@
  * ⟨Gᵢ, Gⱼ⟩_F / (‖Gᵢ‖_F‖Gⱼ‖_F) = Σ_ab σᵢₐ²σⱼᵦ²(vᵢₐ·vⱼᵦ)² / √(Σσᵢₐ⁴ Σσⱼᵦ⁴) ∈ [0,1].
  */
 import type { LowRankDelta } from '../types.js';
-import { orthonormalise, panelCross, smallSvd, type Vec } from './linalg.js';
-import { exactSvd, randomizedSvd, rankTolerance, type RsvdOptions } from './rsvd.js';
+import { orthonormalise, panelCross, smallSvd, type Vec } from '../numerics/linalg/panel.js';
+import { exactSvd, randomizedSvd, rankTolerance, type RsvdOptions } from '../numerics/linalg/rsvd.js';
 
 export interface SubspaceOptions {
   /** k for the subspace overlaps (default 10). */

@@ -94,6 +94,7 @@ export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult
   while (sweeps < maxSweeps) {
     sweeps++;
     let maxMove = 0;
+    let supportChanged = false;
     for (let j = 0; j < p; j++) {
       const e = G[j * p + j];
       if (e === 0) {
@@ -104,6 +105,7 @@ export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult
       const next = softThreshold(grad[j] + e * old, l1) / (e + l2);
       if (next !== old) {
         const d = next - old;
+        if ((old === 0) !== (next === 0) || (old !== 0 && Math.sign(old) !== Math.sign(next))) supportChanged = true;
         beta[j] = next;
         for (let k = 0; k < p; k++) grad[k] -= G[k * p + j] * d;
         const move = Math.abs(d) * Math.sqrt(e);
@@ -114,7 +116,8 @@ export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult
       converged = true;
       break;
     }
-    if (sweeps % ACTIVE_SET_EVERY === 0 && activeSetSolve(P, l1, l2, beta, grad)) {
+    // The exact finish only pays once the support and signs have settled (a sweep without changes).
+    if (!supportChanged && sweeps % ACTIVE_SET_EVERY === 0 && activeSetSolve(P, l1, l2, beta, grad)) {
       converged = true;
       break;
     }
@@ -125,7 +128,7 @@ export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult
 const ACTIVE_SET_EVERY = 3;
 
 /** In-place Cholesky of a row-major m×m SPD matrix (lower factor); false if not numerically SPD. */
-function cholesky(A: Float64Array, m: number): boolean {
+export function cholesky(A: Float64Array, m: number): boolean {
   let maxDiag = 0;
   for (let i = 0; i < m; i++) maxDiag = Math.max(maxDiag, A[i * m + i]);
   for (let j = 0; j < m; j++) {

@@ -6,7 +6,8 @@
  *  - top-5 overlap(a, b) = |top5(a) ∩ top5(b)| / 5, top5 = the ≤ 5 largest non-zero |β|;
  *  - sign agreement(a, b) = fraction of metrics non-zero in both whose signs agree
  *    (null when they share none);
- *  - the means of both over all unordered method pairs (null sign agreements skipped).
+ *  - the means of both over all unordered method pairs (null sign agreements skipped), with the
+ *    number of method pairs each mean is over (sign agreement often averages fewer).
  *
  * Bootstrap intervals: refit on pairs resampled with replacement (seeded), percentile 2.5/97.5.
  */
@@ -71,7 +72,15 @@ export function compareFingerprints(methods: Record<string, { features: readonly
     }
   }
   const avg = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
-  return { top5Overlap, signAgreement: agreement, meanTop5Overlap: avg(overlaps), meanSignAgreement: avg(signs) };
+  return {
+    top5Overlap,
+    signAgreement: agreement,
+    meanTop5Overlap: avg(overlaps),
+    meanSignAgreement: avg(signs),
+    overlapPairs: overlaps.length,
+    signPairs: signs.length,
+    methodPairs: (names.length * (names.length - 1)) / 2,
+  };
 }
 
 /**

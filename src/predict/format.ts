@@ -4,6 +4,7 @@
  */
 import type { Prediction, PredictorFile } from '../types.js';
 import type { Ranking } from './predict.js';
+import { buildVerdict, type PairDecision, type Verdict } from './verdict.js';
 import { rankCoefficients } from './fingerprint.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
@@ -54,34 +55,101 @@ function drivers(p: Prediction, n = 3): string {
     .join(', ');
 }
 
-/** The ranked screen/predict table: best pairs with their best method, then pairs to avoid. */
-export function formatRanking(r: Ranking, opts: { top?: number; outcome?: string } = {}): string {
-  const top = opts.top ?? r.pairs.length;
+const interval = (p: Prediction) => `${f3(p.predicted)} [${f3(p.lo)}, ${f3(p.hi)}]`;
+
+/** A prediction's domain in a few characters: "in", "OOD ×28" (distance in thresholds), "?" (unknown); "!range" when beyond the possible outcomes. */
+export function domainTag(p: Prediction): string {
+  const d = p.domain;
+  if (!d) return '?';
+  const tag = d.inDomain ? 'in' : `OOD ×${d.distance >= 10 ? d.distance.toFixed(0) : d.distance.toFixed(1)}`;
+  return d.beyondPossible ? `${tag} !range` : tag;
+}
+
+/** Why a prediction is out of domain, in words (empty when in domain or unknown). */
+export function domainReason(p: Prediction, maxMetrics = 3): string {
+  const d = p.domain;
+  if (!d || d.inDomain) return '';
+  const parts: string[] = [];
+  if (d.distance > 1) parts.push(`leverage ${f3(d.leverage)} is ${d.distance.toFixed(1)}× the training threshold`);
+  if (d.outOfRange.length) {
+    const shown = d.outOfRange.slice(0, maxMetrics).map((o) => `${o.metric} ${f3(o.value)} outside [${f3(o.min)}, ${f3(o.max)}]`);
+    parts.push(shown.join(', ') + (d.outOfRange.length > maxMetrics ? ` and ${d.outOfRange.length - maxMetrics} more metric(s)` : ''));
+  }
+  return parts.join('; ');
+}
+
+/** "tsv" when the verdict names a best method, else "no clear best (tsv ≈ ties ≈ dare)". */
+export function bestMethodText(p: PairDecision, maxTied = 3): string {
+  if (p.bestMethod) return p.bestMethod;
+  const t = p.tiedMethods;
+  return `no clear best (${t.slice(0, maxTied).join(' ≈ ')}${t.length > maxTied ? ` +${t.length - maxTied}` : ''})`;
+}
+
+/** The out-of-fold quality table printed with every verdict. */
+export function formatQuality(v: Verdict): string {
+  const q = Object.values(v.quality);
+  if (!q.length) return 'Out-of-fold quality: unknown (predictions given without their predictor).';
+  const schemes = [...new Set(q.map((x) => x.scheme))];
+  const scheme = schemes.length === 1 && schemes[0] === 'loto' ? 'leave-one-task-out: new experts' : schemes.join('/');
+  const rows = q.map((x) => [
+    x.method,
+    f3(x.r),
+    f3(x.rmse),
+    f3(x.baselineRmse),
+    x.beatsMean === null ? 'unknown' : x.beatsMean ? 'yes' : 'NO: withheld',
+    x.gain ? `${signed(x.gain.value)} [${signed(x.gain.lo)}, ${signed(x.gain.hi)}]` : '',
+  ]);
+  return [`Out-of-fold quality of this predictor (calibrated model, ${scheme}):`, table(['method', 'r', 'RMSE', 'mean RMSE', 'beats mean', 'gain [95%]'], rows, [false, true, true, true])].join('\n');
+}
+
+/**
+ * The screen/predict verdict: the predictor's out-of-fold quality, the verdict's notes (domain,
+ * withheld methods, ties), the leading group and the pairs to avoid — every row with its
+ * interval and domain.
+ */
+export function formatVerdict(v: Verdict, opts: { top?: number; outcome?: string } = {}): string {
   const out: string[] = [];
-  const rows = r.pairs.slice(0, top).map((p, i) => {
-    const second = p.methods[1];
+  if (opts.outcome) out.push(`Outcome: ${opts.outcome}`, '');
+  out.push(formatQuality(v), '');
+  for (const n of v.notes) out.push(n);
+  if (v.notes.length) out.push('');
+  const top = opts.top ?? v.pairs.length;
+  const row = (p: PairDecision) => {
+    const others = p.methods.filter((m) => m !== p.best);
     return [
-      String(i + 1),
+      String(p.rank),
       `${p.a} + ${p.b}`,
-      p.best.method,
-      `${f3(p.best.predicted)} [${f3(p.best.lo)}, ${f3(p.best.hi)}]`,
-      second ? `${second.method} ${f3(second.predicted)}` : '—',
+      bestMethodText(p),
+      interval(p.best),
+      domainTag(p.best),
+      others[0] ? `${others[0].method} ${f3(others[0].predicted)}` : '—',
       drivers(p.best) || '(intercept only)',
     ];
-  });
-  if (opts.outcome) out.push(`Outcome: ${opts.outcome}`, '');
-  out.push('Best pairs (predicted outcome of the best method, 95% interval):');
-  out.push(table(['#', 'pair', 'best method', 'predicted [interval]', 'runner-up', 'why (largest contributions)'], rows, [true]));
-  if (r.pairs.length > top) out.push(`… ${r.pairs.length - top} more pair(s); use --top or --json`);
-  if (r.avoid.length) {
-    out.push('');
-    out.push('Pairs to avoid (even their best method is predicted > 1 residual std below the best pair):');
-    for (const p of r.avoid) {
-      const worst = p.methods[p.methods.length - 1];
-      out.push(`  ${p.a} + ${p.b}: best ${p.best.method} ${f3(p.best.predicted)} [${f3(p.best.lo)}, ${f3(p.best.hi)}], worst ${worst.method} ${f3(worst.predicted)}; driven by ${drivers(p.best) || 'the intercept only'}`);
-    }
-  }
+  };
+  const header = ['#', 'pair', 'best method', 'predicted [95% interval]', 'domain', 'runner-up', 'why (largest contributions)'];
+  const lead = v.lead.slice(0, top);
+  out.push(
+    v.lead.length > 1
+      ? `No clear winner among these ${v.lead.length} pairs (intervals overlap the best pair's; best usable method each):`
+      : 'Best pair (its interval lies above every other pair\'s):',
+  );
+  out.push(table(header, lead.map(row), [true]));
+  if (v.lead.length > top) out.push(`… ${v.lead.length - top} more tied pair(s); use --top or --json`);
+  const ood = lead.filter((p) => p.best.domain && !p.best.domain.inDomain);
+  for (const p of ood.slice(0, 3)) out.push(`  OOD ${p.a} + ${p.b}: ${domainReason(p.best)}`);
+  if (ood.length > 3) out.push(`  … ${ood.length - 3} more OOD pair(s) (see --json)`);
+  out.push('');
+  if (v.avoid.length) {
+    out.push('Pairs to avoid (even the best method\'s interval lies entirely below the best pair\'s):');
+    out.push(table(header, v.avoid.slice(0, top).map(row), [true]));
+    if (v.avoid.length > top) out.push(`… ${v.avoid.length - top} more; use --top or --json`);
+  } else out.push('Pairs to avoid: none (no pair\'s interval lies entirely below the best pair\'s).');
   return out.join('\n');
+}
+
+/** A Ranking printed by the verdict's rules (library API; no predictor, so no out-of-fold quality). */
+export function formatRanking(r: Ranking, opts: { top?: number; outcome?: string } = {}): string {
+  return formatVerdict(buildVerdict(r.pairs.flatMap((p) => p.methods)), opts);
 }
 
 function csvField(s: string): string {
@@ -89,10 +157,11 @@ function csvField(s: string): string {
 }
 
 export function predictionsToCsv(preds: Prediction[]): string {
-  const lines = ['a,b,method,predicted,lo,hi,score,drivers'];
+  const lines = ['a,b,method,predicted,lo,hi,score,in_domain,leverage,distance,beyond_possible,drivers'];
   for (const p of preds) {
+    const d = p.domain;
     lines.push(
-      [p.a, p.b, p.method, String(p.predicted), String(p.lo), String(p.hi), String(p.score), p.drivers.map((d) => `${d.metric}:${d.contribution}`).join(';')]
+      [p.a, p.b, p.method, String(p.predicted), String(p.lo), String(p.hi), String(p.score), d ? String(d.inDomain) : '', d ? String(d.leverage) : '', d ? String(d.distance) : '', d ? String(d.beyondPossible) : '', p.drivers.map((d) => `${d.metric}:${d.contribution}`).join(';')]
         .map(csvField)
         .join(','),
     );

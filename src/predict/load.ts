@@ -1,28 +1,55 @@
 /**
- * Reading a study (observed merges) from disk: the JSON StudyDataset mergelens writes, or a CSV
- * a user fills from their own evaluation harness.
- *
- * CSV columns (header row required, comma-separated, RFC 4180 quoting):
- *   a, b, method, outcome, <metric id>, <metric id>, …, [extra_<name>, …]
- * One row per (pair, method). Empty metric cells are missing values (NaN; the fit drops such
- * features and says so). `extra_*` columns are kept in row.extra and never used as features.
+ * Reading a study (observed merges) from disk, in any of the forms mergelens accepts:
+ *  - the JSON StudyDataset mergelens writes;
+ *  - the paper's own results (a folder with pairwise_metrics_N*.json and
+ *    <method>_all_pairwise_summary_N*.json, or that metrics file): import/paper.ts;
+ *  - a wide CSV, one row per (pair, method):  a, b, method, outcome, <metric id>…, [extra_<name>…];
+ *  - a long CSV, one measurement per line:    a, b, method, metric, value  (import/long-csv.ts).
+ * CSV is RFC 4180 (csv-parse). Numeric cells: empty, null, None, NA and nan are missing values
+ * (NaN; the fit's --missing policy decides), ±inf is an error naming the cell (import/values.ts).
+ * `extra_*` columns are kept in row.extra (missing stays NaN) and never used as features.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MetricsReport, PairMetrics, PredictorFile, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { readJsonFile } from '../checkpoint/json.js';
+import { readCsvRecords, type CsvRecord } from './import/csv.js';
+import { isLongHeader, parseLongCsv } from './import/long-csv.js';
+import { importPaperStudy, isPaperMetricsJson, type PaperImportOptions } from './import/paper.js';
+import { parseCell } from './import/values.js';
 
 const REQUIRED = ['a', 'b', 'method', 'outcome'] as const;
 
-export async function loadStudy(file: string): Promise<StudyDataset> {
+export interface StudyLoadOptions extends PaperImportOptions {}
+
+export async function loadStudy(file: string, opts: StudyLoadOptions = {}): Promise<StudyDataset> {
+  const st = await fsp.stat(file).catch(() => undefined);
+  if (st?.isDirectory()) return importPaperStudy(file, opts);
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e) {
     throw new MergelensError('NOT_FOUND', `cannot read study file (${(e as Error).message})`, { file });
   }
-  return file.toLowerCase().endsWith('.csv') ? parseStudyCsv(text, file) : parseStudyJson(text, file);
+  if (file.toLowerCase().endsWith('.csv')) {
+    if (opts.pairFilter) throw bad(file, '--pair-filter applies to the paper\'s result files only');
+    return parseStudyCsv(text, file, opts);
+  }
+  const raw = safeJson(text);
+  if (isPaperMetricsJson(raw)) return importPaperStudy(file, opts);
+  // The pair filter is the paper importer's; refuse rather than ignore it for other formats.
+  if (opts.pairFilter) throw bad(file, '--pair-filter applies to the paper\'s result files only');
+  if (opts.outcome !== undefined) throw bad(file, '--outcome names a field of the paper\'s summaries or a CSV column; a mergelens study has one outcome');
+  return parseStudyJson(text, file);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function bad(file: string, problem: string, hint?: string): MergelensError {
@@ -38,7 +65,7 @@ export function parseStudyJson(text: string, file: string): StudyDataset {
   }
   const d = raw as Partial<StudyDataset>;
   if (!d || typeof d !== 'object' || d.format !== 'mergelens.study') {
-    throw bad(file, `not a mergelens study (format is ${JSON.stringify((d as { format?: unknown })?.format)}, expected "mergelens.study")`);
+    throw bad(file, `not a mergelens study (format is ${JSON.stringify((d as { format?: unknown })?.format)}, expected "mergelens.study")`, 'the paper\'s result files are read from their folder: mergelens fit path/to/folder');
   }
   if (!Array.isArray(d.rows)) throw bad(file, '"rows" must be an array');
   const metricIds = Array.isArray(d.metricIds) ? d.metricIds : [...new Set(d.rows.flatMap((r) => Object.keys(r?.metrics ?? {})))];
@@ -55,6 +82,7 @@ export function parseStudyJson(text: string, file: string): StudyDataset {
       const v = (r.metrics as Record<string, unknown>)[id];
       if (v === undefined || v === null) metrics[id] = NaN;
       else if (typeof v === 'number') metrics[id] = v;
+      else if (typeof v === 'string') metrics[id] = parseCell(v, file, `${where}.metrics.${id}`);
       else throw bad(file, `${where}.metrics.${id} must be a number or null, got ${JSON.stringify(v)}`);
     }
     return { ...r, metrics };
@@ -69,109 +97,65 @@ export function parseStudyJson(text: string, file: string): StudyDataset {
     methods: d.methods ?? [...new Set(rows.map((r) => r.method))].sort(),
     metricIds,
     rows,
+    ...(d.source ? { source: d.source } : {}),
   };
 }
 
-/** Split CSV text into records of fields, tracking the 1-based line each record starts on. */
-export function parseCsvRecords(text: string, file: string): { line: number; fields: string[] }[] {
-  const out: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
-  let field = '';
-  let inQuotes = false;
-  let line = 1;
-  let start = 1;
-  let sawAny = false;
-  const endRecord = () => {
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0].trim() === '')) out.push({ line: start, fields });
-    fields = [];
-    field = '';
-    sawAny = false;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (inQuotes) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else inQuotes = false;
-      } else {
-        if (ch === '\n') line++;
-        field += ch;
-      }
-      continue;
-    }
-    if (ch === '"' && field === '') {
-      inQuotes = true;
-      sawAny = true;
-    } else if (ch === ',') {
-      fields.push(field);
-      field = '';
-      sawAny = true;
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRecord();
-      line++;
-      start = line;
-    } else {
-      field += ch;
-      sawAny = true;
-    }
-  }
-  if (inQuotes) throw bad(file, `line ${start}: unterminated quoted field`);
-  if (sawAny || field !== '') endRecord();
-  return out;
+/** Split CSV text into records of fields, with the 1-based line each record starts on. */
+export function parseCsvRecords(text: string, file: string): CsvRecord[] {
+  return readCsvRecords(text, file);
 }
 
-export function parseStudyCsv(text: string, file: string): StudyDataset {
-  const records = parseCsvRecords(text.replace(/^\uFEFF/, ''), file);
-  if (records.length === 0) throw bad(file, 'empty CSV (expected a header row: a,b,method,outcome,<metric ids>…)');
+/**
+ * A study CSV: wide (a,b,method,<outcome>,<metric ids>…) or long (a,b,method,metric,value).
+ * `opts.outcome` names the outcome column (wide) or outcome metric (long); default "outcome".
+ */
+export function parseStudyCsv(text: string, file: string, opts: { outcome?: string } = {}): StudyDataset {
+  const records = parseCsvRecords(text, file);
+  if (records.length === 0) throw bad(file, 'empty CSV (expected a header row: a,b,method,outcome,<metric ids>… or a,b,method,metric,value)');
   const header = records[0].fields.map((h) => h.trim());
-  for (const req of REQUIRED) {
-    if (!header.includes(req)) {
-      throw bad(file, `line 1: missing required column "${req}" (header is ${header.join(',')})`, 'columns: a,b,method,outcome, then one column per metric id; extra_* columns are ignored');
-    }
-  }
   const seen = new Set<string>();
   header.forEach((h, j) => {
     if (h === '') throw bad(file, `line 1, column ${j + 1}: empty column name`);
     if (seen.has(h)) throw bad(file, `line 1, column ${j + 1}: duplicate column "${h}"`);
     seen.add(h);
   });
-  const col = Object.fromEntries(REQUIRED.map((r) => [r, header.indexOf(r)])) as Record<(typeof REQUIRED)[number], number>;
-  const metricCols = header.map((h, j) => ({ h, j })).filter(({ h }) => !(REQUIRED as readonly string[]).includes(h) && !h.startsWith('extra_'));
+  if (isLongHeader(header) && !(opts.outcome && header.includes(opts.outcome))) {
+    const long = parseLongCsv(records, file, opts);
+    return { ...long, description: path.basename(file), source: { kind: 'long-csv', files: [file], notes: [`long CSV: ${long.rows.length} (pair, method) rows, ${long.metricIds.length} metrics`] } };
+  }
+  const outcomeCol = opts.outcome ?? 'outcome';
+  const required = ['a', 'b', 'method', outcomeCol];
+  for (const req of required) {
+    if (!header.includes(req)) {
+      throw bad(file, `line 1: missing required column "${req}" (header is ${header.join(',')})`, `columns: a,b,method,${outcomeCol}, then one column per metric id (extra_* columns are kept aside) — or long format a,b,method,metric,value`);
+    }
+  }
+  const col = { a: header.indexOf('a'), b: header.indexOf('b'), method: header.indexOf('method'), outcome: header.indexOf(outcomeCol) };
+  const isMetric = (h: string) => !required.includes(h) && !(REQUIRED as readonly string[]).includes(h) && !h.startsWith('extra_');
+  const metricCols = header.map((h, j) => ({ h, j })).filter(({ h }) => isMetric(h));
   const extraCols = header.map((h, j) => ({ h, j })).filter(({ h }) => h.startsWith('extra_'));
-  if (metricCols.length === 0) throw bad(file, 'line 1: no metric columns after a,b,method,outcome');
+  if (metricCols.length === 0) throw bad(file, `line 1: no metric columns after a,b,method,${outcomeCol}`);
   const rows: StudyRow[] = [];
   for (const rec of records.slice(1)) {
     const f = rec.fields;
     if (f.length !== header.length) throw bad(file, `line ${rec.line}: ${f.length} fields, header has ${header.length}`);
     const at = (j: number) => `line ${rec.line}, column ${j + 1} ("${header[j]}")`;
-    const num = (j: number, allowEmpty: boolean): number => {
-      const s = f[j].trim();
-      if (s === '') {
-        if (allowEmpty) return NaN;
-        throw bad(file, `${at(j)}: empty value`);
-      }
-      const v = Number(s);
-      if (!Number.isFinite(v) && !/^nan$/i.test(s)) throw bad(file, `${at(j)}: not a number: ${JSON.stringify(s)}`);
-      if (!allowEmpty && !Number.isFinite(v)) throw bad(file, `${at(j)}: outcome must be finite, got ${JSON.stringify(s)}`);
-      return Number.isFinite(v) ? v : NaN;
-    };
     const text = (j: number) => {
       const s = f[j].trim();
       if (s === '') throw bad(file, `${at(j)}: empty value`);
       return s;
     };
+    const outcome = parseCell(f[col.outcome], file, at(col.outcome));
+    if (Number.isNaN(outcome)) throw bad(file, `${at(col.outcome)}: ${f[col.outcome].trim() === '' ? 'empty value' : `missing outcome ${JSON.stringify(f[col.outcome].trim())}`}`, 'leave out merges without a measured outcome');
     const row: StudyRow = {
       a: text(col.a),
       b: text(col.b),
       method: text(col.method),
-      outcome: num(col.outcome, false),
-      metrics: Object.fromEntries(metricCols.map(({ h, j }) => [h, num(j, true)])),
+      outcome,
+      metrics: Object.fromEntries(metricCols.map(({ h, j }) => [h, parseCell(f[j], file, at(j))])),
     };
-    if (extraCols.length) row.extra = Object.fromEntries(extraCols.map(({ h, j }) => [h.slice('extra_'.length), Number(f[j])]));
+    if (extraCols.length) row.extra = Object.fromEntries(extraCols.map(({ h, j }) => [h.slice('extra_'.length), parseCell(f[j], file, at(j))]));
     rows.push(row);
   }
   if (rows.length === 0) throw bad(file, 'no data rows after the header');
@@ -180,7 +164,7 @@ export function parseStudyCsv(text: string, file: string): StudyDataset {
     version: 1,
     createdAt: '',
     description: path.basename(file),
-    outcome: 'outcome',
+    outcome: outcomeCol,
     experts: [...new Set(rows.flatMap((r) => [r.a, r.b]))].sort(),
     methods: [...new Set(rows.map((r) => r.method))].sort(),
     metricIds: metricCols.map((c) => c.h),

@@ -1,12 +1,15 @@
 /**
- * Using a fitted predictor on new pairs: calibrated prediction with a ±1.96·σ interval, the
- * paper score, and the metrics that drive each prediction. Pure (no I/O).
+ * Using a fitted predictor on new pairs: calibrated prediction with a 95% interval that widens
+ * with the pair's distance from the training rows, the pair's domain check, the paper score, and
+ * the metrics that drive each prediction. Pure (no I/O).
  */
 import type { MethodPredictor, MetricsReport, PairMetrics, Prediction, PredictorFile } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { METRIC_FAMILIES, metricFamily } from './families.js';
 import { zValue } from './design.js';
 import { paperScore } from './pearson-l1.js';
+import { assessPair, widening } from './domain-guard.js';
+import { buildVerdict, type PairDecision } from './verdict.js';
 
 /** 95% normal interval half-width in units of the residual std. */
 export const Z95 = 1.96;
@@ -42,6 +45,15 @@ export function predictorCovers(predictor: PredictorFile, available: ReadonlySet
   return Object.values(predictor.methods).every((m) => m.features.every((f) => available.has(f)));
 }
 
+/**
+ * σ of a method's interval: the larger of the fit's cross-validated RMSE over pairs and the
+ * leave-one-task-out RMSE — screening is about new experts, and that is the error LOTO measures.
+ */
+export function intervalSigma(m: MethodPredictor): number {
+  const loto = m.validation.find((v) => v.scheme === 'loto')?.calibrated.rmse;
+  return loto !== undefined && Number.isFinite(loto) ? Math.max(m.calibrated.residualStd, loto) : m.calibrated.residualStd;
+}
+
 export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction {
   const x = m.features.map((id) => pair.values[id]);
   const c = m.calibrated;
@@ -54,7 +66,9 @@ export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction
     drivers.push({ metric: m.features[j], contribution });
   }
   drivers.sort((u, v) => Math.abs(v.contribution) - Math.abs(u.contribution));
-  const half = Z95 * c.residualStd;
+  const domain = assessPair(m, x, predicted);
+  // Prediction interval σ·sqrt(1 + h), relative to the average training row (domain-guard.ts).
+  const half = Z95 * intervalSigma(m) * (domain ? widening(m.domain!, domain.leverage) : 1);
   return {
     a: pair.a,
     b: pair.b,
@@ -64,6 +78,7 @@ export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction
     hi: predicted + half,
     score: paperScore(m.paper, x),
     drivers,
+    ...(domain ? { domain } : {}),
   };
 }
 
@@ -104,29 +119,13 @@ export interface PairRanking {
 export interface Ranking {
   /** Pairs ordered by their best method's predicted outcome, best first. */
   pairs: PairRanking[];
-  /**
-   * Pairs to avoid, worst first: even their best method is predicted more than one residual
-   * std below the best pair's best prediction (σ = the cross-validated RMSE of the best pair's
-   * method) — a gap the predictor can tell apart from noise, not merely a low rank. Always a
-   * suffix of `pairs`, and never the top pair.
-   */
+  /** Pairs to avoid, worst first: the verdict's rule (verdict.ts) — their interval lies entirely below the best pair's. */
   avoid: PairRanking[];
 }
 
+/** The verdict's ranking without a predictor's out-of-fold quality (kept for the library API). */
 export function rankPairs(predictions: Prediction[]): Ranking {
-  const groups = new Map<string, Prediction[]>();
-  for (const p of predictions) {
-    const key = JSON.stringify([p.a, p.b]);
-    if (!groups.has(key)) groups.set(key, []);
-    groups.get(key)!.push(p);
-  }
-  const pairs: PairRanking[] = [...groups.values()].map((ps) => {
-    const methods = [...ps].sort((u, v) => v.predicted - u.predicted || v.score - u.score);
-    return { a: ps[0].a, b: ps[0].b, best: methods[0], methods };
-  });
-  pairs.sort((u, v) => v.best.predicted - u.best.predicted || `${u.a}\0${u.b}`.localeCompare(`${v.a}\0${v.b}`));
-  const top = pairs[0]?.best;
-  const sigma = top ? (top.hi - top.lo) / (2 * Z95) : NaN;
-  const avoid = Number.isFinite(sigma) ? pairs.slice(1).filter((p) => p.best.predicted < top!.predicted - sigma).reverse() : [];
-  return { pairs, avoid };
+  const v = buildVerdict(predictions);
+  const strip = (p: PairDecision): PairRanking => ({ a: p.a, b: p.b, best: p.best, methods: p.methods });
+  return { pairs: v.pairs.map(strip), avoid: v.avoid.map(strip) };
 }

@@ -39,12 +39,15 @@ export interface CompactBreakdown {
   /** Bucket labels: the group name, or "first … last (count)" for a merged bucket. */
   groups: string[];
   numel: number[];
-  /** metric → pair → bucket, rounded to `digits` significant digits. */
+  /** metric → pair → bucket, rounded to `digits` significant digits; a pair's row is null when it is not embedded (pairsEmbedded). */
   values: Record<string, (number | null)[][]>;
   /** Number of groups before down-sampling. */
   originalGroups: number;
   /** Largest number of groups merged into one bucket (1 = not down-sampled). */
   bucketSize: number;
+  /** Pairs whose series are embedded; the others' rows are null (report size cap, say so on the page). */
+  pairsEmbedded: number;
+  pairsTotal: number;
 }
 
 export interface DownsampleOptions {
@@ -65,10 +68,19 @@ export function metricsWithValues(b: MetricBreakdown): string[] {
   return Object.keys(b.values).filter((id) => b.values[id].some((row) => row.some((v) => v !== null && Number.isFinite(v))));
 }
 
-/** Compact a breakdown for embedding: drop all-null metrics, bucket groups, round values. */
-export function compactBreakdown(b: MetricBreakdown, opts: DownsampleOptions = DEFAULT_DOWNSAMPLE): CompactBreakdown {
+/**
+ * Compact a breakdown for embedding: drop all-null metrics, bucket groups, round values. When even
+ * `minPoints` per series would break the `maxValues` budget (many experts: 200 experts are 19,900
+ * pairs, a 121 MB page in the audit), only the first pairs of `pairPriority` (default: pair order)
+ * keep their series — as many as the budget allows at `minPoints` — and the others' rows are null.
+ */
+export function compactBreakdown(b: MetricBreakdown, opts: DownsampleOptions = DEFAULT_DOWNSAMPLE, pairPriority?: readonly number[]): CompactBreakdown {
   const ids = metricsWithValues(b);
-  const nPairs = ids.length ? b.values[ids[0]].length : 0;
+  const pairsTotal = ids.length ? b.values[ids[0]].length : 0;
+  const minPoints = Math.min(opts.minPoints, opts.maxPoints);
+  const maxPairs = Math.max(1, Math.floor(opts.maxValues / Math.max(1, ids.length * minPoints)));
+  const kept = pairsTotal > maxPairs ? new Set((pairPriority ?? [...Array(pairsTotal).keys()]).slice(0, maxPairs)) : null;
+  const nPairs = kept ? kept.size : pairsTotal;
   const series = Math.max(1, ids.length * nPairs);
   // The budget may lower the cap to minPoints, but an explicit maxPoints below that wins.
   const cap = Math.max(Math.min(opts.minPoints, opts.maxPoints), Math.min(opts.maxPoints, Math.floor(opts.maxValues / series)));
@@ -86,7 +98,7 @@ export function compactBreakdown(b: MetricBreakdown, opts: DownsampleOptions = D
   }
   const values: Record<string, (number | null)[][]> = {};
   for (const id of ids) {
-    values[id] = b.values[id].map((row) => downsampleSeries(row, numel, starts).map((v) => roundSignificant(v, opts.digits)));
+    values[id] = b.values[id].map((row, p) => (kept && !kept.has(p) ? (null as unknown as (number | null)[]) : downsampleSeries(row, numel, starts).map((v) => roundSignificant(v, opts.digits))));
   }
-  return { groups, numel: bucketNumel, values, originalGroups: n, bucketSize };
+  return { groups, numel: bucketNumel, values, originalGroups: n, bucketSize, pairsEmbedded: nPairs, pairsTotal };
 }

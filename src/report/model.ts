@@ -9,6 +9,7 @@ import { clusterOrder } from './cluster.js';
 import { compactBreakdown, DEFAULT_DOWNSAMPLE, type CompactBreakdown, type DownsampleOptions } from './downsample.js';
 import { lowerIsSimilar } from './metric-direction.js';
 import { studyScatter, type ScatterSeries } from './study-view.js';
+import { orderBreakdown } from '../metrics/layer-order.js';
 
 export interface ReportInput {
   metrics: MetricsReport;
@@ -175,6 +176,20 @@ function studyOutcomes(study: StudyDataset): ReportModel['outcomes'] {
   return out.filter((s) => s.values.length);
 }
 
+/**
+ * Which pairs keep their per-layer series when a report has too many pairs to embed them all
+ * (downsample.ts): best predicted outcome first when there are predictions, else pair order.
+ */
+function breakdownPriority(metrics: MetricsReport, predictions: Prediction[] | undefined): number[] | undefined {
+  if (!predictions?.length) return undefined;
+  const best = new Map<string, number>();
+  for (const p of predictions) {
+    for (const key of [`${p.a}\u0000${p.b}`, `${p.b}\u0000${p.a}`]) best.set(key, Math.max(best.get(key) ?? -Infinity, p.predicted));
+  }
+  const score = (k: number) => best.get(`${metrics.experts[metrics.pairs[k][0]]}\u0000${metrics.experts[metrics.pairs[k][1]]}`) ?? -Infinity;
+  return metrics.pairs.map((_, k) => k).sort((x, y) => score(y) - score(x) || x - y);
+}
+
 export function buildReportModel(input: ReportInput): ReportModel {
   const { metrics, predictor, study } = input;
   const metricIds = orderedMetricIds(metrics);
@@ -190,6 +205,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     if (!definitions[id]) definitions[id] = metricInfo(metrics, id);
   }
   const ds = { ...DEFAULT_DOWNSAMPLE, ...input.downsample };
+  const priority = breakdownPriority(metrics, input.predictions);
   const emptyBreakdown = { groups: [], numel: [], values: {} };
   const scatter = study && predictor ? studyScatter(study, predictor) : null;
   return {
@@ -200,8 +216,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
     matrices,
     orders,
     pairs: metrics.pairs,
-    layer: compactBreakdown(metrics.perLayer ?? emptyBreakdown, ds),
-    tensor: compactBreakdown(metrics.perTensor ?? emptyBreakdown, ds),
+    layer: compactBreakdown(orderBreakdown(metrics.perLayer ?? emptyBreakdown), ds, priority),
+    tensor: compactBreakdown(orderBreakdown(metrics.perTensor ?? emptyBreakdown), ds, priority),
     predictions: input.predictions?.length ? predictionMatrix(metrics, input.predictions) : null,
     scatter: scatter?.length ? scatter : null,
     outcomes: study && !scatter?.length ? studyOutcomes(study) : null,

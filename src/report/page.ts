@@ -82,6 +82,9 @@ export const PAGE_JS = String.raw`
   }
   // plotly parses a small HTML subset in every text it draws: escape user strings for it.
   function pt(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'); }
+  // Axis titles stay short (a long one is cut off by plotly); definitions live in the captions.
+  function shortTitle(s) { var t = String(s).split(/[:;(]/)[0].trim(); return t.length > 40 ? t.slice(0, 39) + '…' : t; }
+  var OUTCOME_SHORT = shortTitle(D.outcomeName || '');
   function layout(extra) {
     var base = {
       font: { family: 'system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans-serif', size: 12, color: '#1d2430' },
@@ -179,7 +182,7 @@ export const PAGE_JS = String.raw`
       height: 420,
       margin: { l: 70, r: 20, t: 20, b: 50 },
       xaxis: { type: 'category', tickangle: -45, automargin: true, showticklabels: !many, title: { text: many ? b.groups.length + ' groups in model order (hover for names)' : '' } },
-      yaxis: { title: { text: pt(d.label + (d.unit ? ' (' + d.unit + ')' : '')) }, zeroline: true, automargin: true },
+      yaxis: { title: { text: pt(d.unit && (d.label + d.unit).length <= 45 ? d.label + ' (' + d.unit + ')' : d.label) }, zeroline: true, automargin: true },
       legend: { orientation: 'h', y: 1.08 }
     }), CONFIG);
     setCaption($('layer-caption'), id);
@@ -187,6 +190,10 @@ export const PAGE_JS = String.raw`
     note.textContent = b.bucketSize > 1
       ? 'Down-sampled: ' + b.originalGroups + ' groups shown as ' + b.groups.length + ' buckets of up to ' + b.bucketSize + ' consecutive groups (element-weighted mean).'
       : b.groups.length + ' groups, not down-sampled.';
+    if (b.pairsEmbedded < b.pairsTotal) {
+      note.textContent += ' Report size cap: per-' + ($('layer-level').value || 'layer') + ' values are embedded for ' + b.pairsEmbedded + ' of ' + b.pairsTotal +
+        ' pairs (' + (D.predictions ? 'best predicted first' : 'in pair order') + ')' + (y.length ? '' : '; this pair is not among them — see the metrics JSON') + '.';
+    }
   }
 
   // ── predictions ──
@@ -199,7 +206,7 @@ export const PAGE_JS = String.raw`
     Plotly.react('pred-heatmap', [{
       type: 'heatmap', z: P.predicted, x: x, y: ylab, text: text, texttemplate: P.pairs.length <= 30 ? '%{text}' : '',
       hovertemplate: '%{y}<br>%{x}: %{text}<extra></extra>', colorscale: 'Cividis', xgap: 2, ygap: 2, hoverongaps: false,
-      colorbar: { title: { text: pt(D.outcomeName || 'predicted'), side: 'right' }, thickness: 14 }
+      colorbar: { title: { text: pt(OUTCOME_SHORT || 'predicted'), side: 'right' }, thickness: 14 }
     }], layout({
       height: Math.max(320, Math.min(1400, 120 + 44 * P.pairs.length)),
       margin: { l: 220, r: 20, t: 20, b: 60 },
@@ -221,8 +228,8 @@ export const PAGE_JS = String.raw`
     traces.push({ type: 'scatter', mode: 'lines', name: 'y = x', x: [lo, hi], y: [lo, hi], line: { color: '#888', dash: 'dash', width: 1 }, hoverinfo: 'skip' });
     Plotly.react('scatter-plot', traces, layout({
       height: 460, margin: { l: 70, r: 20, t: 20, b: 60 },
-      xaxis: { title: { text: 'predicted ' + pt(D.outcomeName || '') }, zeroline: false },
-      yaxis: { title: { text: 'actual ' + pt(D.outcomeName || '') }, zeroline: false },
+      xaxis: { title: { text: 'predicted ' + pt(OUTCOME_SHORT) }, zeroline: false },
+      yaxis: { title: { text: 'actual ' + pt(OUTCOME_SHORT) }, zeroline: false },
       legend: { orientation: 'v', x: 1.02, y: 1 }
     }), CONFIG);
   }
@@ -231,34 +238,46 @@ export const PAGE_JS = String.raw`
       return { type: 'box', name: pt(s.method), y: s.values, text: s.labels.map(pt), boxpoints: 'all', jitter: 0.4, pointpos: 0,
         marker: { color: COLORS[k % COLORS.length], symbol: SYMBOLS[k % SYMBOLS.length] }, hovertemplate: '%{text}: %{y:.4g}<extra></extra>' };
     });
-    Plotly.react('outcome-plot', traces, layout({ height: 420, showlegend: false, yaxis: { title: { text: pt(D.outcomeName || 'outcome') } } }), CONFIG);
+    Plotly.react('outcome-plot', traces, layout({ height: 420, showlegend: false, yaxis: { title: { text: pt(OUTCOME_SHORT || 'outcome') } } }), CONFIG);
   }
 
   // ── predictor fingerprints ──
+  // Two bar traces, one per sign, so the legend explains the colours; exact zeros (metrics the
+  // L1 fit dropped) are left out and counted in the axis title.
+  var SIGNS = [{ name: 'raises the prediction (+)', color: '#1f4e8c', test: function (v) { return v > 0; } },
+    { name: 'lowers it (−)', color: '#e3a33b', test: function (v) { return v < 0; } }];
   function drawFingerprint() {
     var F = D.fingerprints;
     var m = Number($('fp-method').value);
     var kind = $('fp-kind').value;
     var coef = (kind === 'paper' ? F.paper : F.calibrated)[m];
-    var rows = F.features.map(function (f, k) { return { f: f, k: k, v: coef[k] }; })
-      .filter(function (r) { return r.v !== null; })
+    var known = F.features.map(function (f, k) { return { f: f, k: k, v: coef[k] }; })
+      .filter(function (r) { return r.v !== null; });
+    var rows = known.filter(function (r) { return r.v !== 0; })
       .sort(function (a, b) { return Math.abs(a.v) - Math.abs(b.v); });
-    var trace = {
-      type: 'bar', orientation: 'h', x: rows.map(function (r) { return r.v; }),
-      y: rows.map(function (r) { return pt(info(r.f).label); }),
-      customdata: rows.map(function (r) { return pt(r.f); }),
-      marker: { color: rows.map(function (r) { return r.v >= 0 ? '#1f4e8c' : '#e3a33b'; }), line: { color: '#333', width: 0.5 } },
-      hovertemplate: '%{y} (%{customdata})<br>coefficient %{x:.4g}<extra></extra>'
-    };
-    if (kind === 'calibrated' && F.calibratedLo && F.calibratedHi) {
-      trace.error_x = { type: 'data', symmetric: false, color: '#333',
-        array: rows.map(function (r) { var h = F.calibratedHi[m][r.k]; return h === null ? 0 : h - r.v; }),
-        arrayminus: rows.map(function (r) { var l = F.calibratedLo[m][r.k]; return l === null ? 0 : r.v - l; }) };
-    }
-    Plotly.react('fp-plot', [trace], layout({
-      height: Math.max(300, 90 + 26 * rows.length), margin: { l: 230, r: 20, t: 20, b: 50 },
-      xaxis: { title: { text: kind === 'paper' ? 'paper coefficient (features min–max scaled to [−1,1])' : 'calibrated coefficient (outcome units per feature s.d.)' }, zeroline: true, zerolinecolor: '#333' },
-      yaxis: { automargin: true }
+    var zeros = known.length - rows.length;
+    var traces = SIGNS.map(function (sg) {
+      var part = rows.filter(function (r) { return sg.test(r.v); });
+      var t = {
+        type: 'bar', orientation: 'h', name: sg.name, x: part.map(function (r) { return r.v; }),
+        y: part.map(function (r) { return pt(info(r.f).label); }),
+        customdata: part.map(function (r) { return pt(r.f); }),
+        marker: { color: sg.color, line: { color: '#333', width: 0.5 } },
+        hovertemplate: '%{y} (%{customdata})<br>coefficient %{x:.4g}<extra></extra>'
+      };
+      if (kind === 'calibrated' && F.calibratedLo && F.calibratedHi) {
+        t.error_x = { type: 'data', symmetric: false, color: '#333',
+          array: part.map(function (r) { var h = F.calibratedHi[m][r.k]; return h === null ? 0 : h - r.v; }),
+          arrayminus: part.map(function (r) { var l = F.calibratedLo[m][r.k]; return l === null ? 0 : r.v - l; }) };
+      }
+      return t;
+    });
+    Plotly.react('fp-plot', traces, layout({
+      height: Math.max(300, 110 + 26 * rows.length), margin: { l: 230, r: 20, t: 30, b: 50 },
+      showlegend: true, legend: { orientation: 'h', x: 0, y: 1.02, yanchor: 'bottom' }, barmode: 'overlay',
+      xaxis: { title: { text: (kind === 'paper' ? 'paper coefficient' : 'calibrated coefficient') + (zeros ? ' · ' + zeros + ' zero, not shown' : '') }, zeroline: true, zerolinecolor: '#333' },
+      // one category order for both traces: largest |coefficient| on top
+      yaxis: { automargin: true, categoryorder: 'array', categoryarray: rows.map(function (r) { return pt(info(r.f).label); }) }
     }), CONFIG);
   }
   function drawMethodMatrix(id, z, title) {

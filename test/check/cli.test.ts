@@ -95,7 +95,7 @@ describe('mergelens inspect', () => {
     writeFileSync(path.join(dir, 'pytorch_model.bin'), 'x');
     const r = runCli(['inspect', dir]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/mergelens: error \[NOT_FOUND\].*pytorch_model\.bin.*unsupported.*hint: convert it to safetensors/);
+    expect(r.stderr).toMatch(/mergelens: error \[UNSUPPORTED_FORMAT\].*pytorch_model\.bin.*unsupported.*hint: convert it to safetensors/);
     const j = runCli(['inspect', path.join(ROOT, 'package.json')]);
     expect(j.status).toBe(1);
     expect(j.stderr).toMatch(/error \[HEADER_TOO_LARGE\].*package\.json.*not safetensors/);

@@ -122,14 +122,20 @@ describe('dashboard App (ink)', () => {
       const m = /^\s*(\d+)\. .* × .*?\s(-?[\d.e-]+)\s{2}/.exec(l)!;
       return [Number(m[1]), m[2]];
     });
-    // best: ranks 1..5 with their predictions; avoid: ranks 10..6 (worst first)
-    const expected = [0, 1, 2, 3, 4, 9, 8, 7, 6, 5].map((k) => [k + 1, formatValue(ranked[k].predicted)]);
+    // The verdict's rule: pairs whose interval overlaps the best's are tied (listed first, by rank);
+    // pairs whose interval lies entirely below it are to avoid (worst first).
+    const perSection = Math.max(1, Math.floor((24 - 1 - 2 - 3) / 2));
+    const tied = ranked.map((p, k) => [k, p] as const).filter(([, p]) => !(p.hi < ranked[0].lo));
+    const below = ranked.map((p, k) => [k, p] as const).filter(([, p]) => p.hi < ranked[0].lo).reverse();
+    const expected = [...tied.slice(0, perSection), ...below.slice(0, perSection)].map(([k, p]) => [k + 1, formatValue(p.predicted)]);
     expect(shown).toEqual(expected);
-    expect(app.frame()).toContain('Best pairs for task_arithmetic');
-    expect(app.frame()).toContain('Pairs to avoid');
+    expect(app.frame()).toContain(`No clear winner among ${tied.length}`);
+    expect(app.frame()).toContain(below.length ? `Avoid ${below.length}: interval below the best` : 'Avoid: none (all overlap the best)');
     expect(app.frame()).toContain(`▶ ${ranked[0].a} × ${ranked[0].b}`);
     await app.press(KEY.down);
     expect(app.frame()).toContain(`▶ ${ranked[1].a} × ${ranked[1].b}`);
+    await app.press(KEY.tab);
+    expect(app.lines()[0]).toContain('best method');
     await app.press(KEY.tab);
     expect(app.lines()[0]).toContain('pair matrix');
   });

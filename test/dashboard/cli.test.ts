@@ -23,7 +23,9 @@ function tableRows(stdout: string): string[][] {
 describe('mergelens dashboard without a terminal', () => {
   it('prints pairs × selected metric and exits 0 when stdout is piped', () => {
     const r = runCli(['dashboard', metricsPath, '--metric', 'tv_l2']);
-    expect(r.stderr).toBe('');
+    // No predictor given: the shipped ones are tried as screen does; none has all its metrics in
+    // this file, which stderr says (and nothing else).
+    expect(r.stderr).toBe("no predictions: no shipped predictor's metrics are all in this metrics file (pass --predictor to use your own)\n");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('5 experts, 10 pairs; tv_l2 = Task-vector L2 distance');
     const rows = tableRows(r.stdout);

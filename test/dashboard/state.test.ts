@@ -56,9 +56,22 @@ describe('cursor movement', () => {
     // left/right do nothing there
     expect(run([K('tab'), K('right')]).s).toMatchObject({ col: 1, listCursor: 0 });
   });
-  it('tab toggles matrix ↔ list and resets the list cursor', () => {
+  it('tab cycles matrix → list → best method (with predictions) → matrix and resets the list cursor', () => {
     expect(run([K('tab')]).s.view).toBe('list');
-    expect(run([K('tab'), K('down'), K('tab'), K('tab')]).s).toMatchObject({ view: 'list', listCursor: 0 });
+    expect(run([K('tab'), K('tab')]).s.view).toBe('verdict');
+    expect(run([K('tab'), K('down'), K('tab'), K('tab'), K('tab')]).s).toMatchObject({ view: 'list', listCursor: 0 });
+    // without predictions there is no verdict view: tab toggles matrix ↔ list
+    const bare = { ...ctx, methods: [] };
+    expect(run([K('tab'), K('tab')], initialState(bare), bare).s.view).toBe('matrix');
+  });
+  it('b opens the best-method view (only with predictions); screen --tui starts there', () => {
+    expect(run([ch('b')]).s).toMatchObject({ view: 'verdict', listCursor: 0 });
+    const bare = { ...ctx, methods: [] };
+    const r = run([ch('b')], initialState(bare), bare).s;
+    expect(r.view).toBe('matrix');
+    expect(r.status).toContain('no predictions');
+    expect(initialState(ctx, { view: 'verdict' }).view).toBe('verdict');
+    expect(initialState(bare, { view: 'verdict' }).view).toBe('matrix');
   });
 });
 

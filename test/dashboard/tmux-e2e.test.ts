@@ -1,7 +1,7 @@
 /**
  * End to end under a real terminal: start `mergelens dashboard` in a detached 80×24 tmux
  * session, type keys with send-keys, read the screen with capture-pane. Also runnable alone:
- * test/dashboard/tmux-e2e.sh. Needs tmux (CI's .ci/run installs it); fails loudly without it.
+ * test/dashboard/tmux-e2e.sh. Needs tmux (test/setup/system-tools.ts installs it when missing); fails loudly without it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { formatInterval, formatValue } from '../../src/dashboard/format.js';
 import type { MetricsReport, Prediction } from '../../src/types.js';
 import { ROOT } from '../helpers/cli.js';
+import { tmuxPath } from '../setup/system-tools.js';
 import { FIXTURE_METRICS, FIXTURE_PREDICTIONS } from './sample.js';
 
 const metrics = JSON.parse(readFileSync(path.join(ROOT, FIXTURE_METRICS), 'utf8')) as MetricsReport;
@@ -21,7 +22,7 @@ const SOCKET = `mergelens-e2e-${process.pid}`;
 const SESSION = 'dash';
 
 function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  const r = spawnSync(tmuxPath(), ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
@@ -51,16 +52,16 @@ const rowCells = (s: string, name: string) =>
     .trim()
     .split(/\s+/);
 
-const tmuxAvailable = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+const tmuxAvailable = spawnSync(tmuxPath(), ['-V'], { encoding: 'utf8' }).status === 0;
 
 describe('dashboard under tmux (80×24)', () => {
   afterAll(() => {
-    if (tmuxAvailable) spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+    if (tmuxAvailable) spawnSync(tmuxPath(), ['-L', SOCKET, 'kill-server']);
   });
 
   it('navigates, cycles metric/method, shows help, and quits with exit status 0', async () => {
     if (!tmuxAvailable) {
-      throw new Error('tmux is not installed: this end-to-end test needs it (apt-get install -y tmux; .ci/run installs it)');
+      throw new Error(`tmux not found (${tmuxPath()}): the test setup (test/setup/system-tools.ts) should have installed it; see its message above`);
     }
     // ink draws only a final frame when CI is set, so the dashboard under test runs without it.
     // The shell reports the exit status on the normal screen once the dashboard has left its own.

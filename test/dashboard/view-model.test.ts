@@ -130,10 +130,26 @@ describe('ranked list', () => {
     const s = press(initialState(ctx), ch('M'), ch('M'), ch('M')); // ties
     const vm = buildRanked(data, s, 3);
     const ties = predictions.filter((p) => p.method === 'ties').sort((a, b) => b.predicted - a.predicted);
-    expect(vm.best.map((e) => [e.a, e.b, e.value])).toEqual(ties.slice(0, 3).map((p) => [p.a, p.b, p.predicted]));
-    expect(vm.avoid.map((e) => e.value)).toEqual(ties.slice(-3).reverse().map((p) => p.predicted));
-    expect(vm.bestTitle).toBe('Best pairs for ties');
-    expect(vm.entries).toHaveLength(6);
+    // The verdict's rule, checked directly: a pair is tied with the best unless its interval lies
+    // entirely below the best's (hi < best.lo); those are the pairs to avoid, worst first.
+    const top = ties[0];
+    const tied = ties.filter((p) => !(p.hi < top.lo));
+    const below = ties.filter((p) => p.hi < top.lo).reverse();
+    expect(vm.best.map((e) => [e.a, e.b, e.value])).toEqual(tied.slice(0, 3).map((p) => [p.a, p.b, p.predicted]));
+    expect(vm.avoid.map((e) => e.value)).toEqual(below.slice(0, 3).map((p) => p.predicted));
+    expect(vm.bestTitle).toBe(tied.length > 1 ? `No clear winner among ${tied.length}` : 'Best pair for ties');
+    expect(vm.entries).toHaveLength(Math.min(3, tied.length) + Math.min(3, below.length));
+    // not the old "bottom half": a wide interval puts every pair in the leading group
+    const wide = prepareData({ metrics, predictions: predictions.map((p) => ({ ...p, lo: p.predicted - 1, hi: p.predicted + 1 })) });
+    const vw = buildRanked(wide, s, 10);
+    expect(vw.avoid).toEqual([]);
+    expect(vw.best).toHaveLength(10);
+    // narrow intervals: every pair below the best separates → avoid, worst first
+    const narrow = prepareData({ metrics, predictions: predictions.map((p) => ({ ...p, lo: p.predicted - 1e-9, hi: p.predicted + 1e-9 })) });
+    const vn = buildRanked(narrow, s, 10);
+    expect(vn.best.map((e) => e.value)).toEqual([ties[0].predicted]);
+    expect(vn.avoid.map((e) => e.value)).toEqual(ties.slice(1).reverse().map((p) => p.predicted));
+    expect(vn.avoidTitle).toBe(`Avoid ${ties.length - 1}: interval below the best`);
   });
   it('only pairs among filtered experts', () => {
     const s = press(initialState(ctx), ch('/'), ch('m'), ch('n'), ch('i'), { kind: 'enter' });

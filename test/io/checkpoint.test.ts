@@ -74,7 +74,7 @@ describe('openCheckpoint layouts', () => {
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'pytorch_model.bin'), 'x');
     writeFileSync(path.join(dir, 'config.json'), '{}');
-    await expectOpenError(dir, 'NOT_FOUND', /pytorch_model\.bin/, /unsupported/, /safetensors/);
+    await expectOpenError(dir, 'UNSUPPORTED_FORMAT', /pytorch_model\.bin/, /unsupported/, /safetensors/);
   });
 
   it('missing path, empty folder, ambiguous folder, direct .bin file', async () => {
@@ -87,7 +87,7 @@ describe('openCheckpoint layouts', () => {
     writeFileSync(path.join(two, 'a.safetensors'), readFileSync(path.join(FIX, 'expert-a.safetensors')));
     writeFileSync(path.join(two, 'b.safetensors'), readFileSync(path.join(FIX, 'expert-b.safetensors')));
     await expectOpenError(two, 'NOT_FOUND', /several \.safetensors files/);
-    await expectOpenError(tmp.file('m.bin', 'x'), 'NOT_FOUND', /pickle/);
+    await expectOpenError(tmp.file('m.bin', 'x'), 'UNSUPPORTED_FORMAT', /pickle/);
   });
 });
 

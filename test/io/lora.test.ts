@@ -166,7 +166,7 @@ describe('LoRA config variants', () => {
     mkdirSync(c);
     writeFileSync(path.join(c, 'adapter_config.json'), '{}');
     writeFileSync(path.join(c, 'adapter_model.bin'), 'x');
-    await expect(openCheckpoint(c)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('adapter_model.bin') });
+    await expect(openCheckpoint(c)).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT', message: expect.stringContaining('adapter_model.bin') });
   });
 });
 

@@ -79,7 +79,7 @@ describe('row-chunked merge equals the whole-tensor merge', () => {
   const cases: { opts: MergeOptions; chunked: boolean; n?: number }[] = [
     { opts: { method: 'weight_avg', weights: [0.5, 1.5, 1] }, chunked: true },
     { opts: { method: 'weight_avg', params: { normalize: false } }, chunked: true },
-    { opts: { method: 'task_arithmetic', weights: [1, -0.5, 2], params: { lambda: 0.7 } }, chunked: true },
+    { opts: { method: 'task_arithmetic', weights: [1, -0.5, 2], params: { lambda: 0.7 }, allowNegativeWeights: true }, chunked: true },
     { opts: { method: 'dare', params: { density: 0.3 }, seed: 11 }, chunked: true },
     { opts: { method: 'dare_linear', weights: [0.2, 0.3, 0.5], params: { density: 0.5, rescale: 'none', normalize: true }, seed: 5 }, chunked: true },
     { opts: { method: 'dare_ties', params: { density: 0.4 }, seed: 2 ** 33 }, chunked: true },

@@ -51,7 +51,7 @@ describe('mergeToDisk', () => {
     expect(record).toMatchObject({ method: 'dare_ties', weights: [0.7, 0.3], seed: 3, params: { density: 0.3, rescale: 'inverse', lambda: 1, normalize: false } });
     expect(record.experts.map((e: { name: string }) => e.name)).toEqual(['expert-a', 'expert-b']);
     // no temp folders left next to the output
-    expect(readdirSync(tmp).filter((f) => f.startsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('.mergelens-tmp') || f.startsWith('.mergelens-lock'))).toEqual([]);
 
     const mem = await inMemory(base, [a, b], opts);
     const back = await openCheckpoint(out);
@@ -104,7 +104,7 @@ describe('mergeToDisk', () => {
     expect(existsSync(path.join(out, 'stale.txt'))).toBe(false); // a forced output is replaced whole
     expect(JSON.parse(readFileSync(path.join(out, MERGE_RECORD), 'utf8')).method).toBe('ties');
     const into = await mergeToDisk(base, [a], { method: 'ties', out: path.join(TINY, 'base'), force: true }).catch((x) => x);
-    expect(into.message).toContain('overwrite or nest inside the input');
+    expect(into.code).toBe('OUTPUT_IS_INPUT');
     await Promise.all([base, a].map((x) => x.close()));
   });
 
@@ -154,16 +154,17 @@ seed: 4
 `,
       '/cfg/merge.yml',
     );
-    expect(cfg).toEqual({
+    expect(cfg).toMatchObject({
       method: 'ties',
       base: '/cfg/base',
       experts: ['/cfg/a', '/abs/b'],
       weights: [0.6, 0.4],
-      params: { lambda: 0.8, density: 0.3 },
+      params: { lambda: 0.8, density: 0.3, normalize: true }, // normalize: mergekit's TIES default
       seed: 4,
       dtype: 'BF16',
       warnings: ['parameter int8_mask is ignored (mergekit memory option)'],
     });
+    expect(cfg.perTensor).toBeUndefined();
     expect(parseMergeConfig('{"merge_method": "linear", "models": [{"model": "x"}, {"model": "y"}]}', '/c.json').weights).toBeUndefined();
   });
 
@@ -176,8 +177,8 @@ seed: 4
       }
       throw new Error('expected an error');
     };
-    expect(bad('merge_method: ties\nmodels:\n  - {model: a, parameters: {density: 0.2}}\n  - {model: b, parameters: {density: 0.5}}\n')).toContain('per-model "density" differs');
-    expect(bad('merge_method: ties\nmodels:\n  - {model: a, parameters: {weight: [0, 1]}}\n')).toContain('per-layer lists');
+    expect(bad('merge_method: linear\nmodels:\n  - {model: a, parameters: {density: 0.2}}\n  - {model: b, parameters: {density: 0.5}}\n')).toContain('not a parameter of weight_avg');
+    expect(bad('merge_method: ties\nmodels:\n  - {model: a, parameters: {weight: {x: 1}}}\n')).toContain('gradient list');
     expect(bad('merge_method: ties\nslices: []\n')).toContain('slices');
     expect(bad('models: [{model: a}]\n')).toContain('merge_method');
     expect(bad('merge_method: ties\nmodels:\n  - {model: a, parameters: {weight: 1}}\n  - {model: b}\n')).toContain('every model or none');
@@ -210,12 +211,12 @@ describe('mergelens merge / methods (CLI)', () => {
     expect(r.stderr).toContain('[SHAPE_MISMATCH]');
     expect(r.stderr).toContain('mm-bad.safetensors: tensor "w": shape [3, 2]');
     expect(existsSync(dir)).toBe(false);
-    expect(readdirSync(tmp).filter((f) => f.startsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith('.mergelens-tmp') || f.startsWith('.mergelens-lock'))).toEqual([]);
   });
 
   it('merges from a config file; unknown method fails with a suggestion', () => {
     const cfg = path.join(tmp, 'merge.yml');
-    writeFileSync(cfg, `merge_method: dare\nbase_model: ${path.join(TINY, 'base')}\nmodels:\n  - model: ${path.join(TINY, 'expert-a.safetensors')}\n  - model: ${path.join(TINY, 'expert-c.safetensors')}\nparameters: {density: 0.5, rescale: true}\nseed: 2\n`);
+    writeFileSync(cfg, `merge_method: dare\nbase_model: ${path.join(TINY, 'base')}\nmodels:\n  - model: ${path.join(TINY, 'expert-a.safetensors')}\n  - model: ${path.join(TINY, 'expert-c.safetensors')}\nparameters: {density: 0.5, rescale: true, weight: 1}\nseed: 2\n`);
     const out = path.join(tmp, 'cfg-out.safetensors');
     const r = runCli(['merge', '--config', cfg, '-o', out, '--no-progress']);
     expect(r.stderr).toBe('');

@@ -164,10 +164,10 @@ describe('mergelens metrics (CLI, real safetensors files)', () => {
   it('bad options exit non-zero with a named problem', async () => {
     await ready;
     const res = runCli(['metrics', f('base.safetensors'), ...EXPERTS(), '--trim', '1.5', '-o', f('bad.json')]);
-    expect(res.status).toBe(1);
+    expect(res.status).toBe(2); // usage error (docs/cli.md)
     expect(res.stderr).toMatch(/BAD_PARAM.*trim/);
     const one = runCli(['metrics', f('base.safetensors'), f('e0.safetensors'), '-o', f('bad.json')]);
-    expect(one.status).toBe(1);
+    expect(one.status).toBe(2);
     expect(one.stderr).toMatch(/at least 2 experts/);
     void ROOT;
   });

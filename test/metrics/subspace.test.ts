@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix, SVD } from 'ml-matrix';
-import { exactSvd, randomizedSvd } from '../../src/metrics/rsvd.js';
+import { exactSvd, randomizedSvd } from '../../src/numerics/linalg/rsvd.js';
 import { DEFAULT_SUBSPACE, loraSpectralFactors, spectralFactors, subspacePair, SUBSPACE_METRICS } from '../../src/metrics/subspace.js';
 import { denseDelta, randomDelta, rng } from './helpers.js';
 

@@ -60,15 +60,15 @@ describe('mergelens fit / predict / screen', () => {
     );
     const table = runCli(['predict', out, metrics]);
     expect(table.status).toBe(0);
-    expect(table.stdout).toContain('Best pairs');
-    // p+q has high cosine and low gradient distance: predicted best; p+r worst → avoid
-    expect(table.stdout).toMatch(/1\s+p \+ q/);
-    expect(table.stdout).toMatch(/Pairs to avoid[^\n]*\n\s+p \+ r/);
+    expect(table.stdout).toMatch(/No clear winner among these \d+ pairs|Best pair \(/);
+    expect(table.stdout).toContain('Out-of-fold quality of this predictor');
+    // p+q has high cosine and low gradient distance: predicted best (rank 1)
+    expect(table.stdout).toMatch(/\n\s*1\s+p \+ q/);
     const json = JSON.parse(runCli(['predict', out, metrics, '--json']).stdout);
     expect(json.predictions).toHaveLength(6);
     expect(json.ranking.pairs[0].a + json.ranking.pairs[0].b).toBe('pq');
     const csv = runCli(['predict', out, metrics, '--csv']).stdout.trim().split('\n');
-    expect(csv[0]).toBe('a,b,method,predicted,lo,hi,score,drivers');
+    expect(csv[0]).toBe('a,b,method,predicted,lo,hi,score,in_domain,leverage,distance,beyond_possible,drivers');
     expect(csv).toHaveLength(7);
     const [, , , pred, lo, hi] = csv[1].split(',');
     expect(Number(hi) - Number(pred)).toBeCloseTo(Number(pred) - Number(lo), 10);

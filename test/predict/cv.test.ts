@@ -54,7 +54,7 @@ describe('crossValidate', () => {
   const { X, y } = linearData({ n: pairs.length, p: 5, w: [0.05, -0.04, 0.02, 0, 0], b0: 0.7, noise: 0.005, seed: 21 });
 
   it('LOTO: per-fold r equals a refit on the fold, pooled over all validation pairs', () => {
-    const res = crossValidate(X, y, pairs, { scheme: 'loto', seed: 1 });
+    const res = crossValidate(X, y, pairs, { scheme: 'loto', seed: 1, lambda: { mode: 'paper', value: 1 } });
     expect(res.summary.folds).toBe(8);
     expect(res.summary.validated).toBe(2 * pairs.length);
     // independent recomputation of fold 'e0'

@@ -13,7 +13,8 @@ describe('fitPredictors', () => {
   it('fits one predictor per method, dropping constant and missing features with a warning', () => {
     expect(Object.keys(pf.methods).sort()).toEqual(['linear', 'ties']);
     expect(pf.methods.ties.features).toEqual(['tv_cosine', 'enc_grad_l2', 'act_l2', 'sign_agreement']);
-    expect(pf.warnings!.join('\n')).toMatch(/ties: dropped 1 feature\(s\) with missing\/non-finite values: gappy/);
+    expect(pf.warnings!.join('\n')).toMatch(/ties: dropped 1 feature\(s\) with missing values \(--missing drop-features; [^)]*\): gappy \(7 row\(s\)\)/);
+    expect(pf.methods.ties.missing).toEqual({ policy: 'drop-features', rowsDropped: 0, featuresDropped: ['gappy'] });
     expect(pf.warnings!.join('\n')).toMatch(/ties: dropped 1 constant feature\(s\): constant_metric/);
     expect(pf.methods.ties.trainRows).toBe(28);
   });

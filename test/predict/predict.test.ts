@@ -80,14 +80,16 @@ describe('predictPairs', () => {
     ]);
     // q–r: ties = 0.8 − 0.1 + 0.05 = 0.75, linear = 0.5 → ties 0.75
     expect(r.pairs[2].best.predicted).toBeCloseTo(0.75, 14);
-    // best pair p–q 0.9 by linear (σ 0.05); p–r (0.8) and q–r (0.75) are > 1σ below → avoid, worst first
-    expect(r.avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r', 'p-r']);
+    // Avoid = the verdict's rule (verdict.ts): interval entirely below the best pair's.
+    // best p–q 0.9 by linear (σ 0.05): [0.802, 0.998]; p–r ties 0.8 ± 0.0392 = [0.761, 0.839]
+    // overlaps it → tied; q–r ties 0.75 ± 0.0392 = [0.711, 0.789] lies below 0.802 → avoid.
+    expect(r.avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r']);
     // with a wide interval (σ = 0.2) the same gap is noise: nothing to avoid
     const wide = preds.map((p) => ({ ...p, lo: p.predicted - 1.96 * 0.2, hi: p.predicted + 1.96 * 0.2 }));
     expect(rankPairs(wide).avoid).toEqual([]);
-    // σ = 0.12: only q–r (0.75 < 0.9 − 0.12) is avoided
-    const mid = preds.map((p) => ({ ...p, lo: p.predicted - 1.96 * 0.12, hi: p.predicted + 1.96 * 0.12 }));
-    expect(rankPairs(mid).avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r']);
+    // σ = 0.01 everywhere: best lo 0.9 − 0.0196 = 0.8804; p–r hi 0.8196 and q–r hi 0.7696 lie below → both, worst first
+    const narrow = preds.map((p) => ({ ...p, lo: p.predicted - 1.96 * 0.01, hi: p.predicted + 1.96 * 0.01 }));
+    expect(rankPairs(narrow).avoid.map((p) => `${p.a}-${p.b}`)).toEqual(['q-r', 'p-r']);
   });
 
   it('MISSING_METRICS names the missing metrics and suggests excluding their family', () => {

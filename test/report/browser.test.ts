@@ -1,8 +1,9 @@
 /**
- * The report in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core),
+ * The report in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core;
+ * test/setup/system-tools.ts installs it when missing),
  * opened from a file:// URL with the network blocked: it must load without errors or network
  * requests, draw every plot from the input data, react to its controls, sort its tables, and
- * show a hostile expert/tensor name as text. Saves reports/report-screenshot.png for review.
+ * show a hostile expert/tensor name as text. Saves test-output/report/report-screenshot.png for review.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,11 +13,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderReport } from '../../src/report/render.js';
 import type { MetricsReport } from '../../src/types.js';
 import { ROOT } from '../helpers/cli.js';
+import { chromiumPath } from '../setup/system-tools.js';
 import { EVIL, EVIL_MARKUP, EVIL_TENSOR, sampleInput, sampleMetrics, sampleStudyAndPredictor } from './sample.js';
+import { orderBreakdown } from '../../src/metrics/layer-order.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = chromiumPath();
 const OUT_DIR = path.join(ROOT, 'test-output/report');
-const SCREENSHOT = path.join(ROOT, 'reports/report-screenshot.png');
+const SCREENSHOT = path.join(OUT_DIR, 'report-screenshot.png');
 
 /** What a page did while it was open: everything the test asserts never happened. */
 interface Watch {
@@ -99,7 +102,10 @@ const columnSortKeys = (page: Page, table: string, col: number) =>
     [table, col],
   );
 
-const input = sampleInput();
+// The study's real outcome name is a whole definition (170 characters): axis titles must shorten it.
+const LONG_OUTCOME = 'normalized accuracy: for each task of the pair, merged-encoder test accuracy (with that task\'s own expert head) ÷ the expert\'s own test accuracy; mean of the two';
+const plain = sampleInput();
+const input = { ...plain, predictor: { ...plain.predictor, outcome: LONG_OUTCOME }, study: { ...plain.study, outcome: LONG_OUTCOME } };
 const evilInput = sampleInput({ evil: true });
 const reportFile = path.join(OUT_DIR, 'report.html');
 const evilFile = path.join(OUT_DIR, 'report-evil.html');
@@ -107,7 +113,7 @@ const minimalFile = path.join(OUT_DIR, 'report-minimal.html');
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: the browser tests need it. Install it with: apt-get update && apt-get install -y chromium (CI's .ci/run does this).`);
+    throw new Error(`Chromium not found at ${CHROMIUM}: the test setup (test/setup/system-tools.ts) should have installed it; see its message above.`);
   }
   mkdirSync(OUT_DIR, { recursive: true });
   writeFileSync(reportFile, renderReport({ ...input, preflight: ['expert kmnist: 3 tensors stored as BF16, base as F32'] }));
@@ -146,7 +152,29 @@ describe('HTML report in headless Chromium', () => {
     expect(scatter.points).toBe(input.study.rows.length);
     const fp = await plotStats(page, 'fp-plot');
     const firstMethod = Object.values(input.predictor.methods)[0];
-    expect(fp.bars).toBe(firstMethod.features.length);
+    // zero coefficients are not drawn; the rest split into a positive and a negative trace (the legend)
+    const coef = firstMethod.calibrated.coef;
+    const zeros = coef.filter((c) => c === 0).length;
+    expect(zeros).toBeGreaterThan(0); // the sample has some, so hiding them is exercised
+    expect(fp.bars).toBe(coef.length - zeros);
+    const fpTraces = await page.evaluate(() => {
+      const el = document.getElementById('fp-plot') as unknown as { data: { name: string; x: number[] }[]; layout: { xaxis: { title: { text: string } } } };
+      return { data: el.data.map((t) => ({ name: t.name, x: Array.from(t.x) })), layout: { xaxis: { title: { text: el.layout.xaxis.title.text } } } };
+    });
+    expect(fpTraces.data.map((t) => t.name)).toEqual(['raises the prediction (+)', 'lowers it (−)']);
+    expect(fpTraces.data[0].x.every((v) => v > 0) && fpTraces.data[1].x.every((v) => v < 0)).toBe(true);
+    expect(fpTraces.data[0].x.length + fpTraces.data[1].x.length).toBe(coef.length - zeros);
+    expect(fpTraces.layout.xaxis.title.text).toBe(`calibrated coefficient · ${zeros} zero, not shown`);
+    // axis titles are short (definitions are in the captions): plotly cuts long ones off
+    const titles = await page.evaluate(() =>
+      ['heatmap', 'layer-plot', 'pred-heatmap', 'scatter-plot', 'fp-plot'].flatMap((id) => {
+        const l = (document.getElementById(id) as unknown as { layout: Record<string, { title?: { text?: string } }> }).layout;
+        return ['xaxis', 'yaxis'].map((ax) => l[ax]?.title?.text ?? '');
+      }),
+    );
+    for (const t of titles) expect(t.length, t).toBeLessThanOrEqual(60);
+    expect(titles).toContain('predicted normalized accuracy');
+    expect(titles).toContain('actual normalized accuracy');
     for (const id of ['overlap-plot', 'sign-plot']) expect((await plotStats(page, id)).heatmapImages).toBe(1);
     // prediction matrix: z[pair][method] is the input prediction
     const [pred] = await traces(page, 'pred-heatmap');
@@ -184,7 +212,8 @@ describe('HTML report in headless Chromium', () => {
 
   it('choosing a pair, metric and level updates the per-layer plot with that breakdown', async () => {
     const { page } = w;
-    const m = input.metrics;
+    // The report shows layers and tensors in depth order (metrics/layer-order.ts), whatever the file's order.
+    const m = { ...input.metrics, perLayer: orderBreakdown(input.metrics.perLayer), perTensor: orderBreakdown(input.metrics.perTensor) };
     const close = (got: unknown[], want: (number | null)[]) => {
       expect(got.length).toBe(want.length);
       got.forEach((v, k) => (want[k] === null ? expect(v).toBeNull() : expect(v as number).toBeCloseTo(want[k] as number, 4)));

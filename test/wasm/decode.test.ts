@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { FloatDType } from '../../src/types.js';
 import { decodeToFloat32, encodeFloats } from '../../src/safetensors/dtype.js';
 import { kernels, SOURCE_CODE } from '../../src/wasm/kernels.js';
-import { sourceBlock, tauOf } from '../../src/metrics/sources.js';
+import { sourceBlock, tauOf } from '../../src/numerics/sources.js';
 
 /** Raw bytes of one dtype placed in the kernels' heap. */
 function raw(bytes: Uint8Array): number {

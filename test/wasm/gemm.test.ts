@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { kernels } from '../../src/wasm/kernels.js';
 import { KernelPool } from '../../src/wasm/pool.js';
-import { mulPanel, mulTPanel, orthonormalise, panelCross, panelGram } from '../../src/metrics/linalg.js';
+import { mulPanel, mulTPanel, orthonormalise, panelCross, panelGram } from '../../src/numerics/linalg/panel.js';
 import { rng } from '../metrics/helpers.js';
 
 /** Float64 reference products (plain loops). */

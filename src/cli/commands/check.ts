@@ -5,15 +5,10 @@
 import type { Command } from 'commander';
 import { preflightPaths } from '../../check/preflight.js';
 import { formatPreflight } from '../../check/format.js';
-import { stderrProgress } from '../../util/progress.js';
+import { numberOption, progressSink } from '../io.js';
 
-function positiveNumber(flag: string, integer: boolean) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
-    return n;
-  };
-}
+/** A usage error (exit 2) before any file is read, e.g. `--sample-blocks 0`. */
+const positiveNumber = (flag: string, integer: boolean) => numberOption(flag, { min: 0, minExclusive: true, integer });
 
 export function register(program: Command): void {
   program
@@ -26,7 +21,7 @@ export function register(program: Command): void {
     .option('--sample-blocks <n>', 'blocks of values sampled per tensor', positiveNumber('--sample-blocks', true), 8)
     .option('--block-size <n>', 'values per sampled block', positiveNumber('--block-size', true), 256)
     .action(async (basePath: string, expertPaths: string[], o: { json?: boolean; threshold: number; sampleBlocks: number; blockSize: number }) => {
-      const progress = stderrProgress();
+      const progress = progressSink();
       const report = await preflightPaths(basePath, expertPaths, {
         differentBaseThreshold: o.threshold,
         sampleBlocks: o.sampleBlocks,

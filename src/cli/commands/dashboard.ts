@@ -4,13 +4,14 @@
  */
 import type { Command } from 'commander';
 import { runDashboard } from '../../dashboard/run.js';
-import { loadPredictor } from '../../predict/load.js';
+import { predictorForMetrics } from '../../predict/choose.js';
 import { predictPairs } from '../../predict/predict.js';
 import { loadMetricsReport, loadPredictions } from '../../report/load.js';
 import type { PredictorFile } from '../../types.js';
 
 export interface OpenDashboardOptions {
-  predictor?: string;
+  /** A file, or false for --no-predictor; absent: the shipped predictor that fits. */
+  predictor?: string | false;
   predictions?: string;
   metric?: string;
   method?: string;
@@ -20,13 +21,14 @@ export interface OpenDashboardOptions {
 /** Load the files and show the dashboard; resolves when the user quits. */
 export async function openDashboard(metricsPath: string, opts: OpenDashboardOptions = {}): Promise<void> {
   const metrics = await loadMetricsReport(metricsPath);
-  const predictor: PredictorFile | undefined = opts.predictor ? await loadPredictor(opts.predictor) : undefined;
+  // Picked as screen picks it (choose.ts): --predictor, else the shipped one that fits the metrics.
+  const predictor: PredictorFile | undefined = (await predictorForMetrics(metrics, { explicit: opts.predictor, predictions: !!opts.predictions, log: (l) => process.stderr.write(`${l}\n`) }))?.predictor;
   const predictions = opts.predictions ? await loadPredictions(opts.predictions) : undefined;
   await runDashboard({
     metrics,
     predictor,
     predictions,
-    predict: (p, m) => predictPairs(p, m, { file: opts.predictor }),
+    predict: (p, m) => predictPairs(p, m, { file: opts.predictor || undefined }),
     metric: opts.metric,
     method: opts.method,
     exportDir: opts.exportDir,
@@ -38,7 +40,8 @@ export function register(program: Command): void {
     .command('dashboard')
     .description('interactive terminal dashboard of pair metrics and predictions (plain table when not on a terminal)')
     .argument('<metrics>', 'metrics.json written by `mergelens metrics`')
-    .option('--predictor <file>', 'predictor.json: show predicted outcome per method')
+    .option('--predictor <file>', 'predictor.json: show predicted outcome per method (default: the shipped predictor that fits the metrics, as screen picks it)')
+    .option('--no-predictor', 'no predictions (no shipped predictor)')
     .option('--predictions <file>', 'precomputed predictions (JSON array of predictions) instead of --predictor')
     .option('--metric <id>', 'metric selected at start (and the column of the plain table)')
     .option('--method <id>', 'start colouring by this method’s predictions')

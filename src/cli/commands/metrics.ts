@@ -17,10 +17,14 @@ import { combinePartials, shardsComplete, type MetricsPartial } from '../../metr
 import { metricsCsv } from '../../metrics/csv.js';
 import { computeMetricsPartialParallel } from '../../metrics/parallel.js';
 import { finalizeReport } from '../../metrics/finalize.js';
-import { assertWritable, writeFileAtomic } from '../../util/atomic.js';
-import { stderrProgress } from '../../util/progress.js';
+import { claimOutputs, type OutputClaim } from '../../util/output-policy.js';
+import { checkpointFiles } from '../../checkpoint/fingerprint.js';
+import { checkSharedTensors, screenExperts } from '../../check/screen-inputs.js';
+import { assertInputsUnchanged } from '../../checkpoint/unchanged.js';
+import { info, progressSink, warn } from '../io.js';
 
 interface MetricsCliOptions {
+  allowDifferentBase?: boolean;
   grads?: string[];
   acts?: string[];
   include: string[];
@@ -55,53 +59,74 @@ function num(flag: string, text: string, integer: boolean): number {
   return v;
 }
 
-async function writeOutputs(report: MetricsReport | MetricsPartial, out: string, csv: string | undefined, force: boolean): Promise<void> {
-  await assertWritable(out, force);
-  if (csv) {
-    if (report.format !== 'mergelens.metrics') throw new MergelensError('BAD_INPUT', '--csv needs a complete report; a --shard run writes a partial file (merge the partials first)');
-    await assertWritable(csv, force);
-  }
-  await writeFileAtomic(out, JSON.stringify(report, null, 1) + '\n');
-  if (csv && report.format === 'mergelens.metrics') await writeFileAtomic(csv, metricsCsv(report));
+/** Claim -o (and --csv) under the output policy before any work: inputs, --force, lock, writable. */
+function claimMetricsOutputs(o: { out: string; csv?: string; force?: boolean }, inputs: (string | undefined)[]): Promise<OutputClaim> {
+  return claimOutputs(
+    [{ path: o.out, kind: 'metrics', flag: '-o' }, ...(o.csv ? [{ path: o.csv, kind: 'metrics-csv' as const, flag: '--csv' }] : [])],
+    { inputs, force: o.force },
+  );
+}
+
+async function writeOutputs(claim: OutputClaim, report: MetricsReport | MetricsPartial): Promise<void> {
+  const [json, csv] = claim.outputs;
+  await json.write(JSON.stringify(report, null, 1) + '\n');
+  if (csv && report.format === 'mergelens.metrics') await csv.write(metricsCsv(report));
 }
 
 async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCliOptions): Promise<void> {
+  if (o.csv && o.shard) throw new MergelensError('USAGE', '--csv needs a complete report; a --shard run writes a partial file (merge the partials first, then --csv)');
+  // Every option is read before any file is opened: a bad value is a usage error at once.
+  const grads = splitList(o.grads);
+  const acts = splitList(o.acts);
+  const settings = {
+    threads: o.threads === undefined ? undefined : num('--threads', o.threads, true),
+    grads,
+    acts,
+    include: o.include,
+    exclude: o.exclude,
+    trimFraction: num('--trim', o.trim, false),
+    subspaceK: num('--k', o.k, true),
+    spectrumK: num('--spectrum-k', o.spectrumK, true),
+    subspace: o.subspace,
+    bottomMaxDim: num('--bottom-max-dim', o.bottomMaxDim, true),
+    exactMaxDim: num('--exact-max-dim', o.exactMaxDim, true),
+    memoryBudget: Math.round(num('--memory-budget', o.memoryBudget, false) * 2 ** 20),
+    wholeTensorElements: o.wholeLimit === undefined ? undefined : num('--whole-limit', o.wholeLimit, true),
+    chunkElements: o.chunkElements === undefined ? undefined : num('--chunk-elements', o.chunkElements, true),
+    subspaceMaxElements: num('--subspace-max-elements', o.subspaceMaxElements, true),
+    shard: o.shard,
+  };
   const opened: Checkpoint[] = [];
+  let claim: OutputClaim | undefined;
   try {
     const base = await openCheckpoint(basePath);
     opened.push(base);
     const experts = await openCheckpoints(expertPaths);
     opened.push(...experts);
-    const progress = o.progress ? stderrProgress() : undefined;
-    const partial = await computeMetricsPartialParallel(base, experts, {
-      threads: o.threads === undefined ? undefined : num('--threads', o.threads, true),
-      grads: splitList(o.grads),
-      acts: splitList(o.acts),
-      include: o.include,
-      exclude: o.exclude,
-      trimFraction: num('--trim', o.trim, false),
-      subspaceK: num('--k', o.k, true),
-      spectrumK: num('--spectrum-k', o.spectrumK, true),
-      subspace: o.subspace,
-      bottomMaxDim: num('--bottom-max-dim', o.bottomMaxDim, true),
-      exactMaxDim: num('--exact-max-dim', o.exactMaxDim, true),
-      memoryBudget: Math.round(num('--memory-budget', o.memoryBudget, false) * 2 ** 20),
-      wholeTensorElements: o.wholeLimit === undefined ? undefined : num('--whole-limit', o.wholeLimit, true),
-      chunkElements: o.chunkElements === undefined ? undefined : num('--chunk-elements', o.chunkElements, true),
-      subspaceMaxElements: num('--subspace-max-elements', o.subspaceMaxElements, true),
-      shard: o.shard,
-      onProgress: progress,
-    });
-    progress?.finish();
+    claim = await claimMetricsOutputs(o, [...opened.flatMap((c) => [c.path, ...checkpointFiles(c).map((f) => f.path)]), ...(grads ?? []), ...(acts ?? [])]);
+    // The pre-flight gate merge has (check/screen-inputs.ts): an expert of another base is refused,
+    // one identical to the base dropped with a warning; --grads/--acts files must share tensors.
+    const gate = await screenExperts(base, experts, { allowDifferentBase: o.allowDifferentBase, onWarning: warn });
+    const pick = <T>(list: T[] | undefined) => list && (list.length === experts.length ? gate.keep.map((i) => list[i]) : list);
+    for (const [flag, list] of [['--grads', pick(grads)], ['--acts', pick(acts)]] as const) {
+      const note = list && list.length > 1 ? await checkSharedTensors(list, flag) : undefined;
+      if (note) warn(note);
+    }
+    const progress = progressSink(o);
+    const partial = await computeMetricsPartialParallel(base, gate.keep.map((i) => experts[i]), { ...settings, grads: pick(grads), acts: pick(acts), onProgress: progress });
+    progress.finish();
+    // Inputs rewritten during the pass would mix old and new values: refuse before writing (INPUT_CHANGED).
+    await assertInputsUnchanged(opened);
     const result = o.shard && !shardsComplete(partial.shards) ? partial : finalizeReport(partial);
-    await writeOutputs(result, o.out, o.csv, !!o.force);
-    for (const w of result.warnings) process.stderr.write(`mergelens: warning: ${w}\n`);
-    process.stderr.write(
+    await writeOutputs(claim, result);
+    for (const w of result.warnings) warn(w);
+    info(
       result.format === 'mergelens.metrics'
-        ? `wrote ${o.out}: ${result.experts.length} experts, ${(result as MetricsReport).pairs.length} pairs, ${result.stats.tensors} tensors\n`
-        : `wrote partial ${o.out} (shard ${partial.shards[0]}, ${result.stats.tensors} tensors); combine with \`mergelens metrics merge-partials\`\n`,
+        ? `wrote ${o.out}: ${result.experts.length} experts, ${(result as MetricsReport).pairs.length} pairs, ${result.stats.tensors} tensors`
+        : `wrote partial ${o.out} (shard ${partial.shards[0]}, ${result.stats.tensors} tensors); combine with \`mergelens metrics merge-partials\``,
     );
   } finally {
+    await claim?.release();
     await Promise.all(opened.map((c) => c.close()));
   }
 }
@@ -118,14 +143,19 @@ async function readPartial(file: string): Promise<MetricsPartial> {
 }
 
 async function runMergePartials(files: string[], o: { out: string; csv?: string; force?: boolean }): Promise<void> {
-  const parts = await Promise.all(files.map(readPartial));
-  const combined = combinePartials(parts, (i) => files[i]);
-  if (!shardsComplete(combined.shards)) {
-    throw new MergelensError('BAD_INPUT', `shards ${combined.shards.join(', ')} do not cover the whole model`, { hint: 'pass one partial per shard i/n, i = 1..n' });
+  const claim = await claimMetricsOutputs(o, files);
+  try {
+    const parts = await Promise.all(files.map(readPartial));
+    const combined = combinePartials(parts, (i) => files[i]);
+    if (!shardsComplete(combined.shards)) {
+      throw new MergelensError('BAD_INPUT', `shards ${combined.shards.join(', ')} do not cover the whole model`, { hint: 'pass one partial per shard i/n, i = 1..n' });
+    }
+    const report = finalizeReport(combined);
+    await writeOutputs(claim, report);
+    info(`wrote ${o.out}: merged ${files.length} partials, ${report.stats.tensors} tensors`);
+  } finally {
+    await claim.release();
   }
-  const report = finalizeReport(combined);
-  await writeOutputs(report, o.out, o.csv, !!o.force);
-  process.stderr.write(`wrote ${o.out}: merged ${files.length} partials, ${report.stats.tensors} tensors\n`);
 }
 
 export function register(program: Command): void {
@@ -155,15 +185,16 @@ export function register(program: Command): void {
     .option('--shard <i/n>', 'only the i-th of n tensor ranges; writes a partial file for merge-partials')
     .requiredOption('-o, --out <file>', 'output metrics JSON')
     .option('--csv <file>', 'also write one CSV row per pair')
-    .option('--force', 'overwrite existing outputs')
+    .option('-f, --force', 'replace previous metrics outputs at -o/--csv (never an input or an unrelated file)')
+    .option('--allow-different-base', 'compute metrics even for experts the pre-flight check says do not descend from the base')
     .option('--no-progress', 'no progress on stderr')
     .action(async (base: string, rest: string[], o: MetricsCliOptions) => {
       if (base === 'merge-partials') {
-        if (rest.length === 0) throw new MergelensError('BAD_INPUT', 'no partial files given', { hint: 'mergelens metrics merge-partials P1.json P2.json ... -o metrics.json' });
+        if (rest.length === 0) throw new MergelensError('USAGE', 'no partial files given', { hint: 'mergelens metrics merge-partials P1.json P2.json ... -o metrics.json' });
         await runMergePartials(rest, o);
         return;
       }
-      if (rest.length < 2) throw new MergelensError('BAD_INPUT', `need at least 2 experts, got ${rest.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
+      if (rest.length < 2) throw new MergelensError('USAGE', `need at least 2 experts, got ${rest.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
       await runMetrics(base, rest, o);
     });
 }

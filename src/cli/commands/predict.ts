@@ -2,11 +2,14 @@
  * `mergelens predict predictor.json metrics.json`: predicted outcome per pair per method with a
  * 95% interval, ranked; `--json` / `--csv` for machines.
  */
+import { escapeControlKeepNewlines } from '../../util/terminal.js';
 import type { Command } from 'commander';
-import { loadPairMetricsInput, loadPredictor } from '../../predict/load.js';
+import { loadPairMetricsInput } from '../../predict/load.js';
+import { loadPredictorWithDomain } from '../../predict/choose.js';
+import { buildVerdict } from '../../predict/verdict.js';
 import { predictPairs, rankPairs } from '../../predict/predict.js';
-import { formatRanking, predictionsToCsv } from '../../predict/format.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { formatVerdict, predictionsToCsv } from '../../predict/format.js';
+import { claimOutputs } from '../../util/output-policy.js';
 import { parseList, parseNumber } from './fit.js';
 
 export function register(program: Command): void {
@@ -19,17 +22,26 @@ export function register(program: Command): void {
     .option('--csv', 'print one CSV row per pair × method')
     .option('--methods <list>', 'only these methods', parseList)
     .option('--top <n>', 'rows in the ranked table', parseNumber('--top', 1))
+    .option('--study <file>', 'the study the predictor was fitted on: gives a predictor written before the extrapolation guard its training domain')
     .option('-o, --out <file>', 'write the JSON/CSV output to a file instead of stdout')
+    .option('-f, --force', 'replace a previous predictions file at -o (never an input or an unrelated file)')
     .action(async (predictorPath: string, metricsPath: string, o) => {
-      const predictor = await loadPredictor(predictorPath);
-      const metrics = await loadPairMetricsInput(metricsPath);
-      const predictions = predictPairs(predictor, metrics, { methods: o.methods, file: metricsPath });
-      const ranking = rankPairs(predictions);
-      let text: string;
-      if (o.json) text = JSON.stringify({ predictor: { path: predictorPath, fittedOn: predictor.fittedOn, outcome: predictor.outcome }, predictions, ranking }, null, 2) + '\n';
-      else if (o.csv) text = predictionsToCsv(predictions);
-      else text = `Predictor: ${predictorPath} (fitted on ${predictor.fittedOn})\n\n${formatRanking(ranking, { top: o.top, outcome: predictor.outcome })}\n`;
-      if (o.out) await writeFileAtomic(o.out, text);
-      else process.stdout.write(text);
+      // The output is claimed first (output policy): never an input, --force, lock, writable.
+      const claim = o.out ? await claimOutputs([{ path: o.out, kind: 'predictions', flag: '-o' }], { inputs: [predictorPath, metricsPath, o.study], force: o.force }) : undefined;
+      try {
+        const predictor = await loadPredictorWithDomain(predictorPath, o.study);
+        const metrics = await loadPairMetricsInput(metricsPath);
+        const predictions = predictPairs(predictor, metrics, { methods: o.methods, file: metricsPath });
+        const ranking = rankPairs(predictions);
+        const verdict = buildVerdict(predictions, predictor);
+        let text: string;
+        if (o.json) text = JSON.stringify({ predictor: { path: predictorPath, fittedOn: predictor.fittedOn, outcome: predictor.outcome }, verdict, predictions, ranking }, null, 2) + '\n';
+        else if (o.csv) text = predictionsToCsv(predictions);
+        else text = `Predictor: ${predictorPath} (fitted on ${predictor.fittedOn})\n\n${formatVerdict(verdict, { top: o.top, outcome: predictor.outcome })}\n`;
+        if (claim) await claim.outputs[0].write(text);
+        else process.stdout.write(o.json || o.csv ? text : escapeControlKeepNewlines(text)); // names from files, shown escaped on a terminal
+      } finally {
+        await claim?.release();
+      }
     });
 }

@@ -4,13 +4,17 @@
  */
 import type { Command } from 'commander';
 import { MergelensError } from '../../errors.js';
-import { runStudy, type StudyResult } from '../../study/run.js';
-import { stderrProgress } from '../../util/progress.js';
+import path from 'node:path';
+import { DEFAULT_STUDY_OUT, runStudy, shippedPredictorDir, type StudyResult } from '../../study/run.js';
+import { defaultZooDir } from '../../study/zoo.js';
+import { withOutputs } from '../../util/output-policy.js';
+import { info, progressSink } from '../io.js';
 
 interface StudyCliOptions {
   retrain?: boolean;
   seed?: string;
-  out: string;
+  out?: string;
+  updateShipped?: boolean;
   zoo?: string;
   methods?: string;
   tasks?: string;
@@ -56,13 +60,17 @@ export function formatStudySummary(r: StudyResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** The package's committed example outputs (reports/, next to fixtures/). */
+const shippedReportsDir = () => path.join(shippedPredictorDir(), '..', '..', 'reports');
+
 export function register(program: Command): void {
   program
     .command('study')
     .description('run the built-in study: MNIST experts, every pair × every merge method, post-merge accuracy, predictors, HTML report')
     .option('--retrain', 'train the model zoo again (≈ 30 s) instead of using the committed one')
     .option('--seed <n>', 'training seed (with --retrain) and merge seed (DARE); default: the zoo’s seed (1)')
-    .option('--out <dir>', 'output folder', 'reports')
+    .option('--out <dir>', `output folder (default: ${DEFAULT_STUDY_OUT}, or the package's reports/ with --update-shipped)`)
+    .option('--update-shipped', "also refresh the package's shipped predictors (fixtures/predictor) and example outputs (reports/); full study only")
     .option('--zoo <dir>', 'zoo folder to read (and to write with --retrain); default: the package’s fixtures/study')
     .option('--methods <ids>', 'comma-separated merge methods (default: all)')
     .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
@@ -70,30 +78,37 @@ export function register(program: Command): void {
     .option('--workers <n>', 'threads for training and merging (default: cores, at most 4)')
     .option('--no-fit', 'skip fitting predictors (no predictor.json)')
     .option('--no-report', 'skip the HTML report')
-    .action(async (o: StudyCliOptions) => {
-      const progress = stderrProgress();
-      try {
-        const result = await runStudy({
-          retrain: o.retrain,
-          seed: parseSeed(o.seed),
-          outDir: o.out,
-          zooDir: o.zoo,
-          methods: list(o.methods),
-          tasks: list(o.tasks),
-          quick: o.quick,
-          workers: parseWorkers(o.workers),
-          fit: o.fit,
-          report: o.report,
-          onProgress: progress,
-          log: (line) => {
-            progress.finish();
-            process.stderr.write(`study: ${line}\n`);
-          },
-        });
-        progress.finish();
-        process.stdout.write(formatStudySummary(result));
-      } finally {
-        progress.finish();
-      }
+    .option('-f, --force', 'replace the results of a previous study in the output folder (never anything else)')
+    .action(async (o: StudyCliOptions & { force?: boolean }) => {
+      const outDir = o.out ?? (o.updateShipped ? shippedReportsDir() : DEFAULT_STUDY_OUT);
+      // Output policy: the folder is checked (not the zoo, only a previous study's folder is
+      // replaced, with --force or --update-shipped) and locked before the study starts.
+      await withOutputs([{ path: outDir, kind: 'study', folder: true, flag: '--out' }], { inputs: o.retrain ? [] : [o.zoo ?? defaultZooDir()], force: o.force || o.updateShipped }, async () => {
+        const progress = progressSink();
+        try {
+          const result = await runStudy({
+            retrain: o.retrain,
+            seed: parseSeed(o.seed),
+            outDir,
+            predictorDir: o.updateShipped ? shippedPredictorDir() : null,
+            zooDir: o.zoo,
+            methods: list(o.methods),
+            tasks: list(o.tasks),
+            quick: o.quick,
+            workers: parseWorkers(o.workers),
+            fit: o.fit,
+            report: o.report,
+            onProgress: progress,
+            log: (line) => {
+              progress.finish();
+              info(`study: ${line}`);
+            },
+          });
+          progress.finish();
+          process.stdout.write(formatStudySummary(result));
+        } finally {
+          progress.finish();
+        }
+      });
     });
 }

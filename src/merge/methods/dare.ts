@@ -40,11 +40,12 @@ function dareParams(normalizeDefault: boolean, normalizeDoc: string): ParamSpec[
 }
 
 function dareMerge(input: TensorMergeInput, consensus: boolean, id: string): Float32Array {
-  const { base, experts, weights, params, random, expertRandom } = input;
+  const { base, experts, weights, params, random, expertRandom, expertParams } = input;
   return gtaMerge(requireBase(base, id), experts, weights, {
     sparsify: 'random',
     consensus,
     density: num(params, 'density'),
+    densities: expertParams?.density, // mergekit's per-model density
     rescale: str(params, 'rescale') as RescaleRule,
     normalize: bool(params, 'normalize'),
     lambda: num(params, 'lambda'),
@@ -54,7 +55,8 @@ function dareMerge(input: TensorMergeInput, consensus: boolean, id: string): Flo
 }
 
 /** Elementwise given the per-expert streams, except the "l1" rescale, which needs whole-tensor norms. */
-const dareRowChunks = (params: Record<string, ParamValue>) => str(params, 'rescale') !== 'l1' || num(params, 'density') >= 1;
+const dareRowChunks = (params: Record<string, ParamValue>, expertParams?: Record<string, number[]>) =>
+  str(params, 'rescale') !== 'l1' || (expertParams?.density ?? [num(params, 'density')]).every((d) => d >= 1);
 
 export const dare: MergeMethod = {
   id: 'dare',
@@ -65,6 +67,7 @@ export const dare: MergeMethod = {
   needsBase: true,
   minExperts: 1,
   maxExperts: Infinity,
+  perExpertParams: ['density'],
   mergeTensor: (input) => dareMerge(input, false, 'dare'),
   rowChunks: dareRowChunks,
 };
@@ -78,6 +81,7 @@ export const dareTies: MergeMethod = {
   needsBase: true,
   minExperts: 1,
   maxExperts: Infinity,
+  perExpertParams: ['density'],
   mergeTensor: (input) => dareMerge(input, true, 'dare_ties'),
   rowChunks: dareRowChunks,
 };

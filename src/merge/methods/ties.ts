@@ -13,9 +13,9 @@
  * `lambda=0.3` to reproduce its numbers.
  */
 import type { ChunkPrepass, MergeMethod } from '../../types.js';
-import { AbsRadixSelect } from '../../metrics/radix-select.js';
-import { tauSources } from '../../metrics/sources.js';
-import { radixPass } from '../../metrics/trim.js';
+import { AbsRadixSelect } from '../../numerics/select/radix-select.js';
+import { tauSources } from '../../numerics/sources.js';
+import { radixPass } from '../../numerics/select/trim.js';
 import { kernels } from '../../wasm/kernels.js';
 import { gtaMerge, taskVector } from '../gta.js';
 import { bool, densityParam, lambdaParam, normalizeParam, num, requireBase } from '../params.js';
@@ -29,20 +29,23 @@ import { countAbove, keepCount, type TrimCut } from '../sparsify.js';
  */
 class TrimCutScan implements ChunkPrepass {
   readonly passes = 3;
-  private readonly k: number;
+  private readonly k: number[];
   private readonly select: AbsRadixSelect[];
   private readonly thresholds: number[];
   private readonly above: number[];
 
-  constructor(numel: number, experts: number, density: number) {
-    this.k = keepCount(numel, density);
-    this.select = Array.from({ length: experts }, () => new AbsRadixSelect(this.k));
+  /** One density per expert; an expert at density ≥ 1 gets no cut (kept whole). */
+  constructor(numel: number, private readonly densities: number[]) {
+    const experts = densities.length;
+    this.k = densities.map((d) => keepCount(numel, Math.min(d, 1)));
+    this.select = Array.from({ length: experts }, (_, e) => new AbsRadixSelect(this.k[e]));
     this.thresholds = new Array<number>(experts).fill(0);
     this.above = new Array<number>(experts).fill(0);
   }
 
   visit(pass: number, base: Float32Array | null, experts: Float32Array[]): void {
     experts.forEach((x, e) => {
+      if (this.densities[e] >= 1) return;
       const tau = taskVector(x, base!);
       if (pass === 2) this.above[e] += countAbove(tau, this.thresholds[e]);
       else {
@@ -57,8 +60,8 @@ class TrimCutScan implements ChunkPrepass {
     else if (pass === 1) this.select.forEach((s, e) => (this.thresholds[e] = s.value()));
   }
 
-  result(): TrimCut[] {
-    return this.thresholds.map((threshold, e) => ({ threshold, ties: this.k - this.above[e] }));
+  result(): (TrimCut | undefined)[] {
+    return this.thresholds.map((threshold, e) => (this.densities[e] >= 1 ? undefined : { threshold, ties: this.k[e] - this.above[e] }));
   }
 }
 
@@ -76,16 +79,21 @@ export const ties: MergeMethod = {
   minExperts: 1,
   maxExperts: Infinity,
   rowChunks: () => true, // elementwise once each τᵢ's whole-tensor cut is known (prepareChunks)
-  prepareChunks: ({ numel, experts, params }) => (num(params, 'density') >= 1 ? null : new TrimCutScan(numel, experts, num(params, 'density'))),
-  mergeTensor({ base, experts, weights, params, prepared }) {
+  perExpertParams: ['density'],
+  prepareChunks: ({ numel, experts, params, expertParams }) => {
+    const densities = expertParams?.density ?? new Array<number>(experts).fill(num(params, 'density'));
+    return densities.every((d) => d >= 1) ? null : new TrimCutScan(numel, densities);
+  },
+  mergeTensor({ base, experts, weights, params, prepared, expertParams }) {
     return gtaMerge(requireBase(base, 'ties'), experts, weights, {
       sparsify: 'magnitude',
       consensus: true,
       density: num(params, 'density'),
+      densities: expertParams?.density,
       rescale: 'none',
       normalize: bool(params, 'normalize'),
       lambda: num(params, 'lambda'),
-      cuts: prepared as TrimCut[] | undefined,
+      cuts: prepared as (TrimCut | undefined)[] | undefined,
     });
   },
 };

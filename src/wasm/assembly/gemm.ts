@@ -1,4 +1,4 @@
-// Panel products for the subspace SVDs (see src/metrics/linalg.ts for the panel layout): A is a
+// Panel products for the subspace SVDs (see src/numerics/linalg/panel.ts for the panel layout): A is a
 // row-major m×n float32 or float64 matrix, panels are float64 vectors stored one after another.
 // Products of float32 elements are exact in float64 and every sum is accumulated in float64.
 

@@ -10,3 +10,4 @@ export function heapBase(): usize {
 }
 export { sumF64, countNonFinite } from './stream';
 export { gtaCombine, taskVector, countAbove, applyCut } from './gta';
+export { mergeRange, mergeScratch, slerpSums, dareDrop, encodeBlock } from './merge';

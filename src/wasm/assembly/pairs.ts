@@ -1,7 +1,7 @@
 // The metrics pass's per-element work for N experts at once: every pair's float64 sums (Gram
 // entry, min-magnitude-weighted sign sums, Σ(τᵢ−τⱼ)²) and, from bit-packed masks, its sign
 // counts (agree / disagree, untrimmed and after trimming) plus each expert's trimmed support.
-// Layout and meaning of the sums: see src/metrics/sign-agreement.ts (PAIR_FIELDS).
+// Layout and meaning of the sums: see src/metrics/sign-agreement.ts (PAIR_FIELDS); thresholds: src/numerics/select/threshold.ts.
 import { decodePadded, tauBlock } from './dtype';
 
 /** Positions per block: N float32 + N float64 copies of a block stay in L2 while all pairs run. */

@@ -1,6 +1,6 @@
 // Exact trim thresholds (k-th largest |τ| per expert) without sorting: a stride sample gives a
 // bracket [lo, hi] around the k-th value, one sweep counts the elements above hi and collects
-// those inside it, and the k-th is then selected among the few collected (src/metrics/trim.ts).
+// those inside it, and the k-th is then selected among the few collected (src/numerics/select/trim.ts).
 // Radix histograms are the fallback when a bracket misses.
 import { BLOCK } from './pairs';
 import { decodePadded, tauBlock, valueAt, isDense } from './dtype';

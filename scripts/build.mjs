@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * Build dist/ (WebAssembly kernels + TypeScript) only when its sources changed, and say so.
+ *
+ *   node scripts/build.mjs           # `prepare`: build what is stale, otherwise one line and exit
+ *   node scripts/build.mjs --always  # `npm run build`: build everything
+ *
+ * "Stale" is decided by content, not mtimes (a fresh clone or a checkout touches every file):
+ * a SHA-256 of the inputs of each part is kept in dist/.build-stamp.json after a successful
+ * build. The WebAssembly part hashes src/wasm/assembly and the build:wasm script; the TypeScript
+ * part hashes the rest of src/, the tsconfig files and package.json. A published package has no
+ * src/: nothing to do. Plain JavaScript with no dependencies, so it runs before anything is built.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const stampFile = path.join(root, 'dist', '.build-stamp.json');
+const say = (s) => process.stderr.write(`mergelens build: ${s}\n`);
+
+/** Every file under `dir` (relative to root), sorted, skipping `except` folders. */
+function files(dir, except = []) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of readdirSync(path.join(root, d), { withFileTypes: true })) {
+      const rel = path.join(d, e.name);
+      if (except.includes(rel)) continue;
+      if (e.isDirectory()) walk(rel);
+      else out.push(rel);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+function hash(paths, extra = '') {
+  const h = createHash('sha256').update(extra);
+  for (const p of paths) h.update(`\0${p}\0`).update(readFileSync(path.join(root, p)));
+  return h.digest('hex');
+}
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    say(`${[cmd, ...args].join(' ')} failed (exit ${r.status ?? r.signal})`);
+    process.exit(r.status || 1);
+  }
+}
+
+if (!existsSync(path.join(root, 'src'))) process.exit(0); // installed from a package: dist/ is what ships
+
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const wasmDir = path.join('src', 'wasm', 'assembly');
+const parts = {
+  wasm: {
+    hash: hash(files(wasmDir), pkg.scripts['build:wasm']),
+    output: 'dist/wasm/kernels.wasm',
+    build: () => run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build:wasm']),
+  },
+  ts: {
+    hash: hash([...files('src', [wasmDir]), 'tsconfig.json', 'tsconfig.build.json', 'package.json']),
+    output: 'dist/cli/main.js',
+    build: () => run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']),
+  },
+};
+
+const always = process.argv.includes('--always');
+let stamp = {};
+try {
+  stamp = JSON.parse(readFileSync(stampFile, 'utf8'));
+} catch {
+  // no stamp: everything is stale
+}
+const stale = Object.entries(parts).filter(([name, p]) => always || stamp[name] !== p.hash || !existsSync(path.join(root, p.output)));
+if (stale.length === 0) {
+  say('dist/ is current (sources unchanged since the last build); nothing to do');
+  process.exit(0);
+}
+if (!existsSync(path.join(root, 'node_modules', 'typescript'))) {
+  say('dist/ is out of date but the build tools are not installed: run `npm ci` (or `npm install`) first');
+  process.exit(1);
+}
+for (const [name, p] of stale) {
+  const why = always ? 'requested' : stamp[name] === undefined || !existsSync(path.join(root, p.output)) ? 'no previous build' : 'sources changed';
+  say(`building ${name === 'wasm' ? 'WebAssembly kernels' : 'TypeScript'} (${why})…`);
+  const t0 = Date.now();
+  p.build();
+  stamp[name] = p.hash;
+  mkdirSync(path.dirname(stampFile), { recursive: true });
+  writeFileSync(stampFile, JSON.stringify(stamp, null, 1) + '\n');
+  say(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}

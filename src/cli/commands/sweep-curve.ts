@@ -1,0 +1,39 @@
+/**
+ * `mergelens sweep-curve STUDY`: how well would a budgeted sweep have done on this complete study?
+ * For each budget, the informative selection and random selections are fitted and scored on the
+ * merges they left out (src/sweep/curve.ts). Prints markdown tables; --json writes the numbers.
+ *
+ *   mergelens sweep-curve reports/study.json      # the table in docs/sweep.md
+ */
+import type { Command } from 'commander';
+import { MergelensError } from '../../errors.js';
+import { loadStudy } from '../../predict/load.js';
+import { curveToMarkdown, learningCurve } from '../../sweep/curve.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { parseList, parseNumber } from './fit.js';
+
+const DEFAULT_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.67];
+
+export function register(program: Command): void {
+  program
+    .command('sweep-curve')
+    .description('learning curve of budgeted sweeps on a complete study: informative vs random selection, held-out r and RMSE')
+    .argument('<study>', 'study JSON or CSV with every pair × method evaluated (e.g. reports/study.json)')
+    .option('--budgets <list>', 'numbers of evaluated merges (default: 5%…67% of the study)', parseList)
+    .option('--seeds <n>', 'random selections per budget', parseNumber('--seeds', 2), 10)
+    .option('--all-metrics', 'use gradient/activation metrics too (default: weights-only, what a sweep computes)')
+    .option('--json <file>', 'also write the curve as JSON')
+    .action(async (studyPath: string, o: { budgets?: string[]; seeds: number; allMetrics?: boolean; json?: string }) => {
+      const ds = await loadStudy(studyPath);
+      const total = ds.rows.length;
+      const budgets = (o.budgets ?? DEFAULT_FRACTIONS.map((f) => String(Math.round(f * total)))).map((b) => {
+        const n = Number(b);
+        if (!Number.isInteger(n) || n < 1 || n >= total) throw new MergelensError('BAD_PARAM', `--budgets: "${b}" must be an integer in [1, ${total - 1}]`);
+        return n;
+      });
+      const curve = learningCurve(ds, { budgets, randomSeeds: Math.round(o.seeds), exclude: o.allMetrics ? [] : undefined });
+      process.stdout.write(`${ds.description}\n${total} merges (${curve.pairs} pairs × ${curve.methods.length} methods), ${curve.features.length} features\n\n`);
+      process.stdout.write(curveToMarkdown(curve));
+      if (o.json) await writeFileAtomic(o.json, JSON.stringify(curve, null, 2) + '\n');
+    });
+}

@@ -1,0 +1,189 @@
+/**
+ * Exact trim thresholds of a tensor for every expert at once: tᵢ = the k-th largest |τᵢ|,
+ * k = keepCount(numel, trim) (TIES keeps the top `density` fraction per tensor).
+ *
+ * Sorting or radix-selecting every τ costs two or more full passes of scalar work per expert.
+ * Instead a sample of |τᵢ| (65 536 values in runs of 16) brackets the k-th value: [lo, hi] are
+ * the sample's values at ranks r ∓ (6σ + 16) around r = k·s/numel, σ the binomial spread of a
+ * sample rank. One SIMD sweep then counts the elements above hi, equal to hi and equal to lo,
+ * and collects those strictly between (~2% of them on continuous data; ties at either end cost
+ * nothing, and BF16 task vectors are mostly ties), and the k-th largest follows from the counts
+ * — exact whatever the sample was, because the counts show whether the k-th lies inside. When
+ * a bracket misses (a sample unlike the tensor) that expert falls back to the two-pass radix
+ * select, also exact. Small tensors (numel ≤ the sample size) are their own sample.
+ */
+import { f32FromBits } from '../../safetensors/dtype.js';
+import { kernels } from '../../wasm/kernels.js';
+import { AbsRadixSelect, HI_BINS, LO_BINS } from './radix-select.js';
+import { keepCount, thresholdBits } from './threshold.js';
+import { NonFiniteTau, tauOf, type SourceBlock } from '../sources.js';
+
+export const SAMPLE_SIZE = 65536;
+
+/** Where the tensor's elements come from: in memory, or streamed chunk by chunk. */
+export interface TrimInput {
+  numel: number;
+  N: number;
+  /** |τᵢ| per expert at spread-out positions (all of them when `whole`). */
+  sample(size: number): Promise<{ values: Float32Array[]; whole: boolean }>;
+  /** Visit the tensor's blocks in element order (a block is valid only during the call). */
+  sweep(visit: (block: SourceBlock) => void): Promise<void>;
+}
+
+interface Bracket {
+  /** Bit patterns of |τ| values of the sample (hi ≥ lo). */
+  hi: number;
+  lo: number;
+  /** Room for the values strictly between. */
+  cap: number;
+}
+
+/**
+ * Bracket around the k-th largest of numel values from a sample of s of them in the heap at
+ * `ptr`: the sample's values at ranks r ∓ (6σ + 16), r = k·s/numel, σ the binomial spread of
+ * a sample rank (a miss has odds below 1e−9 on data in random order).
+ */
+function bracketOf(ptr: number, s: number, k: number, numel: number, hist: number, out: number): Bracket {
+  const { exports, heap } = kernels();
+  const r = (k * s) / numel;
+  const d = 6 * Math.sqrt(r * (1 - r / s)) + 16;
+  const rHi = Math.floor(r - d);
+  const rLo = Math.ceil(r + d);
+  exports.select2Abs(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
+  const [hiBits, loBits] = heap.u32(out, 2);
+  const expected = ((Math.min(rLo, s) - Math.max(rHi, 0)) / s) * numel;
+  return { hi: rHi < 1 ? 0x7f800000 : hiBits, lo: rLo > s ? 0 : loBits, cap: Math.min(numel, Math.ceil(2 * expected) + 4096) };
+}
+
+/**
+ * The threshold from one expert's sweep counts: above hi, equal to hi, strictly between (the
+ * collected patterns), equal to lo — in that order from the top. −1 when the k-th is not inside.
+ */
+function resolve(b: Bracket, k: number, above: number, eqHi: number, n: number, eqLo: number, collected: number, hist: number): number {
+  let rank = k - above;
+  if (rank < 1) return -1;
+  if (eqHi >= rank) return b.hi;
+  if (b.hi === b.lo) return -1;
+  rank -= eqHi;
+  if (n >= rank) return n <= b.cap ? kernels().exports.selectAbs(collected, n, rank, hist) : -1;
+  rank -= n;
+  return eqLo >= rank ? b.lo : -1;
+}
+
+/**
+ * Exact thresholds (float64 copies of float32 values) per expert; 0 everywhere when trim ≥ 1.
+ * With `above`, also #{|τᵢ| > tᵢ} per expert (what a top-k cut needs to know how many ties at
+ * the threshold it keeps), from the same sweep.
+ */
+export async function trimThresholds(input: TrimInput, trim: number, above?: Float64Array): Promise<Float64Array> {
+  const { numel, N } = input;
+  const out = new Float64Array(N);
+  if (trim >= 1 || numel === 0) return out;
+  const k = keepCount(numel, trim);
+  const { values, whole } = await input.sample(Math.min(numel, SAMPLE_SIZE));
+  const { exports, heap } = kernels();
+  const missed = await heap.scopedAsync(async () => {
+    const hist = heap.alloc(exports.selectScratch());
+    const pair = heap.alloc(8);
+    const samples = values.map((v) => heap.place(v));
+    if (whole) {
+      samples.forEach((p, i) => {
+        out[i] = f32FromBits(exports.selectAbs(p, values[i].length, k, hist));
+        if (above) above[i] = exports.countAbove(p, values[i].length, out[i]);
+      });
+      return [];
+    }
+    const brackets = samples.map((p, i) => bracketOf(p, values[i].length, k, numel, hist, pair));
+    // one entry per expert, laid out as bracketSweep documents (src/wasm/assembly/select.ts)
+    const SPEC = exports.bracketSpecBytes();
+    const spec = heap.calloc(N * SPEC);
+    const specU = heap.u32(spec, (N * SPEC) / 4);
+    const specF = heap.f64(spec, (N * SPEC) / 8);
+    const collected = brackets.map((b) => heap.alloc(b.cap * 4));
+    brackets.forEach((b, i) => specU.set([b.hi, b.lo, collected[i], b.cap], (i * SPEC) / 4));
+    const scratch = heap.alloc(exports.sweepScratch());
+    await input.sweep((block) => {
+      const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
+      if (bad) throw new NonFiniteTau(bad - 1);
+    });
+    const miss: number[] = [];
+    brackets.forEach((b, i) => {
+      const w = (i * SPEC) / 4;
+      const [aboveHi, eqHi, n] = [specF[(i * SPEC) / 8 + 4], specU[w + 5], specU[w + 4]];
+      const t = resolve(b, k, aboveHi, eqHi, n, specU[w + 6], collected[i], hist);
+      if (t < 0) return miss.push(i);
+      out[i] = f32FromBits(t);
+      // above t: the counts above hi, at hi, and the collected values above t (all of them when t = lo)
+      if (above) above[i] = t === b.hi ? aboveHi : aboveHi + eqHi + (t === b.lo ? n : exports.countAbove(collected[i], n, out[i]));
+    });
+    return miss;
+  });
+  if (missed.length) await radixFallback(input, k, missed, out, above);
+  return out;
+}
+
+/** Two histogram sweeps (high 15 bits, then low 16 bits within the chosen bin) for the experts given. */
+async function radixFallback(input: TrimInput, k: number, experts: number[], out: Float64Array, above?: Float64Array): Promise<void> {
+  const sel = experts.map(() => new AbsRadixSelect(k));
+  for (let pass = 0; pass < 2; pass++) {
+    await input.sweep((block) => experts.forEach((i, x) => radixPass(sel[x], block, i)));
+    if (pass === 0) sel.forEach((s) => s.resolveHi());
+  }
+  experts.forEach((i, x) => (out[i] = sel[x].value()));
+  if (!above) return;
+  const { exports, heap } = kernels();
+  experts.forEach((i) => (above[i] = 0));
+  await input.sweep((block) =>
+    heap.scoped(() => {
+      const tau = heap.alloc(((block.count + 3) & ~3) * 4);
+      const scratch = heap.alloc(exports.sweepScratch());
+      for (const i of experts) {
+        if (exports.tauRange(block.desc, i, 0, block.count, tau, scratch)) throw new NonFiniteTau(i);
+        above[i] += exports.countAbove(tau, block.count, out[i]);
+      }
+    }),
+  );
+}
+
+/**
+ * One radix pass of `sel` over expert i's |τ| in a block, counted by the kernels: pass 1 (high
+ * bits) until `sel.resolveHi()`, pass 2 (low bits of the chosen bin) after. NaN/Inf throws.
+ */
+export function radixPass(sel: AbsRadixSelect, block: SourceBlock, i: number): void {
+  const { exports, heap } = kernels();
+  heap.scoped(() => {
+    const hist = heap.calloc(LO_BINS * 4);
+    if (exports.histogramSweep(block.desc, i, 0, block.count, sel.hiBin, hist, heap.alloc(exports.sweepScratch()))) throw new NonFiniteTau(i);
+    const counts = heap.u32(hist, LO_BINS);
+    if (sel.hiBin < 0) sel.addHiCounts(counts.subarray(0, HI_BINS), block.count);
+    else sel.addLoCounts(counts);
+  });
+}
+
+/** The thresholds as the kernels take them: float32 bit patterns, 0 → 1 (zeros never kept). */
+export function thresholdBitsOf(thresholds: Float64Array): Uint32Array {
+  return Uint32Array.from(thresholds, thresholdBits);
+}
+
+/**
+ * |τᵢ| per expert at up to `size` elements of a block, in runs of 16 spread over it (all of
+ * them, in order, when size = count and count is a multiple of 16); heap views, freed with the
+ * caller's scope. `whole` tells whether every element was sampled.
+ */
+export function sampleBlock(block: SourceBlock, size: number): { values: Float32Array[]; whole: boolean } {
+  const { exports, heap } = kernels();
+  const s = size & ~15;
+  if (s === 0) {
+    // fewer than 16 elements: all of them, through the τ kernel
+    const values = Array.from({ length: block.N }, (_, i) => {
+      const t = tauOf(block, i);
+      if (!t) throw new NonFiniteTau(i);
+      return t.map(Math.abs);
+    });
+    return { values, whole: true };
+  }
+  const out = heap.alloc(block.N * s * 4);
+  const bad = exports.sampleAbs(block.desc, block.N, block.count, s, out, heap.alloc(exports.sweepScratch()));
+  if (bad) throw new NonFiniteTau(bad - 1);
+  return { values: Array.from({ length: block.N }, (_, i) => heap.f32(out + i * s * 4, s)), whole: s === block.count };
+}

@@ -1,0 +1,97 @@
+/**
+ * From raw per-task scores to the outcome the predictors fit.
+ *
+ * Each expert owns some tasks (its own benchmarks). The normalised score of a merge of experts A
+ * and B is the built-in study's measure generalised to several tasks per expert:
+ *   norm_A = mean over A's tasks t of  merged[t] / A[t]      (A's own score on its own task)
+ *   outcome = (norm_A + norm_B) / 2                          (1 = nothing lost by merging)
+ * With one task per expert this is exactly src/study/outcome.ts's normalizedAccuracy.
+ */
+import { MergelensError } from '../errors.js';
+
+export type ExpertTasks = Record<string, string[]>;
+
+/** `--expert-tasks a=t1,t2` values → {a: [t1, t2]}. */
+export function parseExpertTasks(values: readonly string[]): ExpertTasks {
+  const out: ExpertTasks = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const tasks = eq > 0 ? v.slice(eq + 1).split(',').map((t) => t.trim()).filter(Boolean) : [];
+    if (eq <= 0 || tasks.length === 0) throw new MergelensError('BAD_PARAM', `--expert-tasks "${v}" must look like EXPERT=task1,task2`);
+    out[v.slice(0, eq).trim()] = tasks;
+  }
+  return out;
+}
+
+/**
+ * The task list every model is scored on before ownership is known: --tasks if given, else the
+ * tasks named in --expert-tasks plus the names of experts without a mapping (an expert named like
+ * its benchmark owns it, as in the built-in zoo).
+ */
+export function taskUniverse(experts: readonly string[], explicit: ExpertTasks, tasks?: readonly string[]): string[] {
+  if (tasks?.length) return [...new Set(tasks)];
+  return [...new Set(experts.flatMap((e) => explicit[e] ?? [e]))];
+}
+
+/**
+ * Each expert's tasks: as given; else a task named like the expert; else the task on which the
+ * expert gains most over the base (or, without a base score, over the mean of the other experts).
+ */
+export function resolveExpertTasks(
+  experts: readonly string[],
+  explicit: ExpertTasks,
+  universe: readonly string[],
+  scores: { base?: Record<string, number>; experts: Record<string, Record<string, number> | undefined> },
+): { tasks: ExpertTasks; inferred: string[] } {
+  const unknown = Object.keys(explicit).filter((e) => !experts.includes(e));
+  if (unknown.length) throw new MergelensError('BAD_PARAM', `--expert-tasks names unknown expert(s): ${unknown.join(', ')}`, { hint: `experts: ${experts.join(', ')}` });
+  const tasks: ExpertTasks = {};
+  const inferred: string[] = [];
+  for (const e of experts) {
+    if (explicit[e]) tasks[e] = explicit[e];
+    else if (universe.includes(e)) tasks[e] = [e];
+    else {
+      const own = scores.experts[e];
+      if (!own) continue; // its evaluation failed: no merge with it can be normalised
+      let best: string | null = null;
+      let bestGain = -Infinity;
+      for (const t of universe) {
+        const others = experts.filter((x) => x !== e && scores.experts[x]?.[t] !== undefined).map((x) => scores.experts[x]![t]);
+        const ref = scores.base?.[t] ?? (others.length ? others.reduce((s, v) => s + v, 0) / others.length : NaN);
+        const gain = (own[t] ?? NaN) - ref;
+        if (Number.isFinite(gain) && gain > bestGain) {
+          bestGain = gain;
+          best = t;
+        }
+      }
+      if (best === null) throw new MergelensError('BAD_INPUT', `cannot tell which task expert "${e}" is for`, { hint: `pass --expert-tasks ${e}=TASK` });
+      tasks[e] = [best];
+      inferred.push(`${e}=${best}`);
+    }
+  }
+  return { tasks, inferred };
+}
+
+export interface Normalised {
+  a: number;
+  b: number;
+  mean: number;
+}
+
+/** Normalised outcome of a merge of experts a and b; null when a score it needs is missing or ≤ 0. */
+export function normalisedScore(merged: Record<string, number>, expertA: Record<string, number>, tasksA: readonly string[], expertB: Record<string, number>, tasksB: readonly string[]): Normalised | null {
+  const part = (own: Record<string, number>, tasks: readonly string[]): number | null => {
+    let s = 0;
+    for (const t of tasks) {
+      const e = own[t];
+      const m = merged[t];
+      if (!(e > 0) || !Number.isFinite(m)) return null;
+      s += m / e;
+    }
+    return tasks.length ? s / tasks.length : null;
+  };
+  const a = part(expertA, tasksA);
+  const b = part(expertB, tasksB);
+  if (a === null || b === null) return null;
+  return { a, b, mean: (a + b) / 2 };
+}

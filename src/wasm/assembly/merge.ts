@@ -1,0 +1,232 @@
+// The fused merge kernel (src/merge/fused.ts): stored bytes of base + N experts in, encoded
+// output bytes out, block by block in kernel memory — decode, task vectors, sparsify (TIES cut or
+// DARE drop), combine (src/wasm/assembly/gta.ts, float64 in expert order) and encode — with the
+// same float operations as the float32 pipeline it replaces, so the bytes written are identical.
+import { decodePadded, CODE_F32, CODE_F16, CODE_BF16 } from './dtype';
+import { applyCut, gtaCombine } from './gta';
+
+/** Elements per block: every source's block stays in L1/L2 between decode and combine. */
+const MB: usize = 1024;
+
+/** What `mergeRange` computes. */
+const KIND_LINEAR: u32 = 0; // θ = Σ wᵢθᵢ / wdiv (weight_avg)
+const KIND_GTA: u32 = 1; // θ = θ₀ + λ·combine(sparsify(θᵢ − θ₀))
+const KIND_SLERP: u32 = 2; // θ = s0·a + s1·b (a = base or expert 0, b = the last expert)
+
+const FLAG_CUT: u32 = 1;
+const FLAG_DROP: u32 = 2;
+const FLAG_CONSENSUS: u32 = 4;
+const FLAG_NORMALIZE: u32 = 8;
+const FLAG_SLERP_BASE: u32 = 16;
+const FLAG_READ_BASE: u32 = 32; // decode the base (and count its NaN/Inf) even when the rule does not use it
+
+/** Bytes of scratch `mergeRange` needs for N experts: N + 2 float32 blocks and a pointer table. */
+export function mergeScratch(N: i32): usize {
+  return (<usize>(N + 2) * MB << 2) + (<usize>N << 2) + 64;
+}
+
+// ── DARE's drop mask: the xoshiro128** stream of src/merge/random.ts, started at the state the
+// caller jumped to for this expert and element (so chunks and threads draw what a whole-tensor
+// merge would), one draw per element in flat order.
+
+// @ts-ignore: decorator
+@inline function rotl(x: u32, k: u32): u32 {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/**
+ * DARE drop in place over x[0, n): draw r (xoshiro128**, state 4 × u32 at st, advanced and
+ * stored back), keep x[j] when r < thr (thr = density·2³², i.e. r/2³² < density), scaled by
+ * `scale` in float64 and rounded to float32; zero it otherwise.
+ */
+export function dareDrop(x: usize, n: usize, st: usize, thr: f64, scale: f64): void {
+  let a = load<u32>(st), b = load<u32>(st, 4), c = load<u32>(st, 8), d = load<u32>(st, 12);
+  for (let j: usize = 0; j < n; j++) {
+    const r = rotl(b * 5, 7) * 9;
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl(d, 11);
+    const p = x + (j << 2);
+    store<f32>(p, <f64>r < thr ? <f32>(<f64>load<f32>(p) * scale) : 0);
+  }
+  store<u32>(st, a);
+  store<u32>(st, b, 4);
+  store<u32>(st, c, 8);
+  store<u32>(st, d, 12);
+}
+
+// ── encode
+
+/** float32 bits → bfloat16 bits, round to nearest even (NaN stays a quiet NaN). */
+// @ts-ignore: decorator
+@inline function bf16x4(x: v128): v128 {
+  const nan = i32x4.gt_u(v128.and(x, i32x4.splat(0x7fffffff)), i32x4.splat(0x7f800000));
+  const rounded = i32x4.shr_u(i32x4.add(i32x4.add(x, i32x4.splat(0x7fff)), v128.and(i32x4.shr_u(x, 16), i32x4.splat(1))), 16);
+  const quiet = v128.or(i32x4.shr_u(x, 16), i32x4.splat(0x0040));
+  return v128.bitselect(quiet, rounded, nan);
+}
+
+/** float32 bits → float16 bits, round to nearest even (as src/safetensors/dtype.ts f32BitsToF16Bits). */
+function f16Of(x: u32): u32 {
+  const sign = (x >>> 16) & 0x8000;
+  const exp = <i32>((x >>> 23) & 0xff);
+  const mant = x & 0x7fffff;
+  if (exp == 0xff) return mant ? sign | 0x7e00 | (mant >>> 13) : sign | 0x7c00;
+  const e = exp - 112;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const sig = mant | 0x800000;
+    const shift = <u32>(14 - e);
+    let m = sig >>> shift;
+    const rem = sig & ((1 << shift) - 1);
+    const half: u32 = 1 << (shift - 1);
+    if (rem > half || (rem == half && (m & 1) != 0)) m++;
+    return sign | m;
+  }
+  let h = (<u32>e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+  return sign | h;
+}
+
+/** out = n float32 values at x encoded as `code` (F32 / F16 / BF16). */
+export function encodeBlock(x: usize, n: usize, code: u32, out: usize): void {
+  if (code == CODE_F32) {
+    memory.copy(out, x, n << 2);
+    return;
+  }
+  let j: usize = 0;
+  if (code == CODE_BF16) {
+    for (; j + 8 <= n; j += 8) {
+      v128.store(out + (j << 1), i16x8.narrow_i32x4_u(bf16x4(v128.load(x + (j << 2))), bf16x4(v128.load(x + (j << 2), 16))));
+    }
+    for (; j < n; j++) {
+      const b = load<u32>(x + (j << 2));
+      store<u16>(out + (j << 1), <u16>((b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16));
+    }
+  } else if (code == CODE_F16) {
+    for (; j < n; j++) store<u16>(out + (j << 1), <u16>f16Of(load<u32>(x + (j << 2))));
+  }
+}
+
+// ── counts
+
+/** #NaN/Inf in n float32 values. */
+function nonFinite(x: usize, n: usize): u32 {
+  const em = i32x4.splat(0x7f800000);
+  let bad = i32x4.splat(0);
+  let j: usize = 0;
+  for (; j + 4 <= n; j += 4) bad = i32x4.sub(bad, i32x4.eq(v128.and(v128.load(x + (j << 2)), em), em));
+  let c = <u32>(i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) + i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3));
+  for (; j < n; j++) if ((load<u32>(x + (j << 2)) & 0x7f800000) == 0x7f800000) c++;
+  return c;
+}
+
+/** #{|x| > 65504}: finite float32 values an F16 output would turn into ±Inf. */
+function overF16(x: usize, n: usize): u32 {
+  let c: u32 = 0;
+  const lim = f32x4.splat(65504);
+  let acc = i32x4.splat(0);
+  let j: usize = 0;
+  for (; j + 4 <= n; j += 4) acc = i32x4.sub(acc, f32x4.gt(f32x4.abs(v128.load(x + (j << 2))), lim));
+  c = <u32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+  for (; j < n; j++) if (abs(load<f32>(x + (j << 2))) > 65504) c++;
+  return c;
+}
+
+/**
+ * Merge elements [e0, e0 + count) of one tensor. src: (N+1) × [ptr u32, code u32] over stored
+ * bytes (entry 0 the base; its ptr may be 0 when the method does not read it). Per expert i:
+ * weights f64 at w + 8i; cut threshold f32 at cuts + 8i (< 0: no cut) and ties-left u32 at
+ * cuts + 8i + 4 (updated: row chunks cut in order keep what the whole tensor would); DARE at
+ * states + 32i: stream state 4 × u32 at element e0 (advanced), then f64 thr (< 0: no drop) and
+ * f64 scale (see dareDrop). The result is
+ * encoded as outCode at out. counts (u32): [0] base, [1 + i] expert i NaN/Inf inputs, [N + 1]
+ * NaN/Inf outputs, [N + 2] outputs beyond the F16 range — all added to.
+ */
+export function mergeRange(
+  src: usize, N: i32, e0: usize, count: usize, kind: u32, flags: u32,
+  w: usize, lambda: f64, wdiv: f64, s0: f64, s1: f64,
+  cuts: usize, states: usize,
+  out: usize, outCode: u32, counts: usize, scratch: usize,
+): void {
+  const base32 = scratch;
+  const out32 = scratch + (MB << 2);
+  const table = scratch + (<usize>(N + 2) * MB << 2);
+  const outSize: usize = outCode == CODE_F32 ? 4 : 2;
+  const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
+  const needBase = kind == KIND_GTA || (flags & (FLAG_SLERP_BASE | FLAG_READ_BASE)) != 0;
+  for (let i = 0; i < N; i++) store<u32>(table + (<usize>i << 2), <u32>(out32 + (<usize>(i + 1) * MB << 2)));
+  for (let b0: usize = 0; b0 < count; b0 += MB) {
+    const len = min(MB, count - b0);
+    const L = (len + 3) & ~3;
+    const e = e0 + b0;
+    if (needBase) {
+      decodePadded(basePtr, baseCode, e, len, L, base32);
+      store<u32>(counts, load<u32>(counts) + nonFinite(base32, len));
+    }
+    for (let i = 0; i < N; i++) {
+      const d = src + (<usize>(i + 1) << 3);
+      const x = <usize>load<u32>(table + (<usize>i << 2));
+      decodePadded(load<u32>(d), load<u32>(d, 4), e, len, L, x);
+      const c = counts + (<usize>(i + 1) << 2);
+      store<u32>(c, load<u32>(c) + nonFinite(x, len));
+      if (kind != KIND_GTA) continue;
+      // τ = θ − θ₀ in float32: the correctly rounded difference, as fround of the float64 one
+      for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.sub(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
+      if (flags & FLAG_CUT) {
+        const cp = cuts + (<usize>i << 3);
+        if (load<f32>(cp) >= 0) store<u32>(cp, applyCut(x, len, load<f32>(cp), load<u32>(cp, 4)), 4);
+      } else if (flags & FLAG_DROP) {
+        const sp = states + (<usize>i << 5);
+        if (load<f64>(sp, 16) >= 0) dareDrop(x, len, sp, load<f64>(sp, 16), load<f64>(sp, 24));
+      }
+    }
+    if (kind == KIND_SLERP) {
+      const a = (flags & FLAG_SLERP_BASE) != 0 ? base32 : <usize>load<u32>(table);
+      const b = <usize>load<u32>(table + (<usize>(N - 1) << 2));
+      for (let j: usize = 0; j < len; j++) {
+        store<f32>(out32 + (j << 2), <f32>(s0 * <f64>load<f32>(a + (j << 2)) + s1 * <f64>load<f32>(b + (j << 2))));
+      }
+    } else {
+      const consensus = (flags & FLAG_CONSENSUS) != 0;
+      const normalize = (flags & FLAG_NORMALIZE) != 0;
+      gtaCombine(kind == KIND_GTA ? base32 : 0, table, w, N, len, consensus, normalize, kind == KIND_GTA ? lambda : 1, wdiv, out32);
+    }
+    const cb = counts + (<usize>(N + 1) << 2);
+    store<u32>(cb, load<u32>(cb) + nonFinite(out32, len));
+    if (outCode == CODE_F16) store<u32>(cb, load<u32>(cb, 4) + overF16(out32, len), 4);
+    encodeBlock(out32, len, outCode, out + b0 * outSize);
+  }
+}
+
+/**
+ * SLERP's whole-tensor sums over elements [e0, e0 + count): sums[0..2] += Σa², Σb², Σab in
+ * float64, one element after another in flat order (so chunked sums equal the whole-tensor ones,
+ * bit for bit). a = base (useBase) or expert 0, b = the last expert (src as in mergeRange).
+ */
+export function slerpSums(src: usize, N: i32, e0: usize, count: usize, useBase: bool, sums: usize, scratch: usize): void {
+  const a32 = scratch, b32 = scratch + (MB << 2);
+  const ad = useBase ? src : src + 8;
+  const bd = src + (<usize>N << 3);
+  let aa = load<f64>(sums), bb = load<f64>(sums, 8), ab = load<f64>(sums, 16);
+  for (let b0: usize = 0; b0 < count; b0 += MB) {
+    const len = min(MB, count - b0);
+    decodePadded(load<u32>(ad), load<u32>(ad, 4), e0 + b0, len, len, a32);
+    decodePadded(load<u32>(bd), load<u32>(bd, 4), e0 + b0, len, len, b32);
+    for (let j: usize = 0; j < len; j++) {
+      const a = <f64>load<f32>(a32 + (j << 2)), b = <f64>load<f32>(b32 + (j << 2));
+      aa += a * a;
+      bb += b * b;
+      ab += a * b;
+    }
+  }
+  store<f64>(sums, aa);
+  store<f64>(sums, bb, 8);
+  store<f64>(sums, ab, 16);
+}
