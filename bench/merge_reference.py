@@ -150,7 +150,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     base = Checkpoint(a.base)
     experts = [Checkpoint(p) for p in a.experts]
     needs_base = a.method not in ("weight_avg", "slerp")
@@ -171,9 +171,9 @@ def main():
             b = base.f32(name) if needs_base else None
             out = merge_tensor(a.method, b, [e.f32(name) for e in experts], gen)
             f.write(out.to(torch.bfloat16).contiguous().view(torch.int16).numpy().tobytes())
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     read = sum(e.bytes for e in experts) + (base.bytes if needs_base else 0)
-    result = {"method": a.method, "seconds": seconds, "bytesIn": read, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    result = {"method": a.method, "seconds": seconds, "cpuSeconds": cpu, "bytesIn": read, "threads": torch.get_num_threads(), "torch": torch.__version__}
     if a.compare:
         ref, ours = Checkpoint(a.out), Checkpoint(a.compare)
         worst, differ, total = 0.0, 0, 0

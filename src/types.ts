@@ -420,6 +420,8 @@ export interface PredictionDomain {
   /** The predicted value lies beyond the outcomes seen in training / beyond what the outcome can be. */
   beyondTrainingOutcomes: boolean;
   beyondPossible: boolean;
+  /** The interval was cut at the outcome's possible range (e.g. a normalised accuracy below 0). */
+  intervalClipped?: boolean;
 }
 
 /** λ settings for the paper model (docs/predictors.md). */

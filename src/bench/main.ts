@@ -16,6 +16,7 @@ import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
 import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
 import { renderMarkdown, renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
+import { measureStartup, renderStartup, type StartupFigures } from './startup.js';
 import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
 
@@ -168,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
-    .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge (default: all), and screen (only when named: screen vs metrics, minutes)')
+    .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup (default: all), and screen (only when named: screen vs metrics, minutes)')
     .option('--no-torch', 'skip the torch (mergekit-style) merge side-by-side')
     .option('--no-before', 'skip the float32-path merges (the "before" column of the fused WebAssembly path)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
@@ -183,7 +184,7 @@ async function main(argv: string[]): Promise<void> {
   const scale = o.small ? 'small' : '1b';
   const N = Number(o.experts ?? (o.small ? 4 : 8));
   const threads = Number(o.threads ?? os.availableParallelism());
-  const only = new Set((o.only ?? 'bandwidth,kernel,native,stream,metrics,numpy,subspace,merge').split(','));
+  const only = new Set((o.only ?? 'bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup').split(','));
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const started = new Date();
 
@@ -315,6 +316,14 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(renderScreen(screen) + '\n');
   }
 
+  let startup: StartupFigures | undefined;
+  if (only.has('startup')) {
+    // startup.ts: wall time of the commands that must start at once, against bare node (issues 16, 19).
+    log('CLI start-up: --help, --version, inspect and check on the tiny fixtures, against bare node');
+    startup = measureStartup();
+    process.stdout.write(renderStartup(startup).join('\n') + '\n');
+  }
+
   const report: BenchReport & { screen?: ScreenFigures } = {
     format: 'mergelens.bench',
     version: 1,
@@ -336,6 +345,7 @@ async function main(argv: string[]): Promise<void> {
     merges,
     torchNote,
     ...(screen ? { screen } : {}),
+    ...(startup ? { startup } : {}),
   };
   mkdirSync(o.out, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');

@@ -81,6 +81,8 @@ export interface MergePhase {
 
 export interface MergeResultFigures {
   seconds: number;
+  /** CPU seconds of the merge (user + system, all threads of the process): load-independent. */
+  cpuSeconds?: number;
   /** Checkpoint bytes the merge had to read (base when the method needs it + experts). */
   bytesIn: number;
   bytesOut: number;
@@ -92,14 +94,17 @@ export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
   const { b, es, close } = await openAll(p.base, p.experts);
   try {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await mergeToDisk(b, es, { method: p.method, out: p.out, shardBytes: 500e6, force: true });
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     let bytesOut = 0;
     for (const f of r.files) bytesOut += (await fsp.stat(f)).size;
     // Every expert is read in full; the base only by methods that need it (streamPlan skips it otherwise).
     const sizeOf = (c: Checkpoint) => checkpointFiles(c).reduce((n, f) => n + f.size, 0);
     const bytesIn = es.reduce((n, c) => n + sizeOf(c), 0) + (r.plan.method.needsBase ? sizeOf(b) : 0);
-    return { seconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
+    return { seconds, cpuSeconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
   } finally {
     await close();
     if (!p.keep) await fsp.rm(p.out, { recursive: true, force: true });

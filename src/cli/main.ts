@@ -75,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
       // Commander has printed its message (or the help/version) already.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.OK : EXIT.USAGE;
+      // (`mergelens` alone shows the help as an error: code commander.help, exit code 1 → usage.)
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0);
+      return ok ? EXIT.OK : EXIT.USAGE;
     }
     process.stderr.write(`mergelens: unexpected error: ${escapeControlKeepNewlines((e as Error)?.stack ?? String(e))}\n`);
     return EXIT.INTERNAL;

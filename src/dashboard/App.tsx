@@ -112,18 +112,8 @@ export function App({ data, exportDir, initial, now, onQuit, onExport }: AppProp
     body = <HelpPane width={layout.width} />;
   } else if (state.view === 'verdict') {
     const vm = buildVerdictView(data, state);
-    const sideRows = layout.body - 1;
     body = vm ? (
-      <Box flexDirection="row">
-        <VerdictPane vm={vm} cursor={Math.min(state.listCursor, vm.entries.length - 1)} width={layout.leftWidth + 8} rows={layout.body} />
-        <Box width={1} />
-        <Box flexDirection="column" width={Math.max(10, layout.rightWidth - 8)}>
-          <Text wrap="truncate-end" bold>{`▶ ${detail.title}`}</Text>
-          {detail.note ? null : (
-            <PairSide detail={detail} rows={sideRows} width={Math.max(10, layout.rightWidth - 8)} outcome={data.outcome} hasPredictions={data.methods.length > 0} />
-          )}
-        </Box>
-      </Box>
+      <VerdictPane vm={vm} detail={detail} cursor={Math.min(state.listCursor, vm.entries.length - 1)} width={layout.width} rows={layout.body} />
     ) : (
       <Text dimColor>no predictions: pass --predictor or --predictions</Text>
     );

@@ -159,15 +159,19 @@ export function RankedPane({ vm, cursor, width }: { vm: RankedVM; cursor: number
 }
 
 /**
- * The best-method view: the verdict's notes and the predictor's out-of-fold quality, then the
- * pairs tied with the best and the pairs to avoid, each with its best method (or "no clear
- * best"), interval and domain (in / OOD ×distance / ?).
+ * The best-method view, full width: the verdict's notes and the predictor's out-of-fold quality,
+ * the pairs tied with the best and the pairs to avoid — each with its best method (or "no clear
+ * best"), interval and domain (in / OOD ×distance / ?) — and, at the bottom, every method's
+ * prediction for the selected pair.
  */
-export function VerdictPane({ vm, cursor, width, rows }: { vm: VerdictVM; cursor: number; width: number; rows: number }) {
-  const pairWidth = Math.max(8, Math.min(32, ...vm.entries.map((e) => e.pair.length)));
-  const head = [...vm.notes, ...vm.quality];
-  const headShown = head.slice(0, Math.max(0, Math.min(head.length, rows - 6)));
-  const listRows = Math.max(2, rows - headShown.length - 3);
+export function VerdictPane({ vm, detail, cursor, width, rows }: { vm: VerdictVM; detail: DetailVM; cursor: number; width: number; rows: number }) {
+  const pairWidth = Math.max(8, Math.min(width - 5 - 19 - 24 - 9, Math.max(...vm.entries.map((e) => e.pair.length))));
+  const notes = vm.notes.slice(0, 3);
+  const quality = wrap(vm.quality, width, 2);
+  const preds = detail.predictions;
+  const half = Math.floor((width - 1) / 2);
+  const detailLines = detail.note ? 1 : 1 + Math.ceil(preds.length / 2);
+  const listRows = Math.max(2, rows - notes.length - quality.length - 2 - detailLines);
   const leadRows = Math.max(1, vm.avoid.length ? Math.ceil(listRows / 2) : listRows);
   const lead = windowAround(vm.lead, cursor < vm.lead.length ? cursor : 0, leadRows);
   const avoid = windowAround(vm.avoid, cursor >= vm.lead.length ? cursor - vm.lead.length : 0, Math.max(1, listRows - leadRows));
@@ -176,23 +180,41 @@ export function VerdictPane({ vm, cursor, width, rows }: { vm: VerdictVM; cursor
       {verdictLine(e, pairWidth)}
     </Line>
   );
+  const methodWidth = Math.min(16, Math.max(6, ...preds.map((p) => p.method.length)));
+  const cells = preds.map((p) => truncate(`${padRight(p.method, methodWidth)} ${p.text}`, half));
   return (
     <Box flexDirection="column" width={width}>
-      {headShown.map((t, k) => (
-        <Line key={`h${k}`} dimColor={k >= vm.notes.length} color={k < vm.notes.length && /OUT OF DOMAIN|outside/.test(t) ? 'yellow' : undefined}>
+      {notes.map((t, k) => (
+        <Line key={`n${k}`} color={/OUT OF DOMAIN|outside/.test(t) ? 'yellow' : undefined}>
+          {t}
+        </Line>
+      ))}
+      {quality.map((t, k) => (
+        <Line key={`q${k}`} dimColor>
           {t}
         </Line>
       ))}
       <Line bold color="green">
         {vm.leadTitle}
         {lead.before ? ` ↑${lead.before}` : ''}
+        {lead.after ? ` ↓${lead.after}` : ''}
       </Line>
       {lead.items.map((e, k) => line(e, lead.before + k))}
-      {lead.after ? <Line dimColor>{`  … ${lead.after} more`}</Line> : null}
       <Line bold color="red">
         {vm.avoidTitle}
       </Line>
       {avoid.items.map((e, k) => line(e, vm.lead.length + avoid.before + k))}
+      <Line bold>
+        {`▶ ${detail.title}`}
+        {detail.note ? <Text dimColor>{`  (${detail.note})`}</Text> : null}
+      </Line>
+      {detail.note
+        ? null
+        : Array.from({ length: Math.ceil(cells.length / 2) }, (_, r) => (
+            <Line key={`d${r}`}>
+              {padRight(cells[2 * r], half)} {cells[2 * r + 1] ?? ''}
+            </Line>
+          ))}
     </Box>
   );
 }

@@ -8,7 +8,7 @@ import type { MetricsReport, Prediction, PredictorFile } from '../types.js';
 import { formatInterval, formatSigned, formatValue, padLeft, padRight, truncate } from './format.js';
 import { activeFilter, type DashContext, type DashState, visibleExperts } from './state.js';
 import { buildVerdict, type PairDecision, type Verdict } from '../predict/verdict.js';
-import { bestMethodText, domainReason, domainTag } from '../predict/format.js';
+import { domainReason, domainTag } from '../predict/format.js';
 import { orderBreakdown } from '../metrics/layer-order.js';
 
 export interface DashboardInput {
@@ -371,8 +371,8 @@ export interface VerdictRowVM {
 
 export interface VerdictVM {
   notes: string[];
-  /** Out-of-fold quality, one line per method. */
-  quality: string[];
+  /** Out-of-fold quality of every method, one paragraph (the pane wraps it). */
+  quality: string;
   leadTitle: string;
   avoidTitle: string;
   lead: VerdictRowVM[];
@@ -391,21 +391,24 @@ export function buildVerdictView(data: DashboardData, s: DashState): VerdictVM |
     j: index.get(p.b)!,
     rank: p.rank,
     pair: `${p.a} × ${p.b}`,
-    best: bestMethodText(p),
+    // Short form for an 18-column cell; screen and the report list the tied methods by name.
+    best: p.bestMethod ?? `no clear best (${p.tiedMethods.length})`,
     interval: formatInterval(p.best.predicted, p.best.lo, p.best.hi),
     domain: domainTag(p.best),
     why: domainReason(p.best, 2),
     group: p.group,
     inDomain: p.inDomain,
   });
-  const quality = Object.values(v.quality).map(
-    (q) => `${padRight(q.method, 16)} r ${formatValue(q.r)}  RMSE ${formatValue(q.rmse)} vs mean ${formatValue(q.baselineRmse)}  ${q.beatsMean === null ? 'unknown' : q.beatsMean ? 'beats mean' : 'NO better than mean: withheld'}`,
-  );
+  // One compact token per method, wrapped by the pane: "tsv r 0.36 ✓" (✗ = no better than the mean, withheld).
+  const qs = Object.values(v.quality);
+  const quality = qs.length
+    ? `out-of-fold (${qs[0].scheme ?? 'none'}) r, ✓ beats the mean, ✗ withheld: ` + qs.map((q) => `${q.method} ${formatValue(q.r)}${q.beatsMean === null ? '?' : q.beatsMean ? '✓' : '✗'}`).join('  ')
+    : 'out-of-fold quality unknown (predictions without their predictor)';
   const lead = v.lead.map(row);
   const avoid = v.avoid.map(row);
   return {
     notes: v.notes,
-    quality: quality.length ? [`out-of-fold (${Object.values(v.quality)[0].scheme ?? 'none'}), calibrated model:`, ...quality] : ['out-of-fold quality unknown (no predictor)'],
+    quality,
     leadTitle: v.lead.length > 1 ? `No clear winner among these ${v.lead.length} pairs (intervals overlap the best's):` : 'Best pair (interval above every other pair):',
     avoidTitle: v.avoid.length ? `Pairs to avoid (${v.avoid.length}, interval below the best pair's):` : 'Pairs to avoid: none',
     lead,
@@ -415,7 +418,7 @@ export function buildVerdictView(data: DashboardData, s: DashState): VerdictVM |
 }
 
 export function verdictLine(r: VerdictRowVM, pairWidth: number): string {
-  return `${padLeft(String(r.rank), 3)}. ${padRight(r.pair, pairWidth)} ${padRight(r.best, 18)} ${r.interval} ${r.domain}`;
+  return `${padLeft(String(r.rank), 3)}. ${padRight(truncate(r.pair, pairWidth), pairWidth)} ${padRight(truncate(r.best, 18), 18)} ${padRight(r.interval, 23)} ${r.domain}`;
 }
 
 export function rankedLine(e: RankedEntry, nameWidth: number): string {

@@ -305,8 +305,18 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
 
   // Start candidates in order; the disk semaphore bounds how many hold a model, so launching all
   // promises at once is safe (the waiting ones hold nothing).
+  // An error of the runner itself (journal unwritable, disk full) stops everything, cleanly.
+  let fatal: unknown = null;
   try {
-    await Promise.all(todo.map(one));
+    await Promise.all(
+      todo.map((t) =>
+        one(t).catch((e: unknown) => {
+          fatal ??= e;
+          controller.abort();
+        }),
+      ),
+    );
+    if (fatal) throw fatal;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await journal.close();

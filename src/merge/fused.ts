@@ -25,6 +25,7 @@ import { NonFiniteTau, sourceBlock, type SourceBlock } from '../numerics/sources
 import { keepCount } from '../numerics/select/threshold.js';
 import type { MergeOptions, MergePlan, TensorPlan } from './plan.js';
 import { rowsPerChunk } from './stream.js';
+import { bool, num, str } from './params.js';
 import { tensorStateAt } from './random.js';
 import { SlerpSums } from './methods/slerp.js';
 
@@ -61,11 +62,6 @@ interface Slot {
   out: number;
   reading: Promise<void> | null;
   writing: Promise<void> | null;
-}
-
-function num(params: Record<string, ParamValue>, name: string, fallback: number): number {
-  const v = params[name];
-  return typeof v === 'number' ? v : fallback;
 }
 
 /**
@@ -142,23 +138,24 @@ export async function mergeFused(
             badOut = 0;
             const rowStep = Math.max(1, rowsPerChunk(plan, t, opts.chunkElements));
             if (id === 'ties') await prepareCuts(t, params, u.whole ? block : null, sources(t), N, rowStep, cuts);
-            if (id === 'slerp') coef = await slerpCoefficients(t, num(params, 't', 0.5), u.whole ? block : null, sources(t), N, rowStep, sums, scratch);
+            if (id === 'slerp') coef = await slerpCoefficients(t, num(params, 't'), u.whole ? block : null, sources(t), N, rowStep, sums, scratch);
           }
           let flags = needBaseAll ? FLAG.readBase : 0;
           let kind: number = KIND.gta;
-          const lambda = num(params, 'lambda', 1);
+          let lambda = 1;
           let wdiv = 1;
           let wsum = 0;
           for (const x of weights) wsum += x;
           if (id === 'weight_avg') {
             kind = KIND.linear;
-            wdiv = params.normalize === true && Math.abs(wsum) >= 1e-8 ? wsum : 1;
+            wdiv = bool(params, 'normalize') && Math.abs(wsum) >= 1e-8 ? wsum : 1;
           } else if (id === 'slerp') {
             kind = KIND.slerp;
             if (N === 1) flags |= FLAG.slerpBase;
           } else {
-            if (params.normalize === true) flags |= FLAG.normalize;
-            wdiv = params.normalize === true && Math.abs(wsum) >= 1e-8 ? wsum : 1;
+            lambda = num(params, 'lambda');
+            if (bool(params, 'normalize')) flags |= FLAG.normalize;
+            wdiv = bool(params, 'normalize') && Math.abs(wsum) >= 1e-8 ? wsum : 1;
             if (id === 'ties') flags |= FLAG.cut | FLAG.consensus;
             if (id === 'dare_ties') flags |= FLAG.consensus;
             if (id.startsWith('dare')) {
@@ -201,12 +198,12 @@ export async function mergeFused(
 /** The DARE stream states of every expert at element `start` of tensor t, with each expert's keep threshold and scale. */
 function dareStates(seed: number, t: TensorPlan, start: number, params: Record<string, ParamValue>, states: number, N: number): void {
   const { heap } = kernels();
-  const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density', 0.1));
+  const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density'));
   for (let e = 0; e < N; e++) {
     const d = densities[e];
     heap.u32(states + 32 * e, 4).set(tensorStateAt(seed, t.name, e * t.numel + start));
     // density ≥ 1 keeps everything and draws nothing (randomDrop); keep iff r/2³² < density
-    heap.f64(states + 32 * e + 16, 2).set(d >= 1 ? [-1, 1] : [d * 4294967296, params.rescale === 'inverse' ? 1 / d : 1]);
+    heap.f64(states + 32 * e + 16, 2).set(d >= 1 ? [-1, 1] : [d * 4294967296, str(params, 'rescale') === 'inverse' ? 1 / d : 1]);
   }
 }
 
@@ -217,7 +214,7 @@ function dareStates(seed: number, t: TensorPlan, start: number, params: Record<s
  */
 async function prepareCuts(t: TensorPlan, params: Record<string, ParamValue>, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number, cuts: number): Promise<void> {
   const { heap } = kernels();
-  const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density', 0.2));
+  const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density'));
   const cutF = heap.f32(cuts, 2 * N);
   const cutU = heap.u32(cuts, 2 * N);
   // one threshold search per distinct density < 1 (experts at density ≥ 1 are kept whole)

@@ -3,7 +3,7 @@
  * went in, how it was merged, with which parameters, and — when a prediction led to the merge
  * (`screen --emit`) — what was predicted, so the card can be checked against an evaluation.
  */
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { MergeExtrasContext } from './to-disk.js';
 import { mergekitDocument, mergekitYaml, type PredictionNote } from './mergekit/emit.js';
@@ -11,6 +11,8 @@ import { mergekitDocument, mergekitYaml, type PredictionNote } from './mergekit/
 export const MERGEKIT_CONFIG_FILE = 'mergekit_config.yml';
 export const MODEL_CARD_FILE = 'README.md';
 
+/** Paths absolute, so the recorded config reads the same from inside the output folder (Hub ids and memory: names stay). */
+const abs = (p: string) => (existsSync(p) ? path.resolve(p) : p);
 const fmt = (v: unknown) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : String(v));
 
 /** The prediction note a config document carries under `mergelens.prediction`, if any. */
@@ -76,8 +78,8 @@ export async function writeMergeDocs(ctx: MergeExtrasContext, opts: { config?: R
     opts.config ??
     mergekitDocument({
       method: r.method,
-      base: r.base?.path,
-      experts: r.experts.map((e) => e.path),
+      base: r.base ? abs(r.base.path) : undefined,
+      experts: r.experts.map((e) => abs(e.path)),
       weights: ctx.plan.method.usesWeights === false ? undefined : r.weights,
       params: r.params as Record<string, string | number | boolean>,
       seed: r.seed,

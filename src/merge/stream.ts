@@ -3,7 +3,9 @@
  * a time. Per piece it holds the base, the N expert weights and the output (N + 2 float32
  * arrays), plus the method's own temporaries (task-vector methods keep N float32 task
  * vectors; SVD methods a few float64 copies of one matrix). Whole tensors bound memory by the
- * largest tensor; row chunks (mergeToDisk) by the chunk size.
+ * largest tensor; row chunks (mergeToDisk) by the chunk size. mergeToDisk takes the fused
+ * WebAssembly path (fused.ts: stored bytes in, encoded bytes out, the same bytes) when it covers
+ * the plan; this float32 path serves the rest and the in-memory API.
  */
 import type { Checkpoint, LoraCheckpoint, LowRankDelta } from '../types.js';
 import { MergelensError } from '../errors.js';

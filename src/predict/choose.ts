@@ -13,7 +13,7 @@ import type { MetricFamily, MetricsReport, PredictorFile } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { METRIC_FAMILIES, metricFamily } from './families.js';
 import { loadPredictor, loadStudy } from './load.js';
-import { attachDomains, hasDomains } from './domain-guard.js';
+import { attachDomains, domainProblem, hasDomains } from './domain-guard.js';
 import { predictorCovers } from './predict.js';
 
 /** Package root (this file lives in src/predict or dist/predict). */
@@ -33,6 +33,10 @@ export async function loadPredictorWithDomain(file: string, study?: string): Pro
 
 /** Give an already loaded predictor its domain (see loadPredictorWithDomain). */
 export async function withDomain(predictor: PredictorFile, file: string, study?: string): Promise<PredictorFile> {
+  for (const m of Object.values(predictor.methods)) {
+    const problem = domainProblem(m);
+    if (problem) throw new MergelensError('BAD_INPUT', `methods.${m.method}: ${problem}`, { file, hint: 'refit the predictor with mergelens fit' });
+  }
   if (hasDomains(predictor)) return predictor;
   const shipped = DEFAULT_PREDICTORS.some((p) => path.resolve(p) === path.resolve(file));
   const source = study ?? (shipped ? SHIPPED_STUDY : undefined);

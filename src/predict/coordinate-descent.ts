@@ -156,8 +156,10 @@ export function activeSetSolve(P: GramProblem, l1: number, l2: number, beta: Flo
   for (let j = 0; j < p; j++) if (beta[j] !== 0) act.push(j);
   const m = act.length;
   if (m === 0) return false;
-  const A = new Float64Array(m * m);
-  const rhs = new Float64Array(m);
+  // Scratch reused across calls (this runs thousands of times along inner-CV paths).
+  const sc = scratchFor(p);
+  const A = sc.A.subarray(0, m * m);
+  const rhs = sc.rhs.subarray(0, m);
   for (let a = 0; a < m; a++) {
     const j = act[a];
     for (let b = 0; b < m; b++) A[a * m + b] = G[j * p + act[b]] + (a === b ? l2 : 0);
@@ -190,10 +192,11 @@ export function activeSetSolve(P: GramProblem, l1: number, l2: number, beta: Flo
       }
     }
   }
-  const next = new Float64Array(p);
+  const next = sc.next.fill(0);
   for (let a = 0; a < m; a++) next[act[a]] = hit < 0 ? rhs[a] : beta[act[a]] + t * (rhs[a] - beta[act[a]]);
   if (hit >= 0) next[act[hit]] = 0;
-  const g = Float64Array.from(c);
+  const g = sc.g;
+  g.set(c);
   for (let a = 0; a < m; a++) {
     const k = act[a];
     for (let j = 0; j < p; j++) g[j] -= G[j * p + k] * next[k];
@@ -204,6 +207,12 @@ export function activeSetSolve(P: GramProblem, l1: number, l2: number, beta: Flo
   const slack = l1 * (1 + 1e-9) + 1e-15;
   for (let j = 0; j < p; j++) if (next[j] === 0 && G[j * p + j] > 0 && Math.abs(g[j]) > slack) return false;
   return true;
+}
+
+let scratch: { p: number; A: Float64Array; rhs: Float64Array; next: Float64Array; g: Float64Array } | undefined;
+function scratchFor(p: number) {
+  if (!scratch || scratch.p !== p) scratch = { p, A: new Float64Array(p * p), rhs: new Float64Array(p), next: new Float64Array(p), g: new Float64Array(p) };
+  return scratch;
 }
 
 /** One-off solve on a (centred) design. */

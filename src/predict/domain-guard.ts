@@ -174,6 +174,19 @@ export function attachDomains(pf: PredictorFile, study: StudyDataset): string[] 
   return done;
 }
 
+/** What is wrong with a method's stored domain (shape, non-finite threshold), or null when it is usable. */
+export function domainProblem(m: MethodPredictor): string | null {
+  const d = m.domain;
+  if (!d) return null;
+  const p = m.features.length;
+  const vec = (v: unknown) => Array.isArray(v) && v.length === p && v.every((x) => typeof x === 'number');
+  if (!vec(d.zMin) || !vec(d.zMax) || !vec(d.margin)) return `domain.zMin/zMax/margin must hold ${p} numbers (one per feature)`;
+  if (!Array.isArray(d.inverseGram) || d.inverseGram.length !== p || !d.inverseGram.every(vec)) return `domain.inverseGram must be ${p} × ${p}`;
+  if (!(d.threshold > 0) || !(d.n >= 2) || !Number.isFinite(d.meanLeverage)) return 'domain.threshold, n and meanLeverage must be positive numbers';
+  if (!d.outcome || !Array.isArray(d.outcome.bounds)) return 'domain.outcome is missing its range';
+  return null;
+}
+
 /** True when every method of the predictor carries a domain. */
 export function hasDomains(pf: PredictorFile): boolean {
   return Object.values(pf.methods).every((m) => m.domain !== undefined);

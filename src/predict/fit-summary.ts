@@ -46,13 +46,6 @@ export function formatFitSummary(pf: PredictorFile): string {
       out.push(`  ${m.method} (${x.policy}): ${x.rowsDropped} row(s) dropped, ${x.featuresDropped.length} feature(s) dropped${x.featuresDropped.length ? ` (${x.featuresDropped.join(', ')})` : ''}; fitted on ${m.trainRows} rows`);
     }
   }
-  const fp = pf.fingerprints;
-  if (fp.methodPairs !== undefined) {
-    out.push('');
-    out.push(
-      `Across methods: mean top-5 overlap ${f3(fp.meanTop5Overlap)} over ${fp.overlapPairs} method pair(s); mean sign agreement ${f3(fp.meanSignAgreement)} over ${fp.signPairs} of ${fp.methodPairs} method pair(s) (pairs sharing no non-zero metric have none).`,
-    );
-  }
   const named = ms.flatMap((m) => rankCoefficients(m.features, m.paper.coef).slice(0, 5).map((c) => c.metric)).filter((id) => paperMetric(id));
   const uniq = [...new Set(named)];
   if (uniq.length) {

@@ -7,7 +7,6 @@ import type { MethodPredictor, PredictorFile, ProgressSink, StudyDataset, StudyR
 import { MergelensError } from '../errors.js';
 import type { Design } from './design.js';
 import { applyMinMax, designFromRows, fitMinMax, subsetRows, subsetVec } from './design.js';
-import { fitPaperModel } from './pearson-l1.js';
 import { fitElasticNet } from './elastic-net.js';
 import { crossValidate } from './cv.js';
 import { bootstrapIntervals, compareFingerprints } from './fingerprint.js';
@@ -156,9 +155,9 @@ export function fitMethod(method: string, rows: StudyRow[], features: string[], 
       (idx) => {
         const Xb = subsetRows(X, idx);
         const yb = subsetVec(y, idx);
-        if (sel.mode === 'paper') return fitPaperModel(Xb, yb, sel.value).coef;
         const Zb = applyMinMax(Xb, fitMinMax(Xb));
-        return paperFitAtRho(Zb, yb, paperLambdaMax(Zb, yb), sel.value);
+        const lmax = paperLambdaMax(Zb, yb);
+        return paperFitAtRho(Zb, yb, lmax, sel.mode === 'paper' ? (lmax > 0 ? sel.value / lmax : 1) : sel.value);
       },
       { samples: opts.bootstrap, seed: opts.seed, stream: `paper:${method}` },
     );
@@ -225,6 +224,9 @@ export function fitPredictors(dataset: StudyDataset, opts: FitOptions = {}): Pre
   };
   if (!(Number.isInteger(settings.bootstrap) && settings.bootstrap >= 0 && settings.bootstrap <= MAX_BOOTSTRAP)) throw new MergelensError('BAD_PARAM', `bootstrap must be an integer from 0 to ${MAX_BOOTSTRAP}, got ${settings.bootstrap}`);
   if (!(settings.l1Ratio > 0 && settings.l1Ratio <= 1)) throw new MergelensError('BAD_PARAM', `l1Ratio must be in (0, 1], got ${settings.l1Ratio}`);
+  if (settings.lambda.mode === 'relative' && settings.lambda.value >= 1) {
+    warnings.push(`λ/λ_max = ${settings.lambda.value} zeroes every paper-model coefficient (λ is relative by default; the paper's λ = 1 is --lambda-scale paper --lambda 1, automatic choice is --lambda auto)`);
+  }
   const policy: MissingPolicy = opts.missing ?? dataset.source?.missingDefault ?? 'drop-features';
   const methods: Record<string, MethodPredictor> = {};
   const names = [...byMethod.keys()].sort();
@@ -244,6 +246,7 @@ export function fitPredictors(dataset: StudyDataset, opts: FitOptions = {}): Pre
       return;
     }
     methods[method] = { ...fitMethod(method, data.rows, data.features, settings), missing: data.missing };
+    if (methods[method].paper.coef.every((c) => c === 0)) warnings.push(`${method}: every paper-model coefficient is zero at this λ — its score ranks nothing`);
     methods[method].domain = methodDomain(methods[method], data.rows, dataset.outcome); // extrapolation guard (domain-guard.ts)
   });
   opts.onProgress?.({ phase: 'fit', done: names.length, total: names.length, unit: 'items' });

@@ -8,7 +8,9 @@ import { buildVerdict, type PairDecision, type Verdict } from './verdict.js';
 import { rankCoefficients } from './fingerprint.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
-const signed = (x: number) => (x >= 0 ? '+' : '') + (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(1) : x.toFixed(3));
+/** Signed value; null/NaN (too few folds to compare) print as n/a instead of crashing. */
+const signed = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : (x >= 0 ? '+' : '') + (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(1) : x.toFixed(3));
 
 function table(header: string[], rows: string[][], alignRight: boolean[] = []): string {
   const w = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
@@ -43,7 +45,8 @@ export function formatValidation(pf: PredictorFile): string {
     out.push(`  ${m.method}: ${ranked.length ? ranked.map((c) => `${c.metric} (${signed(c.coef)})`).join(', ') : 'all coefficients zero at this λ'}`);
   }
   const fp = pf.fingerprints;
-  out.push(`  across methods: mean top-5 overlap ${f3(fp.meanTop5Overlap)}, mean sign agreement ${f3(fp.meanSignAgreement)}`);
+  const over = (n: number | undefined) => (n === undefined ? '' : ` (over ${n}${fp.methodPairs !== undefined ? ` of ${fp.methodPairs}` : ''} method pair(s))`);
+  out.push(`  across methods: mean top-5 overlap ${f3(fp.meanTop5Overlap)}${over(fp.overlapPairs)}, mean sign agreement ${f3(fp.meanSignAgreement)}${over(fp.signPairs)}`);
   return out.join('\n');
 }
 

@@ -16,7 +16,7 @@
 import type { Design } from './design.js';
 import { applyMinMax, fitMinMax, linearCombination, subsetRows, subsetVec } from './design.js';
 import { centre, coordinateDescentGram, gramProblem, type GramProblem } from './coordinate-descent.js';
-import { PAPER_ZERO_THRESHOLD, fitPaperModel, type PaperModel } from './pearson-l1.js';
+import { PAPER_ZERO_THRESHOLD, type PaperModel } from './pearson-l1.js';
 import type { LambdaSelection } from '../types.js';
 import type { Fold } from './folds.js';
 import { lotoFolds } from './folds.js';
@@ -166,8 +166,9 @@ export function fitPaperWithSetting(X: Design, y: ArrayLike<number>, pairs: read
   const Z = applyMinMax(X, mm);
   const lmax = paperLambdaMax(Z, y);
   if (setting.mode === 'paper') {
-    const m = fitPaperModel(X, y, setting.value);
-    return { lambda: m.lambda, min: m.min, max: m.max, coef: m.coef, selection: { mode: 'paper', value: setting.value, paperLambda: setting.value, lambdaMax: lmax } };
+    // Same problem as fitPaperModel(X, y, λ), reached by warm starts down the path (fast at small λ).
+    const coef = lmax > 0 ? paperFitAtRho(Z, y, lmax, setting.value / lmax) : new Float64Array(X.cols.length);
+    return { lambda: setting.value, min: mm.min, max: mm.max, coef: Array.from(coef), selection: { mode: 'paper', value: setting.value, paperLambda: setting.value, lambdaMax: lmax } };
   }
   let rho: number;
   let grid: number[] | undefined;

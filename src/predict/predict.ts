@@ -69,13 +69,22 @@ export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction
   const domain = assessPair(m, x, predicted);
   // Prediction interval σ·sqrt(1 + h), relative to the average training row (domain-guard.ts).
   const half = Z95 * intervalSigma(m) * (domain ? widening(m.domain!, domain.leverage) : 1);
+  let lo = predicted - half;
+  let hi = predicted + half;
+  // An interval never claims impossible outcomes: cut it at the possible range, and say so.
+  const [bLo, bHi] = m.domain?.outcome.bounds ?? [null, null];
+  if (domain && ((bLo !== null && lo < bLo) || (bHi !== null && hi > bHi))) {
+    if (bLo !== null) lo = Math.max(lo, Math.min(bLo, predicted));
+    if (bHi !== null) hi = Math.min(hi, Math.max(bHi, predicted));
+    domain.intervalClipped = true;
+  }
   return {
     a: pair.a,
     b: pair.b,
     method: m.method,
     predicted,
-    lo: predicted - half,
-    hi: predicted + half,
+    lo,
+    hi,
     score: paperScore(m.paper, x),
     drivers,
     ...(domain ? { domain } : {}),

@@ -160,6 +160,5 @@ export function buildVerdict(predictions: Prediction[], predictor?: PredictorFil
   if (beyondPossible) notes.push(`${beyondPossible} pair(s) have a prediction beyond the outcome's possible range (marked !range).`);
   if (allWithheld) notes.push('No method beats predicting the mean out of fold: the ranking below is not informative.');
   else if (withheld.length) notes.push(`Withheld from the best-method choice (no better than predicting the mean out of fold): ${withheld.join(', ')}.`);
-  if (lead.length > 1) notes.push(`No clear winner among the top ${lead.length} pairs: their intervals overlap the best pair's.`);
   return { pairs, lead, avoid, quality, withheld, outOfDomain, beyondPossible, notes };
 }

@@ -6,6 +6,7 @@
  */
 import type { MetricFamily, MetricMatrix, MetricsReport, PairIndex, Prediction, PredictorFile, StudyDataset } from '../types.js';
 import { clusterOrder } from './cluster.js';
+import { roundSignificant } from './format.js';
 import { compactBreakdown, DEFAULT_DOWNSAMPLE, type CompactBreakdown, type DownsampleOptions } from './downsample.js';
 import { lowerIsSimilar } from './metric-direction.js';
 import { studyScatter, type ScatterSeries } from './study-view.js';
@@ -176,6 +177,9 @@ function studyOutcomes(study: StudyDataset): ReportModel['outcomes'] {
   return out.filter((s) => s.values.length);
 }
 
+/** Beyond this many experts the embedded matrices are rounded (report size; see downsample.ts for breakdowns). */
+const LARGE_REPORT_EXPERTS = 60;
+
 /**
  * Which pairs keep their per-layer series when a report has too many pairs to embed them all
  * (downsample.ts): best predicted outcome first when there are predictions, else pair order.
@@ -193,18 +197,19 @@ function breakdownPriority(metrics: MetricsReport, predictions: Prediction[] | u
 export function buildReportModel(input: ReportInput): ReportModel {
   const { metrics, predictor, study } = input;
   const metricIds = orderedMetricIds(metrics);
+  const ds = { ...DEFAULT_DOWNSAMPLE, ...input.downsample };
   const definitions: Record<string, MetricInfo> = {};
   const matrices: Record<string, MetricMatrix> = {};
   const orders: Record<string, number[]> = {};
   for (const id of metricIds) {
     definitions[id] = metricInfo(metrics, id);
-    matrices[id] = metrics.metrics[id];
+    // Many experts (N² values per metric): rounded to ds.digits significant digits, more than the page shows (4).
+    matrices[id] = metrics.experts.length > LARGE_REPORT_EXPERTS ? metrics.metrics[id].map((row) => row.map((v) => roundSignificant(v, ds.digits))) : metrics.metrics[id];
     orders[id] = clusterOrder(metrics.metrics[id], id);
   }
   for (const id of Object.keys(metrics.perLayer?.values ?? {}).concat(Object.keys(metrics.perTensor?.values ?? {}))) {
     if (!definitions[id]) definitions[id] = metricInfo(metrics, id);
   }
-  const ds = { ...DEFAULT_DOWNSAMPLE, ...input.downsample };
   const priority = breakdownPriority(metrics, input.predictions);
   const emptyBreakdown = { groups: [], numel: [], values: {} };
   const scatter = study && predictor ? studyScatter(study, predictor) : null;

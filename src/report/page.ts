@@ -199,13 +199,20 @@ export const PAGE_JS = String.raw`
   // ── predictions ──
   function drawPredictions() {
     var P = D.predictions;
-    var ylab = P.pairs.map(function (q) { return pt(q[0] + ' × ' + q[1]); });
+    // Rows sorted by their best prediction (highest first); every cell printed with its value,
+    // the row's highest marked ★; the interval is in the hover.
+    var rowMax = P.predicted.map(function (row) { return row.reduce(function (m, v) { return v !== null && v > m ? v : m; }, -Infinity); });
+    var order = P.pairs.map(function (_, r) { return r; }).sort(function (u, v) { return rowMax[v] - rowMax[u] || u - v; });
+    var ylab = order.map(function (r) { var q = P.pairs[r]; return pt(q[0] + ' × ' + q[1]); });
     var x = P.methods.map(pt);
-    var text = P.predicted.map(function (row, r) { return row.map(function (v, c) {
-      return v === null ? '' : fmt(v) + '<br>[' + fmt(P.lo[r][c]) + ', ' + fmt(P.hi[r][c]) + ']'; }); });
+    var z = order.map(function (r) { return P.predicted[r]; });
+    var text = order.map(function (r) { return P.predicted[r].map(function (v) {
+      return v === null ? '' : (v === rowMax[r] ? '★ ' : '') + fmt(v); }); });
+    var hover = order.map(function (r) { return P.predicted[r].map(function (v, c) {
+      return v === null ? '' : fmt(v) + ' [' + fmt(P.lo[r][c]) + ', ' + fmt(P.hi[r][c]) + ']' + (v === rowMax[r] ? ' (highest for this pair)' : ''); }); });
     Plotly.react('pred-heatmap', [{
-      type: 'heatmap', z: P.predicted, x: x, y: ylab, text: text, texttemplate: P.pairs.length <= 30 ? '%{text}' : '',
-      hovertemplate: '%{y}<br>%{x}: %{text}<extra></extra>', colorscale: 'Cividis', xgap: 2, ygap: 2, hoverongaps: false,
+      type: 'heatmap', z: z, x: x, y: ylab, text: text, customdata: hover, texttemplate: '%{text}', textfont: { size: P.pairs.length <= 30 ? 12 : 9 },
+      hovertemplate: '%{y}<br>%{x}: %{customdata}<extra></extra>', colorscale: 'Cividis', xgap: 2, ygap: 2, hoverongaps: false,
       colorbar: { title: { text: pt(OUTCOME_SHORT || 'predicted'), side: 'right' }, thickness: 14 }
     }], layout({
       height: Math.max(320, Math.min(1400, 120 + 44 * P.pairs.length)),

@@ -83,7 +83,8 @@ function warningsSection(input: ReportInput, extra: [source: string, text: strin
 function verdictLine(v: PairVerdict, recs: Recommendations, metrics: MetricsReport): string {
   if (recs.basis === 'predictions') {
     const ood = v.domain && v.domain !== 'in' ? ` <span class="bad" title="${escapeAttr(v.domainWhy ?? 'domain unknown')}">${h(v.domain === '?' ? 'domain unknown' : v.domain)}</span>` : '';
-    return `<li><b>${h(pairText(v.a, v.b))}</b> — ${v.bestText && v.bestText !== v.bestMethod ? h(v.bestText) : `best with <b>${h(v.bestMethod ?? '')}</b>`} (${h(v.bestMethod ?? '')}): ${h(formatNumber(v.value))} [${h(formatNumber(v.lo))}, ${h(formatNumber(v.hi))}]${ood}</li>`;
+    const method = v.bestText && v.bestText !== v.bestMethod ? `${h(v.bestText)}; highest <b>${h(v.bestMethod ?? '')}</b>` : `best with <b>${h(v.bestMethod ?? '')}</b>`;
+    return `<li><b>${h(pairText(v.a, v.b))}</b> — ${method}: ${h(formatNumber(v.value))} [${h(formatNumber(v.lo))}, ${h(formatNumber(v.hi))}]${ood}</li>`;
   }
   return `<li><b>${h(pairText(v.a, v.b))}</b> — ${h(metricInfo(metrics, recs.metric!).label)} ${h(formatNumber(v.value))}</li>`;
 }
@@ -101,7 +102,7 @@ function avoidList(recs: Recommendations, metrics: MetricsReport): string {
 function verdictHead(recs: Recommendations): string {
   const v = recs.verdict;
   if (!v) return '';
-  const notes = v.notes.length ? `<ul class="warnings" id="verdict-notes">${v.notes.map((n) => `<li>${h(n)}</li>`).join('')}</ul>` : '';
+  const notes = v.notes.length ? `<div id="verdict-notes">${v.notes.map((n) => `<p class="note"><b>${h(n)}</b></p>`).join('')}</div>` : '';
   const q = Object.values(v.quality);
   if (!q.length) return notes;
   const columns: Column[] = [

@@ -24,6 +24,7 @@ import path from 'node:path';
 import type { Checkpoint, MetricsReport, PredictorFile, Prediction, ProgressSink, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { openCheckpoint, openCheckpoints } from '../checkpoint/open.js';
+import { isLora } from '../checkpoint/lowrank.js';
 import { computeMetrics } from '../metrics/engine.js';
 import { getMethod, listMethods } from '../merge/registry.js';
 import { mergeToDisk } from '../merge/to-disk.js';
@@ -224,7 +225,18 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     log(`scoring the base and ${names.length} experts alone on ${universe.join(', ')}`);
     const singles: Candidate[] = [
       { id: 'model:base', name: 'base', tasks: universe, model: o.base, meta: { role: 'base' } },
-      ...names.map((n, k) => ({ id: `model:expert:${n}`, name: `expert__${safeName(n)}`, tasks: universe, model: o.experts[k], meta: { role: 'expert', expert: n } })),
+      ...names.map((n, k): Candidate => {
+        const c = { id: `model:expert:${n}`, name: `expert__${safeName(n)}`, tasks: universe, meta: { role: 'expert', expert: n } };
+        if (!isLora(experts[k])) return { ...c, model: o.experts[k] };
+        // A LoRA adapter is scored as the full model it makes (θ₀ + Δ), so {model} is always a full model.
+        return {
+          ...c,
+          materialise: async (dir) => {
+            await mergeToDisk(base, [experts[k]], { method: 'task_arithmetic', params: { lambda: 1 }, seed, out: dir, force: true });
+            return dir;
+          },
+        };
+      }),
     ];
     const first = await run(singles, 'score');
     const ok = (out: Outcome | undefined) => (out?.status === 'ok' ? out.scores! : undefined);

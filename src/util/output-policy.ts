@@ -30,7 +30,11 @@ export type OutputKind =
   | 'predictions' // predict -o / screen -o / screen --csv: JSON, CSV or the text ranking
   | 'report' // HTML report
   | 'study' // the study's output folder
-  | 'dashboard-export'; // the dashboard's `e` exports
+  | 'dashboard-export' // the dashboard's `e` exports
+  | 'eval-scores' // eval-mnist -o: {"scores": {task: accuracy}}
+  | 'sweep-curve' // sweep-curve --json
+  | 'sweep' // a sweep folder (journal.jsonl)
+  | 'merge-handoff'; // screen --emit: a folder of mergekit YAMLs and merge.sh
 
 export interface OutputRequest {
   path: string;
@@ -39,6 +43,11 @@ export interface OutputRequest {
   folder?: boolean;
   /** The option that named it, for messages ("-o", "--csv"). */
   flag?: string;
+  /**
+   * The command continues what is there itself (a sweep resuming from its journal): existing
+   * contents are its business, not --force's. Inputs, locks and writability are still checked.
+   */
+  reuse?: boolean;
 }
 
 export interface ClaimOptions {
@@ -445,6 +454,8 @@ export async function isOutputOfKind(kind: OutputKind, real: string): Promise<bo
     if ((await fsp.readdir(real)).length === 0) return kind === 'merge' || kind === 'study';
     if (kind === 'merge') return (await jsonOf(path.join(real, MERGE_RECORD_FILE), 0).catch(() => null))?.format === 'mergelens.merge';
     if (kind === 'study') return (await jsonOf(path.join(real, 'study.json'), 0).catch(() => null))?.format === 'mergelens.study';
+    if (kind === 'merge-handoff') return head(path.join(real, 'merge.sh'), 4096).then((b) => b.toString('utf8').includes('mergelens screen --emit'), () => false);
+    if (kind === 'sweep') return fsp.stat(path.join(real, 'journal.jsonl')).then((j) => j.isFile(), () => false);
     return false;
   }
   if (!st.isFile()) return false;
@@ -472,6 +483,14 @@ export async function isOutputOfKind(kind: OutputKind, real: string): Promise<bo
     }
     case 'report':
       return /<meta name="generator" content="mergelens/.test(await text());
+    case 'eval-scores': {
+      const j = await jsonOf(real, st.size);
+      return !!j && !!j.scores && typeof j.scores === 'object' && !Array.isArray(j.scores);
+    }
+    case 'sweep-curve': {
+      const j = await jsonOf(real, st.size);
+      return !!j && Array.isArray(j.points) && Array.isArray(j.methods) && typeof j.total === 'number';
+    }
     case 'dashboard-export': {
       const t = await text();
       return (await jsonOf(real, st.size))?.format === 'mergelens.dashboard-export' || /^(expert|rank),/.test(t);
@@ -491,6 +510,10 @@ const KIND_TEXT: Record<OutputKind, string> = {
   report: 'mergelens report',
   study: 'study output folder (with study.json)',
   'dashboard-export': 'dashboard export',
+  'eval-scores': 'evaluation result ({"scores": …})',
+  'sweep-curve': 'sweep-curve JSON',
+  sweep: 'sweep folder (with journal.jsonl)',
+  'merge-handoff': 'screen --emit folder (with merge.sh)',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -552,7 +575,7 @@ export async function claimOutputs(reqs: readonly OutputRequest[], opts: ClaimOp
         throw new MergelensError('BAD_OUTPUT', 'is not a regular file or folder (a device, FIFO or socket)', { file: req.path, hint: 'choose another output path' });
       }
       const emptyDir = st.isDirectory() && (await fsp.readdir(real)).length === 0;
-      if (!emptyDir) {
+      if (!emptyDir && !req.reuse) {
         if (!opts.force) {
           throw new MergelensError('OUTPUT_EXISTS', 'output already exists', { file: req.path, hint: 'pass --force to replace it, or choose another path' });
         }

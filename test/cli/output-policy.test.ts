@@ -127,6 +127,39 @@ describe('data loss (issue 20): every case refused, inputs unchanged', () => {
   });
 });
 
+describe('study --out follows the same policy', () => {
+  it('a previous study needs --force; the zoo and unrelated folders are refused (before any work)', () => {
+    const prev = path.join(tmp, 'prev-study');
+    mkdirSync(prev);
+    writeFileSync(path.join(prev, 'study.json'), '{"format": "mergelens.study", "rows": []}');
+    const again = ml(['study', '--quick', '--out', prev]);
+    expect([again.status, again.stderr.match(/\[[A-Z_]+\]/)?.[0]]).toEqual([1, '[OUTPUT_EXISTS]']);
+    const zoo = ml(['study', '--quick', '--out', path.join(ROOT, 'fixtures/study')]);
+    expect([zoo.status, zoo.stderr.match(/\[[A-Z_]+\]/)?.[0]]).toEqual([1, '[OUTPUT_IS_INPUT]']);
+    const other = path.join(tmp, 'other-project');
+    mkdirSync(other);
+    writeFileSync(path.join(other, 'data.csv'), 'x\n');
+    const forced = ml(['study', '--quick', '--out', other, '--force']);
+    expect([forced.status, forced.stderr.match(/\[[A-Z_]+\]/)?.[0]]).toEqual([1, '[OUTPUT_NOT_OURS]']);
+    expect(readdirSync(other)).toEqual(['data.csv']);
+    for (const r of [again, zoo, forced]) expect(r.stderr).not.toMatch(/^study: /m); // refused before the study started
+  });
+});
+
+describe('newer writing commands follow it too', () => {
+  it('sweep-curve --json INPUT and eval-mnist --out MODEL are refused before any work', () => {
+    const study = path.join(tmp, 'study-copy.json');
+    cpSync(path.join(ROOT, 'reports/study.json'), study);
+    const before = readFileSync(study);
+    const c = ml(['sweep-curve', study, '--json', study, '--force']);
+    expect([c.status, c.stderr.match(/\[[A-Z_]+\]/)?.[0]]).toEqual([1, '[OUTPUT_IS_INPUT]']);
+    expect(readFileSync(study).equals(before)).toBe(true);
+    const e = ml(['eval-mnist', A, '--out', A, '--force']);
+    expect([e.status, e.stderr.match(/\[[A-Z_]+\]/)?.[0]]).toEqual([1, '[OUTPUT_IS_INPUT]']);
+    inputsUnchanged();
+  });
+});
+
 describe('unclear errors (issue 20): named, exit 1, before the work', () => {
   it('EISDIR, `-o .`, a path under a file: named errors with the path and a hint', () => {
     const dir = path.join(tmp, 'empty-cwd');

@@ -140,6 +140,29 @@ describe('dashboard App (ink)', () => {
     expect(app.lines()[0]).toContain('pair matrix');
   });
 
+  it('best-method view (b, or screen --tui at start): the verdict, with ties, domain and the selected pair', async () => {
+    app = await mount({ data, initial: { view: 'verdict' } });
+    const v = data.verdict!;
+    expect(app.lines()[0]).toContain('best method');
+    expect(app.frame()).toContain(v.lead.length > 1 ? `No clear winner among these ${v.lead.length} pairs` : 'Best pair (interval above every other pair)');
+    // rows: rank. pair, best method (or "no clear best"), interval of the pair's best method, domain ("?": sample has no domain)
+    const rows = app.lines().filter((l) => /^\s*\d+\. /.test(l));
+    const first = v.lead[0];
+    expect(rows[0]).toContain(`1. ${first.a} × ${first.b}`);
+    expect(rows[0]).toContain(formatInterval(first.best.predicted, first.best.lo, first.best.hi));
+    expect(rows[0]).toMatch(first.bestMethod ? new RegExp(` ${first.bestMethod} `) : /no clear best/);
+    expect(rows[0].trimEnd().endsWith('?')).toBe(true);
+    expect(app.frame()).toContain(`▶ ${first.a} × ${first.b}`);
+    await app.press(KEY.down);
+    const second = [...v.lead, ...v.avoid][1];
+    expect(app.frame()).toContain(`▶ ${second.a} × ${second.b}`);
+    // from the matrix, b opens the same view
+    app.unmount();
+    app = await mount({ data });
+    await app.press('b');
+    expect(app.lines()[0]).toContain('best method');
+  });
+
   it('? shows help, ? closes it', async () => {
     app = await mount({ data });
     await app.press('?');

@@ -12,7 +12,8 @@ export interface CliResult {
 
 /** Run the real CLI from source (via tsx), as a user would, and capture everything. */
 export function runCli(args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+  // tsx by absolute URL, so a cwd outside the repository (no node_modules there) works too.
+  const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'src/cli/main.ts'), ...args], {
     cwd: opts.cwd ?? ROOT,
     input: opts.input,
     encoding: 'utf8',

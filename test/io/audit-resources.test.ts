@@ -212,3 +212,39 @@ describe('fit --bootstrap is capped', () => {
     expect(() => fitPredictors(ds, { bootstrap: 1e8 })).toThrow(/bootstrap must be an integer from 0 to 10000/);
   });
 });
+
+describe('report on 200 experts (a 121.5 MB page before)', () => {
+  it('embeds per-layer series for as many pairs as the budget allows, best predicted first, and nulls the rest', async () => {
+    const { buildReportModel } = await import('../../src/report/model.js');
+    const { renderReport } = await import('../../src/report/render.js');
+    const N = 200;
+    const ids = Array.from({ length: 20 }, (_, k) => `m${k}`);
+    const experts = Array.from({ length: N }, (_, i) => `expert-${i}`);
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) pairs.push([i, j]);
+    const r = rng(7);
+    const groups = Array.from({ length: 8 }, (_, g) => `model.layers.${g}`);
+    const bd = () => ({ groups, numel: groups.map(() => 10), values: Object.fromEntries(ids.map((id) => [id, pairs.map(() => groups.map(() => r()))])) });
+    const metrics = {
+      format: 'mergelens.metrics', version: 1, createdAt: '', base: { name: 'b', path: 'b', kind: 'safetensors', files: [] }, experts, inputs: [], settings: {},
+      definitions: Object.fromEntries(ids.map((id) => [id, { id, label: id, family: 'weights', description: 'd', unit: 'u', aggregation: 'a' }])),
+      metrics: Object.fromEntries(ids.map((id) => [id, experts.map((_, i) => experts.map((__, j) => (i === j ? null : r())))])),
+      pairs, perLayer: bd(), perTensor: bd(), warnings: [], stats: { tensors: 1, parameters: 1, bytesRead: 1, seconds: 1 },
+    } as unknown as import('../../src/types.js').MetricsReport;
+    // One prediction makes pair 19,899 (the last) the best: it must be among those embedded.
+    const predictions = [{ a: experts[198], b: experts[199], method: 'ties', predicted: 0.9, lo: 0.8, hi: 1, score: 0, drivers: [] }];
+    const model = buildReportModel({ metrics, predictions });
+    // Budget 400,000 values / (20 metrics × 16 points minimum) = 1,250 pairs, of 19,900.
+    expect(model.layer.pairsTotal).toBe(19_900);
+    expect(model.layer.pairsEmbedded).toBe(1250);
+    const rows = model.layer.values.m0;
+    expect(rows.filter((x) => x !== null)).toHaveLength(1250);
+    expect(rows[19_899]).not.toBeNull();
+    // An embedded row keeps its 8 groups (no bucketing needed at 8 ≤ 16 points), rounded to 5 digits.
+    const k = rows.findIndex((x) => x !== null);
+    expect(rows[k]).toEqual(metrics.perLayer.values.m0[k].map((v) => Number(v!.toPrecision(5))));
+    const html = renderReport({ metrics, predictions });
+    expect(html).toContain('Report size cap');
+    expect(html.length).toBeLessThan(40e6);
+  }, 120_000);
+});

@@ -115,6 +115,23 @@ describe('interrupted and concurrent merges', () => {
     expect(inputs.map(sha)).toEqual(before);
   });
 
+  it('SIGTERM mid-merge: exit 143 and the run removes its own temps and lock at once', async () => {
+    const inputs = ['base', 'expert-a', 'expert-b'].map((n) => path.join(BIG, `${n}.safetensors`));
+    const outDir = path.join(tmp, 'terminated');
+    mkdirSync(outDir);
+    const child = spawnCli(['merge', '-m', 'ties', '-b', ...inputs, '-o', path.join(outDir, 'merged.safetensors'), '--no-progress']);
+    const started = Date.now();
+    while (!readdirSync(outDir).some((f) => f.startsWith('.mergelens-tmp-'))) {
+      if (Date.now() - started > 60_000 || child.exitCode !== null) throw new Error(`merge never started writing (exit ${child.exitCode})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const code = new Promise((r) => child.on('exit', (c) => r(c)));
+    child.kill('SIGTERM');
+    expect(await code).toBe(143);
+    expect(leftovers(outDir)).toEqual([]);
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+
   it('two concurrent merges to one output: exactly one succeeds, and the record names its method', async () => {
     const inputs = ['base', 'expert-a', 'expert-b'].map((n) => path.join(BIG, `${n}.safetensors`));
     const out = path.join(tmp, 'race');

@@ -10,6 +10,7 @@ import { layerOf, shardTensors } from '../../src/metrics/selection.js';
 import { METRIC_DEFINITIONS, METRIC_IDS } from '../../src/metrics/definitions.js';
 import { SUBSPACE_METRICS } from '../../src/metrics/subspace.js';
 import { denseDelta, effectiveTau, expertFrom, fakeLora, numel, randomDelta, randomTensors, rng } from './helpers.js';
+import { sortLayers } from '../../src/metrics/layer-order.js';
 
 const SHAPES: Record<string, number[]> = {
   'model.embed_tokens.weight': [24, 8],
@@ -124,9 +125,9 @@ describe('computeMetrics: global values against a dense float64 reference', asyn
   });
 
   it('layer aggregates: plain mean of per-layer cosines ≠ global cosine; norm-weighted layer effective rank', () => {
-    const layers = [...new Set(names.map(layerOf))].sort();
+    const layers = sortLayers([...new Set(names.map(layerOf))]); // depth order (metrics/layer-order.ts)
     expect(report.perLayer.groups).toEqual(layers);
-    expect(layers).toEqual(['embed_tokens', 'layers.0', 'layers.1', 'lm_head', 'norm']);
+    expect(layers).toEqual(['embed_tokens', 'layers.0', 'layers.1', 'norm', 'lm_head']);
     for (const [i, j] of report.pairs) {
       let cosSum = 0, wSum = 0, wr = 0;
       for (const l of layers) {
@@ -151,14 +152,15 @@ describe('computeMetrics: global values against a dense float64 reference', asyn
 
   it('subspace family: mean over 2-D tensors of the per-tensor values', () => {
     const twoD = names.filter((n) => SHAPES[n].length === 2);
-    expect(report.perTensor.groups).toEqual(names);
+    expect(report.perTensor.groups).toEqual(sortLayers(names));
+    const at = (n: string) => report.perTensor.groups.indexOf(n);
     for (const id of SUBSPACE_METRICS) {
       report.pairs.forEach(([i, j], p) => {
-        const vals = twoD.map((n) => report.perTensor.values[id][p][names.indexOf(n)]);
+        const vals = twoD.map((n) => report.perTensor.values[id][p][at(n)]);
         vals.forEach((v) => expect(v).not.toBeNull());
         expect(report.metrics[id][i][j]).toBeCloseTo(vals.reduce<number>((s, v) => s + (v ?? NaN), 0) / vals.length, 12);
         // 1-D tensors have no subspace values
-        expect(report.perTensor.values[id][p][names.indexOf('model.norm.weight')]).toBeNull();
+        expect(report.perTensor.values[id][p][at('model.norm.weight')]).toBeNull();
       });
     }
   });

@@ -62,7 +62,8 @@ describe('crossValidate', () => {
     const m = fitPaperModel(subsetRows(X, f.train), subsetVec(y, f.train), 1);
     const scores = f.val.map((i) => paperScore(m, X.cols.map((c) => c[i])));
     expect(res.foldR[0].fold).toBe('e0');
-    expect(res.foldR[0].r).toBeCloseTo(pearson(scores, subsetVec(y, f.val)), 12);
+    // crossValidate reaches the same problem by warm starts with a 1e-6 collinearity ridge (paper-lambda.ts)
+    expect(res.foldR[0].r).toBeCloseTo(pearson(scores, subsetVec(y, f.val)), 6);
     const defined = res.foldR.map((x) => x.r);
     expect(res.summary.meanFoldR).toBeCloseTo(defined.reduce((s, r) => s + r, 0) / defined.length, 12);
     // the rule is linear and nearly noiseless: the calibrated model must beat the mean baseline

@@ -53,7 +53,7 @@ function scaler(X: number[][]): { mean: number[]; std: number[] } {
 
 const zOf = (x: number[], sc: { mean: number[]; std: number[] }) => x.map((v, j) => (v - sc.mean[j]) / sc.std[j]);
 
-function method(X: number[][], y: number[], extra: Partial<MethodPredictor> = {}): MethodPredictor {
+function method(X: number[][], y: number[], extra: Partial<MethodPredictor> = {}, outcome = 'a score without known bounds'): MethodPredictor {
   const sc = scaler(X);
   const p = X[0].length;
   const m: MethodPredictor = {
@@ -65,7 +65,7 @@ function method(X: number[][], y: number[], extra: Partial<MethodPredictor> = {}
     trainRows: X.length,
     ...extra,
   };
-  m.domain = fitDomain(X, y, m.calibrated, 'normalized accuracy');
+  m.domain = fitDomain(X, y, m.calibrated, outcome);
   return m;
 }
 
@@ -167,12 +167,20 @@ describe('outcome bounds', () => {
   });
   it('flags predictions beyond the training outcomes and beyond what is possible', () => {
     const X = design(20, 5);
-    const m = method(X, X.map((_, i) => 0.5 + i / 100), { calibrated: { ...method(X, X.map(() => 0)).calibrated, intercept: -0.2, coef: [0, 0, 0, 0] } });
+    const m = method(X, X.map((_, i) => 0.5 + i / 100), { calibrated: { ...method(X, X.map(() => 0)).calibrated, intercept: -0.2, coef: [0, 0, 0, 0] } }, 'normalized accuracy');
     const values = Object.fromEntries(X[0].map((v, j) => [`f${j}`, v]));
     const p = predictMethod(m, { a: 'a', b: 'b', values });
     expect(p.predicted).toBe(-0.2);
     expect(p.domain!.beyondTrainingOutcomes).toBe(true);
     expect(p.domain!.beyondPossible).toBe(true);
+    // the interval is cut at the possible range (never above the point, which it still contains)
+    expect(p.domain!.intervalClipped).toBe(true);
+    expect(p.lo).toBe(-0.2);
+    expect(p.hi).toBeGreaterThan(-0.2);
+    const ok = predictMethod({ ...m, calibrated: { ...m.calibrated, intercept: 0.05 } }, { a: 'a', b: 'b', values });
+    expect(ok.lo).toBe(0);
+    expect(ok.hi).toBeCloseTo(0.05 + Z95 * 0.03 * widening(m.domain!, ok.domain!.leverage), 12);
+    expect(ok.domain!.beyondPossible).toBe(false);
     const v = buildVerdict([p]);
     expect(v.beyondPossible).toBe(1);
     expect(v.notes.join(' ')).toMatch(/beyond the outcome's possible range/);
@@ -256,6 +264,9 @@ describe.skipIf(!studyPresent)('shipped predictors (fixtures/predictor) and the 
     const errIn: number[] = [];
     const errOut: number[] = [];
     const perTask: Record<string, number> = {};
+    // 95% interval coverage of the held-out outcomes: [covered, total] in / out of domain, widened
+    // (as predicted) and with the fixed ±1.96·σ every pair used to get.
+    const cover = { in: [0, 0], out: [0, 0], outFixed: [0, 0] };
     for (const task of study.experts) {
       const train: StudyDataset = { ...study, rows: study.rows.filter((r) => r.a !== task && r.b !== task) };
       const held = study.rows.filter((r) => r.a === task || r.b === task);
@@ -269,6 +280,13 @@ describe.skipIf(!studyPresent)('shipped predictors (fixtures/predictor) and the 
       for (const p of preds) {
         const y = held.find((r) => r.a === p.a && r.b === p.b && r.method === p.method)!.outcome;
         (p.domain!.inDomain ? errIn : errOut).push(Math.abs(p.predicted - y));
+        const c = p.domain!.inDomain ? cover.in : cover.out;
+        c[1]++;
+        if (y >= p.lo && y <= p.hi) c[0]++;
+        if (!p.domain!.inDomain) {
+          cover.outFixed[1]++;
+          if (Math.abs(y - p.predicted) <= Z95 * pf.methods[p.method].calibrated.residualStd) cover.outFixed[0]++;
+        }
       }
     }
     const rate = flaggedPairs / pairsTotal;
@@ -279,7 +297,27 @@ describe.skipIf(!studyPresent)('shipped predictors (fixtures/predictor) and the 
     expect(perTask.invert).toBe(9);
     // the guard flags where the predictor fails: out-of-domain errors are far larger
     expect(mean(errOut)).toBeGreaterThan(1.5 * mean(errIn));
+    // and the widened intervals keep their promise there, where the fixed ones would not
+    const rateOf = (c: number[]) => c[0] / c[1];
+    console.log(`  coverage: in ${cover.in.join('/')}, out widened ${cover.out.join('/')}, out fixed ±1.96σ ${cover.outFixed.join('/')}`);
+    expect(rateOf(cover.in)).toBeGreaterThan(0.85);
+    expect(rateOf(cover.out)).toBeGreaterThan(0.8);
+    expect(rateOf(cover.outFixed)).toBeLessThan(0.6);
   }, 300_000);
+});
+
+describe('a malformed domain block is bad input, named', () => {
+  it('loadPredictorWithDomain refuses a domain whose shape does not match the features', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const X = design(12, 9);
+    const m = method(X, X.map(() => 0.5));
+    m.domain!.inverseGram = m.domain!.inverseGram.slice(1);
+    const pf: PredictorFile = { format: 'mergelens.predictor', version: 1, createdAt: '', fittedOn: 't', outcome: 'o', methods: { m }, fingerprints: { top5Overlap: {}, signAgreement: {}, meanTop5Overlap: 0, meanSignAgreement: 0 } };
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'ml-dom-')), 'p.json');
+    writeFileSync(file, JSON.stringify(pf));
+    await expect(loadPredictorWithDomain(file)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining('methods.m: domain.inverseGram must be 4 × 4') });
+  });
 });
 
 // Keep the committed file list honest: the study the shipped predictors cite exists in a checkout.

@@ -12,7 +12,7 @@
  * Only a handful may (MAX_SKIPPED); a marker without a reason fails the test.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,13 @@ export function shellBlocks(markdown: string): ShellBlock[] {
 }
 
 const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const blocks = shellBlocks(readme);
+/**
+ * The README's first block is the install-and-test pair (`npm ci && npm run study`, `npm test`):
+ * running it here would reinstall and run this very suite. It is checked against what CI runs
+ * instead (below), and counts as a skipped block.
+ */
+const INSTALL_REASON = 'the install-and-test commands: CI runs them on a clean clone (.ci/run)';
+const blocks = shellBlocks(readme).map((b, k) => (k === 0 ? { ...b, skipReason: INSTALL_REASON } : b));
 const scratchRoot = mkdtempSync(path.join(tmpdir(), 'mergelens-readme-'));
 afterAll(() => rmSync(scratchRoot, { recursive: true, force: true }));
 
@@ -74,12 +80,33 @@ describe('README.md shell blocks', () => {
     expect(skipped.length, skipped.map((b) => `README.md:${b.line}: ${b.skipReason}`).join('\n')).toBeLessThanOrEqual(MAX_SKIPPED);
   });
 
+  it('opens with the two commands, and CI runs the same install and test commands', () => {
+    expect(blocks[0].line).toBe(3);
+    const cmds = blocks[0].code.split('\n').map((l) => l.replace(/#.*$/, '').trim());
+    expect(cmds).toEqual(['npm ci && npm run study', 'npm test']);
+    const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    expect(ci.filter((l) => l.startsWith('npm'))).toEqual(['npm ci --no-audit --no-fund', 'npm test']);
+    // `npm run study` and `npm test` are the scripts the README means
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.study).toMatch(/dist\/cli\/main\.js study\b/);
+    expect(pkg.scripts.test).toBe('vitest run');
+  });
+
   const runnable = blocks.filter((b) => b.skipReason === undefined);
   it.each(runnable.map((b) => [`README.md:${b.line}`, b] as const))('%s runs and exits 0', (label, block) => {
     const { cwd, env } = scratch(label.replace(/\W/g, '_'));
     const r = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', block.code], { cwd, env, encoding: 'utf8', timeout: 180_000, input: '' });
     expect(r.status, `${label} failed (exit ${r.status ?? r.signal}):\n$ ${block.code}\n--- stdout\n${r.stdout.slice(-2000)}\n--- stderr\n${r.stderr.slice(-3000)}`).toBe(0);
   }, 200_000);
+});
+
+describe('README.md links', () => {
+  it('every relative link points at a file of the repository, and the README stays short', () => {
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
+    expect(links.length).toBeGreaterThan(10);
+    for (const l of links) expect(existsSync(path.join(ROOT, l)), l).toBe(true);
+    expect(readme.split('\n').length).toBeLessThanOrEqual(250);
+  });
 });
 
 describe('shellBlocks', () => {

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderReport } from '../../src/report/render.js';
+import { formatNumber } from '../../src/report/format.js';
 import type { MetricsReport } from '../../src/types.js';
 import { ROOT } from '../helpers/cli.js';
 import { chromiumPath } from '../setup/system-tools.js';
@@ -184,6 +185,19 @@ describe('HTML report in headless Chromium', () => {
       expect(pred.z![r][c]).toBe(p.predicted);
     }
     expect((pred.y as string[]).length).toBe(n * (n - 1) / 2);
+    // rows sorted by their best prediction; every cell printed with its value; the row's highest marked ★
+    const text = await page.evaluate(() => (document.getElementById('pred-heatmap') as unknown as { data: { text: string[][]; texttemplate: string }[] }).data[0]);
+    expect(text.texttemplate).toBe('%{text}');
+    const rowMax = (pred.z as (number | null)[][]).map((row) => Math.max(...row.filter((v): v is number => v !== null)));
+    for (let r = 1; r < rowMax.length; r++) expect(rowMax[r]).toBeLessThanOrEqual(rowMax[r - 1]);
+    (pred.z as (number | null)[][]).forEach((row, r) =>
+      row.forEach((v, c) => {
+        if (v === null) return;
+        const cell = text.text[r][c];
+        expect(cell.replace('★ ', '')).toBe(formatNumber(v)); // the page's fmt follows report/format.ts
+        expect(cell.startsWith('★ ')).toBe(v === rowMax[r]);
+      }),
+    );
   });
 
   it('the metric selector switches the heatmap to that metric matrix, in clustered order', async () => {

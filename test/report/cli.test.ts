@@ -52,7 +52,7 @@ describe('mergelens report (CLI)', () => {
     expect(missing.stderr).toContain('nope.json');
     const clobber = runCli(['report', files.metrics, '-o', files.metrics]);
     expect(clobber.status).not.toBe(0);
-    expect(clobber.stderr).toContain('overwrite an input');
+    expect(clobber.stderr).toContain('[OUTPUT_IS_INPUT]');
     expect(existsSync(path.join(dir, 'x.html')) || existsSync(path.join(dir, 'y.html'))).toBe(false);
   });
 });

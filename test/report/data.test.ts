@@ -62,7 +62,7 @@ describe('down-sampling', () => {
     expect(compactBreakdown(b, { maxPoints: 200, maxValues: 100, minPoints: 16, digits: 5 }).groups.length).toBe(16);
     expect(compactBreakdown(b, { maxPoints: 5, maxValues: 1e9, minPoints: 16, digits: 5 }).groups.length).toBe(5);
     const small = compactBreakdown({ groups: ['a', 'b'], numel: [1, 1], values: { m: [[0.123456789, null]] } });
-    expect(small).toEqual({ groups: ['a', 'b'], numel: [1, 1], values: { m: [[0.12346, null]] }, originalGroups: 2, bucketSize: 1 });
+    expect(small).toEqual({ groups: ['a', 'b'], numel: [1, 1], values: { m: [[0.12346, null]] }, originalGroups: 2, bucketSize: 1, pairsEmbedded: 1, pairsTotal: 1 });
   });
 });
 

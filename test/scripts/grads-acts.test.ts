@@ -1,6 +1,6 @@
 /**
  * scripts/grads_acts.py, the PyTorch helper that writes the --grads/--acts files for an HF model.
- * Always: it compiles, and its --help runs without torch (argparse only). When torch and
+ * Always: it compiles (syntax check), and its --help runs without torch (argparse only). When torch and
  * transformers are importable: it runs on a tiny generated Llama, and mergelens reads what it
  * wrote — one gradient per parameter with the parameter's shape plus `input` [hidden], one mean
  * hidden state per layer — and computes the gradient and activation metrics from two such files.
@@ -14,7 +14,7 @@ import { activationMetrics, gradientMetrics, openCheckpoint } from '../../src/in
 import { ROOT } from '../helpers/cli.js';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'grads_acts.py');
-const py = (args: string[], input?: string) => spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8', input, timeout: 300_000 });
+const py = (args: string[], input?: string) => spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8', input, timeout: 300_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
 const hasPython = py(['--version']).status === 0;
 const hasTorch = hasPython && py(['-c', 'import torch, transformers, safetensors']).status === 0;
 const dir = mkdtempSync(path.join(tmpdir(), 'mergelens-gradsacts-'));
@@ -23,7 +23,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // Reason: the script is Python; a machine without python3 cannot even compile it.
 describe.skipIf(!hasPython)('scripts/grads_acts.py', () => {
   it('compiles, and --help works without torch installed', () => {
-    const c = py(['-m', 'py_compile', SCRIPT]);
+    // compile() rather than py_compile, which would leave a __pycache__ in the tree
+    const c = py(['-B', '-c', 'import sys; compile(open(sys.argv[1], encoding="utf-8").read(), sys.argv[1], "exec")', SCRIPT]);
     expect(c.stderr).toBe('');
     expect(c.status).toBe(0);
     const h = py([SCRIPT, '--help']);

@@ -92,8 +92,9 @@ const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
 /** Install what is missing (or, with MERGELENS_SETUP_DRY_RUN=1, only say what would be installed). */
 export function ensureSystemTools(tools: SystemTool[] = TOOLS): void {
   const dryRun = process.env.MERGELENS_SETUP_DRY_RUN === '1';
-  const plan = planInstall(tools, { isRoot: process.getuid?.() === 0, hasAptGet: runs('apt-get', '--version') });
-  if (plan.missing.length === 0) return;
+  const missing = tools.filter((t) => !t.present());
+  if (missing.length === 0) return; // the usual case: no apt-get probe, nothing printed
+  const plan = planInstall(missing, { isRoot: process.getuid?.() === 0, hasAptGet: runs('apt-get', '--version') });
   if (plan.cannot) throw new Error(`[test setup] ${plan.cannot}`);
   say(`missing: ${plan.missing.map((t) => `${t.name} (needed by ${t.neededBy})`).join(', ')}; installing Debian package(s) ${plan.missing.map((t) => t.aptPackage).join(' ')} with apt-get`);
   for (const cmd of plan.commands) {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const [model, out, tasks] = process.argv.slice(2);
-const file = fs.statSync(model).isDirectory() ? path.join(model, 'model.safetensors') : model;
+// A folder: its (first) weights file, model.safetensors or model-00001-of-000NN.safetensors.
+const file = fs.statSync(model).isDirectory() ? path.join(model, fs.readdirSync(model).filter((n) => n.endsWith('.safetensors')).sort()[0]) : model;
 const buf = fs.readFileSync(file);
 const headerLen = Number(buf.readBigUInt64LE(0));
 const data = buf.subarray(8 + headerLen);

@@ -76,22 +76,23 @@ describe('mergelens sweep with a fast external command', () => {
 
   it('with --budget evaluates that many merges, covers every expert, fits and predicts the rest', () => {
     const out = path.join(tmp, 'budget');
-    const r = runCli(['sweep', BASE, ...four, '--eval', FAKE, '-o', out, '--methods', 'task_arithmetic,ties', '--budget', '8', '--no-progress']);
+    const five = [...four, expert('mod3')];
+    const r = runCli(['sweep', BASE, ...five, '--eval', FAKE, '-o', out, '--methods', 'task_arithmetic,ties', '--budget', '14', '--no-progress']);
     expect(r.status).toBe(0);
     const ds = readJson<StudyDataset & { predicted: { a: string; b: string; method: string; predicted: number; lo: number; hi: number }[] }>(path.join(out, 'study.json'));
-    expect(ds.rows).toHaveLength(8);
-    expect(ds.predicted).toHaveLength(12 - 8);
-    expect(new Set(ds.rows.flatMap((x) => [x.a, x.b]))).toEqual(new Set(['digits', 'rot90', 'invert', 'parity']));
-    for (const m of ['task_arithmetic', 'ties']) expect(ds.rows.filter((x) => x.method === m)).toHaveLength(4);
+    expect(ds.rows).toHaveLength(14);
+    expect(ds.predicted).toHaveLength(20 - 14);
+    expect(new Set(ds.rows.flatMap((x) => [x.a, x.b]))).toEqual(new Set(['digits', 'rot90', 'invert', 'parity', 'mod3']));
+    for (const m of ['task_arithmetic', 'ties']) expect(ds.rows.filter((x) => x.method === m)).toHaveLength(7);
     for (const p of ds.predicted) {
       expect(Number.isFinite(p.predicted)).toBe(true);
       expect(p.lo).toBeLessThanOrEqual(p.predicted);
     }
     const preds = readJson<{ predictions: { evaluated: boolean; measured?: number }[] }>(path.join(out, 'predictions.json')).predictions;
-    expect(preds.filter((p) => p.evaluated)).toHaveLength(8);
+    expect(preds.filter((p) => p.evaluated)).toHaveLength(14);
     expect(existsSync(path.join(out, 'predictor.json'))).toBe(true);
     // the predictor plugs into `screen --predictor`
-    const s = runCli(['screen', BASE, ...four, '--predictor', path.join(out, 'predictor.json'), '--methods', 'ties', '--top', '3']);
+    const s = runCli(['screen', BASE, ...five, '--predictor', path.join(out, 'predictor.json'), '--methods', 'ties', '--top', '3']);
     expect(s.status).toBe(0);
     // … and the report shows which merges were measured and which only predicted
     const html = path.join(tmp, 'budget.html');
@@ -99,7 +100,7 @@ describe('mergelens sweep with a fast external command', () => {
     const rep = runCli(['report', f('metrics.json'), '--predictor', f('predictor.json'), '--study', f('study.json'), '--predictions', f('predictions.json'), '-o', html]);
     expect(rep.status).toBe(0);
     const page = readFileSync(html, 'utf8');
-    expect(page).toContain('Sweep: 8 of 12 merges were evaluated (column Measured); the other 4 are predicted only.');
+    expect(page).toContain('Sweep: 14 of 20 merges were evaluated (column Measured); the other 6 are predicted only.');
   }, 180_000);
 
   it('after kill -9 mid-sweep, a re-run does only the missing work and ends with the same dataset', async () => {
@@ -177,6 +178,19 @@ describe('mergelens sweep with a fast external command', () => {
     expect(again.status).toBe(0);
     expect(readJson<StudyDataset>(path.join(out, 'study.json')).rows).toHaveLength(1);
   }, 180_000);
+
+  it('scores a LoRA expert as the full model it makes, in HF layout like every merge', () => {
+    const T = path.join(ROOT, 'fixtures/tiny');
+    const out = path.join(tmp, 'lora');
+    // The command insists on a full HF folder: config.json next to the weights.
+    const cmd = `test -f {model}/config.json && test ! -f {model}/adapter_config.json && ${FAKE}`;
+    const r = runCli(['sweep', path.join(T, 'base'), path.join(T, 'expert-a-sharded'), path.join(T, 'lora-expert'), '--eval', cmd, '-o', out, '--methods', 'ties', '--no-progress']);
+    expect(r.stderr).not.toMatch(/failed/);
+    expect(r.status).toBe(0);
+    const summary = readJson<{ scores: { experts: Record<string, Record<string, number> | null> }; merges: { status: string }[] }>(path.join(out, 'sweep.json'));
+    expect(Object.values(summary.scores.experts).every((x) => x !== null)).toBe(true);
+    expect(summary.merges.map((m) => m.status)).toEqual(['evaluated']);
+  }, 120_000);
 
   it('refuses a non-empty folder that is not a sweep of the same inputs', () => {
     const out = path.join(tmp, 'occupied');

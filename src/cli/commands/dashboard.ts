@@ -8,6 +8,7 @@ import { predictorForMetrics } from '../../predict/choose.js';
 import { predictPairs } from '../../predict/predict.js';
 import { loadMetricsReport, loadPredictions } from '../../report/load.js';
 import type { PredictorFile } from '../../types.js';
+import { info } from '../io.js';
 
 export interface OpenDashboardOptions {
   /** A file, or false for --no-predictor; absent: the shipped predictor that fits. */
@@ -22,7 +23,7 @@ export interface OpenDashboardOptions {
 export async function openDashboard(metricsPath: string, opts: OpenDashboardOptions = {}): Promise<void> {
   const metrics = await loadMetricsReport(metricsPath);
   // Picked as screen picks it (choose.ts): --predictor, else the shipped one that fits the metrics.
-  const predictor: PredictorFile | undefined = (await predictorForMetrics(metrics, { explicit: opts.predictor, predictions: !!opts.predictions, log: (l) => process.stderr.write(`${l}\n`) }))?.predictor;
+  const predictor: PredictorFile | undefined = (await predictorForMetrics(metrics, { explicit: opts.predictor, predictions: !!opts.predictions, log: (l) => info(l) }))?.predictor;
   const predictions = opts.predictions ? await loadPredictions(opts.predictions) : undefined;
   await runDashboard({
     metrics,

@@ -9,9 +9,10 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { DEFAULT_BOOTSTRAP, MAX_BOOTSTRAP, fitPredictors, loadStudy } from '../../predict/fit.js';
 import { formatFitSummary } from '../../predict/fit-summary.js';
+import { formatPaperComparison, readPaperResults } from '../../predict/import/paper-results.js';
 import { formatValidation } from '../../predict/format.js';
 import { withOutputs } from '../../util/output-policy.js';
-import { progressSink } from '../io.js';
+import { info, progressSink } from '../io.js';
 
 export function parseNumber(name: string, min = -Infinity) {
   return (v: string) => {
@@ -61,6 +62,7 @@ export function register(program: Command): void {
     .option('--methods <list>', 'methods to fit; for the paper\'s folder also the run its pair filter uses, name=file renames (ties=ties_v2)', parseList)
     .option('--outcome <name>', 'outcome: a field of avg[0] in the paper\'s summaries (default acc/test/avg), the outcome column (wide CSV) or metric name (long CSV)')
     .option('--pair-filter <filter>', 'paper\'s folder: paper (keep a pair only if every method merged it without error; default) or none', oneOf('--pair-filter', ['paper', 'none'] as const))
+    .option('--compare <results.json>', 'print a side-by-side table against the paper\'s published LOTO results (all_methods_loto_results.json)')
     .option('--folds <scheme>', 'validation: loto, kfold or both', 'both')
     .option('-k, --k <k>', 'k for k-fold validation', parseNumber('-k', 2), 5)
     .option('--seed <n>', 'seed for k-fold, inner CV and bootstrap', parseNumber('--seed', 0), 0)
@@ -69,7 +71,7 @@ export function register(program: Command): void {
     .action(async (studyPath: string, o) => {
       const schemes = o.folds === 'both' ? ['loto', 'kfold'] : [o.folds];
       if (!schemes.every((s: string) => s === 'loto' || s === 'kfold')) throw new InvalidArgumentError(`--folds must be loto, kfold or both, got "${o.folds}"`);
-      await withOutputs([{ path: o.out, kind: 'predictor', flag: '-o' }], { inputs: [studyPath], force: o.force }, async ([out]) => {
+      await withOutputs([{ path: o.out, kind: 'predictor', flag: '-o' }], { inputs: [studyPath, ...(o.compare ? [o.compare] : [])], force: o.force }, async ([out]) => {
         const study = await loadStudy(studyPath, { methods: o.methods, outcome: o.outcome, pairFilter: o.pairFilter });
         const progress = progressSink();
         const pf = fitPredictors(study, {
@@ -87,11 +89,12 @@ export function register(program: Command): void {
           onProgress: progress,
         });
         progress.finish();
+        const comparison = o.compare ? formatPaperComparison(pf, await readPaperResults(o.compare)) : undefined;
         await out.write(JSON.stringify(pf, null, 2) + '\n');
         // Task, metric and outcome names come from the study: control characters shown escaped.
-        for (const n of study.source?.notes ?? []) process.stderr.write(`import: ${escapeControl(n)}\n`);
+        for (const n of study.source?.notes ?? []) info(`import: ${escapeControl(n)}`);
         for (const w of pf.warnings ?? []) process.stderr.write(`warning: ${escapeControl(w)}\n`);
-        process.stdout.write(escapeControlKeepNewlines(`Fitted on: ${pf.fittedOn}\nOutcome: ${pf.outcome}\n\n${formatValidation(pf)}\n\n${formatFitSummary(pf)}\n\nWrote ${o.out}\n`));
+        process.stdout.write(escapeControlKeepNewlines(`Fitted on: ${pf.fittedOn}\nOutcome: ${pf.outcome}\n\n${formatValidation(pf)}\n\n${formatFitSummary(pf)}\n${comparison ? `\nPaper (${o.compare}) vs mergelens, leave-one-task-out:\n${comparison}\n` : ''}\nWrote ${o.out}\n`));
       });
     });
 }

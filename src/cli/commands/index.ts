@@ -17,6 +17,7 @@ export interface CommandEntry {
 
 export const commands: CommandEntry[] = [
   { name: 'clean', args: '[dir]', summary: 'remove temp files and stale locks left by interrupted runs', load: () => import('./clean.js') },
+  { name: 'completion', args: '[shell]', summary: 'shell completion script: source <(mergelens completion bash)', load: () => import('./completion.js') },
   { name: 'check', args: '<base> <experts...>', summary: 'pre-flight check: do the experts fit the base and each other?', load: () => import('./check.js') },
   { name: 'inspect', args: '<path>', summary: 'tensors, dtypes, shapes and size of a checkpoint or LoRA adapter', load: () => import('./inspect.js') },
   { name: 'dashboard', args: '<metrics>', summary: 'interactive terminal view of pair metrics and predictions', load: () => import('./dashboard.js') },
@@ -29,6 +30,7 @@ export const commands: CommandEntry[] = [
   { name: 'screen', args: '<base> <experts...>', summary: 'metrics + predictions in one go: rank the pairs worth merging', load: () => import('./screen.js') },
   { name: 'study', args: '', summary: 'the built-in MNIST study: merges, outcomes, predictors, report', load: () => import('./study.js') },
   { name: 'sweep', args: '<base> <experts...>', summary: 'merge pairs × methods, score each with your own eval command, fit on the outcomes', load: () => import('./sweep.js') },
+  { name: 'search', args: '<base> <experts...>', summary: 'search merge weights over a pool of experts (CMA-ES), scoring every candidate merge', load: () => import('./search.js') },
   { name: 'sweep-curve', args: '<study>', summary: 'learning curve of budgeted sweeps on a complete study (selected vs random)', load: () => import('./sweep-curve.js') },
   { name: 'eval-mnist', args: '<model>', summary: 'score a model of the built-in MNIST zoo (the study’s evaluation as a command)', load: () => import('./eval-mnist.js') },
 ];

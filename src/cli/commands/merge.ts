@@ -91,6 +91,7 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
   let params = parseParams(o.param);
   let seed = o.seed !== undefined ? parseSeed(o.seed) : undefined;
   let dtype = o.dtype !== undefined ? parseDType(o.dtype) : undefined;
+  const shardBytes = o.shardSize ? parseSize(o.shardSize) : undefined; // a usage error before any file is opened
   let perTensor: PerTensorParams | undefined;
   let config: MergeConfig | undefined;
   if (o.config) {
@@ -100,7 +101,7 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
     const cfg = await loadMergeConfig(o.config);
     config = cfg;
     perTensor = cfg.perTensor && withCliParams(cfg.perTensor, params);
-    for (const w of cfg.warnings) process.stderr.write(`mergelens: warning: ${w}\n`);
+    for (const w of cfg.warnings) warn(w); // escaped: names come from the YAML
     method = cfg.method;
     basePath = cfg.base;
     experts = cfg.experts;
@@ -136,7 +137,7 @@ async function runMerge(expertPaths: string[], o: MergeCliOptions): Promise<void
       nonFinite: o.allowNonFinite ? 'warn' : 'error',
       out: o.out,
       dtype,
-      shardBytes: o.shardSize ? parseSize(o.shardSize) : undefined,
+      shardBytes,
       force: o.force,
       allowDifferentBase: o.allowDifferentBase,
       allowNegativeWeights: o.allowNegativeWeights,

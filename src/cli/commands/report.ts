@@ -11,6 +11,7 @@ import { renderReport } from '../../report/render.js';
 import { withOutputs } from '../../util/output-policy.js';
 import { formatBytes } from '../../util/progress.js';
 import { parseNumber } from './fit.js';
+import { info } from '../io.js';
 
 export function register(program: Command): void {
   program
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       await withOutputs([{ path: out, kind: 'report', flag: '-o' }], { inputs, force: o.force }, async ([output]) => {
         const metrics = await loadMetricsReport(metricsPath);
         // Picked as screen picks it (choose.ts): --predictor, else the shipped one that fits the metrics.
-        const predictor = (await predictorForMetrics(metrics, { explicit: o.predictor, predictions: !!o.predictions, study: o.study, log: (l) => process.stderr.write(`${l}\n`) }))?.predictor;
+        const predictor = (await predictorForMetrics(metrics, { explicit: o.predictor, predictions: !!o.predictions, study: o.study, log: (l) => info(l) }))?.predictor;
         const study = o.study ? await loadStudy(o.study) : undefined;
         const predictions = o.predictions ? await loadPredictions(o.predictions) : undefined;
         const preflight = o.preflight ? await loadPreflight(o.preflight) : undefined;

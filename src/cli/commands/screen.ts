@@ -12,7 +12,7 @@ import { formatVerdict, predictionsToCsv } from '../../predict/format.js';
 import { buildVerdict } from '../../predict/verdict.js';
 import { claimOutputs, type OutputRequest } from '../../util/output-policy.js';
 import { checkpointFiles } from '../../checkpoint/fingerprint.js';
-import { progressSink, warn } from '../io.js';
+import { info, progressSink, warn } from '../io.js';
 import { escapeControlKeepNewlines } from '../../util/terminal.js';
 import { checkSharedTensors, screenExperts } from '../../check/screen-inputs.js';
 import { assertInputsUnchanged } from '../../checkpoint/unchanged.js';
@@ -82,7 +82,7 @@ export function register(program: Command): void {
         ...(o.out ? [{ path: o.out, kind: 'predictions' as const, flag: '-o' }] : []),
         ...(o.csv ? [{ path: o.csv, kind: 'predictions' as const, flag: '--csv' }] : []),
         ...(o.saveMetrics ? [{ path: o.saveMetrics, kind: 'metrics' as const, flag: '--save-metrics' }] : []),
-        ...(o.emit ? [{ path: o.emit, kind: 'predictions' as const, folder: true, flag: '--emit' }] : []),
+        ...(o.emit ? [{ path: o.emit, kind: 'merge-handoff' as const, folder: true, flag: '--emit' }] : []),
       ];
       const inputs = [...[base, ...experts].flatMap((c) => [c.path, ...checkpointFiles(c).map((f) => f.path)]), ...(o.grads ?? []), ...(o.acts ?? []), chosen.path];
       const claim = await claimOutputs(requests, { inputs, force: o.force }).catch(async (e) => {
@@ -128,7 +128,7 @@ export function register(program: Command): void {
           const tmp = emit.tempPath();
           await writeHandoff(tmp, files);
           await emit.commit(tmp);
-          process.stderr.write(`mergelens: wrote ${files.length - 1} merge config(s) and merge.sh to ${o.emit}\n`);
+          info(`mergelens: wrote ${files.length - 1} merge config(s) and merge.sh to ${o.emit}`);
         }
         if (o.tui) {
           // Loaded lazily: ink/react are only needed for the dashboard.

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { MergelensError } from '../../errors.js';
 import { loadStudy } from '../../predict/load.js';
 import { curveToMarkdown, learningCurve } from '../../sweep/curve.js';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { withOutputs } from '../../util/output-policy.js';
 import { parseList, parseNumber } from './fit.js';
 
 const DEFAULT_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.67];
@@ -23,17 +23,21 @@ export function register(program: Command): void {
     .option('--seeds <n>', 'random selections per budget', parseNumber('--seeds', 2), 10)
     .option('--all-metrics', 'use gradient/activation metrics too (default: weights-only, what a sweep computes)')
     .option('--json <file>', 'also write the curve as JSON')
-    .action(async (studyPath: string, o: { budgets?: string[]; seeds: number; allMetrics?: boolean; json?: string }) => {
-      const ds = await loadStudy(studyPath);
-      const total = ds.rows.length;
-      const budgets = (o.budgets ?? DEFAULT_FRACTIONS.map((f) => String(Math.round(f * total)))).map((b) => {
-        const n = Number(b);
-        if (!Number.isInteger(n) || n < 1 || n >= total) throw new MergelensError('BAD_PARAM', `--budgets: "${b}" must be an integer in [1, ${total - 1}]`);
-        return n;
+    .option('-f, --force', 'replace a previous sweep-curve JSON at --json (never the study or an unrelated file)')
+    .action(async (studyPath: string, o: { budgets?: string[]; seeds: number; allMetrics?: boolean; json?: string; force?: boolean }) => {
+      // Output policy (docs/cli.md): the --json file is checked and locked before the work.
+      await withOutputs(o.json ? [{ path: o.json, kind: 'sweep-curve', flag: '--json' }] : [], { inputs: [studyPath], force: o.force }, async ([jsonOut]) => {
+        const ds = await loadStudy(studyPath);
+        const total = ds.rows.length;
+        const budgets = (o.budgets ?? DEFAULT_FRACTIONS.map((f) => String(Math.round(f * total)))).map((b) => {
+          const n = Number(b);
+          if (!Number.isInteger(n) || n < 1 || n >= total) throw new MergelensError('BAD_PARAM', `--budgets: "${b}" must be an integer in [1, ${total - 1}]`);
+          return n;
+        });
+        const curve = learningCurve(ds, { budgets, randomSeeds: Math.round(o.seeds), exclude: o.allMetrics ? [] : undefined });
+        process.stdout.write(`${ds.description}\n${total} merges (${curve.pairs} pairs × ${curve.methods.length} methods), ${curve.features.length} features\n\n`);
+        process.stdout.write(curveToMarkdown(curve));
+        await jsonOut?.write(JSON.stringify(curve, null, 2) + '\n');
       });
-      const curve = learningCurve(ds, { budgets, randomSeeds: Math.round(o.seeds), exclude: o.allMetrics ? [] : undefined });
-      process.stdout.write(`${ds.description}\n${total} merges (${curve.pairs} pairs × ${curve.methods.length} methods), ${curve.features.length} features\n\n`);
-      process.stdout.write(curveToMarkdown(curve));
-      if (o.json) await writeFileAtomic(o.json, JSON.stringify(curve, null, 2) + '\n');
     });
 }

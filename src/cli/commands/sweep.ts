@@ -9,7 +9,8 @@ import { MergelensError } from '../../errors.js';
 import { parseMetricChoice } from '../../eval/contract.js';
 import { parseExpertTasks } from '../../sweep/outcome.js';
 import { runSweep, type SweepResult } from '../../sweep/run.js';
-import { stderrProgress } from '../../util/progress.js';
+import { claimOutputs } from '../../util/output-policy.js';
+import { info, progressSink } from '../io.js';
 import { escapeControl } from '../../util/terminal.js';
 import { parseList, parseNumber } from './fit.js';
 
@@ -48,7 +49,7 @@ function integer(name: string, min: number) {
  * journal whole) instead of the CLI's immediate exit; a second one restores the CLI's handlers
  * and re-raises. Returns the function that restores them.
  */
-function gracefulSignals(onFirst: (sig: NodeJS.Signals) => void): () => void {
+export function gracefulSignals(onFirst: (sig: NodeJS.Signals) => void): () => void {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   const saved = new Map(signals.map((s) => [s, process.listeners(s)]));
   let restored = false;
@@ -79,6 +80,7 @@ export function formatSweepSummary(r: SweepResult, outDir: string): string {
   const lines = [
     `merges: ${count('evaluated')} evaluated, ${count('failed')} failed, ${count('skipped')} skipped, ${count('predicted')} predicted (of ${s.merges.length})`,
   ];
+  for (const m of s.merges.filter((x) => x.status === 'skipped').slice(0, 5)) lines.push(`  skipped ${escapeControl(`${m.method} ${m.a} + ${m.b}`)}: ${escapeControl(m.reason ?? '')}`);
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed ${escapeControl(f.id)} after ${f.attempts} attempt(s): ${escapeControl(f.reason)}`);
   if (s.failures.length > 10) lines.push(`  … ${s.failures.length - 10} more in ${outDir}/sweep.json`);
   const best = [...r.predictions]
@@ -127,7 +129,10 @@ export function register(program: Command): void {
       if (!o.eval) throw new MergelensError('BAD_INPUT', 'no evaluation command', { hint: 'pass --eval "CMD … {model} … {out}" (see docs/sweep.md)' });
       if (!o.out) throw new MergelensError('BAD_INPUT', 'no output folder', { hint: 'pass -o DIR' });
       if (o.outcome !== 'normalized' && o.outcome !== 'raw') throw new MergelensError('BAD_PARAM', `--outcome must be normalized or raw, got "${o.outcome}"`);
-      const progress = o.progress ? stderrProgress() : undefined;
+      // Output policy (docs/cli.md): the folder may not overlap an input and is locked against a
+      // second sweep into it; what is inside is the sweep's own business (resume, --force).
+      const claim = await claimOutputs([{ path: o.out, kind: 'sweep', folder: true, reuse: true, flag: '-o' }], { inputs: [base, ...experts] });
+      const progress = progressSink(o);
       const ac = new AbortController();
       let stoppedBy: NodeJS.Signals | null = null;
       const restoreSignals = gracefulSignals((sig) => {
@@ -159,7 +164,7 @@ export function register(program: Command): void {
           onProgress: progress,
           log: (line) => {
             progress?.finish();
-            process.stderr.write(`sweep: ${line}\n`);
+            info(`sweep: ${line}`);
           },
         });
         progress?.finish();
@@ -176,6 +181,7 @@ export function register(program: Command): void {
       } finally {
         restoreSignals();
         progress?.finish();
+        await claim.release();
       }
     });
 }
