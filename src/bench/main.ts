@@ -18,6 +18,7 @@ import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResul
 import { renderMarkdown, renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
 import { measureStartup, renderStartup, type StartupFigures } from './startup.js';
 import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
+import { renderSweep, sweepPhase, type SweepFigures } from './sweep-phase.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -169,7 +170,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--experts <n>', 'number of experts')
     .option('--threads <n>', 'metrics worker threads (default: all cores)')
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
-    .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup (default: all), and screen (only when named: screen vs metrics, minutes)')
+    .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup (default: all), and screen / sweep (only when named: screen vs metrics, minutes; the sweep overhead on the built-in zoo, ~1 min)')
     .option('--no-torch', 'skip the torch (mergekit-style) merge side-by-side')
     .option('--no-before', 'skip the float32-path merges (the "before" column of the fused WebAssembly path)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
@@ -316,6 +317,13 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(renderScreen(screen) + '\n');
   }
 
+  let sweep: SweepFigures | undefined;
+  if (only.has('sweep')) {
+    // sweep-phase.ts: mergelens sweep over the built-in MNIST zoo, its own overhead vs wall time (issue 13).
+    sweep = sweepPhase({ log });
+    process.stdout.write(renderSweep(sweep).join('\n') + '\n');
+  }
+
   let startup: StartupFigures | undefined;
   if (only.has('startup')) {
     // startup.ts: wall time of the commands that must start at once, against bare node (issues 16, 19).
@@ -324,7 +332,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(renderStartup(startup).join('\n') + '\n');
   }
 
-  const report: BenchReport & { screen?: ScreenFigures } = {
+  const report: BenchReport = {
     format: 'mergelens.bench',
     version: 1,
     createdAt: started.toISOString(),
@@ -345,6 +353,7 @@ async function main(argv: string[]): Promise<void> {
     merges,
     torchNote,
     ...(screen ? { screen } : {}),
+    ...(sweep ? { sweep } : {}),
     ...(startup ? { startup } : {}),
   };
   mkdirSync(o.out, { recursive: true });

@@ -3,6 +3,8 @@ import type { Bandwidth } from './bandwidth.js';
 import type { KernelResult, MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
 import type { ModelShape } from './synth.js';
 import { renderStartup, type StartupFigures } from './startup.js';
+import { renderScreen, type ScreenFigures } from './screen-phase.js';
+import { renderSweep, type SweepFigures } from './sweep-phase.js';
 
 /** The streaming front end alone (read + decode + task vectors), all processes together. */
 export interface StreamFigures {
@@ -60,6 +62,10 @@ export interface BenchReport {
   torchNote?: string;
   /** CLI start-up against bare node (startup.ts). */
   startup?: StartupFigures;
+  /** screen vs metrics on the same files (screen-phase.ts; only with --only screen). */
+  screen?: ScreenFigures;
+  /** mergelens sweep's own overhead on the built-in zoo (sweep-phase.ts; only with --only sweep). */
+  sweep?: SweepFigures;
 }
 
 interface NumpyPair {
@@ -315,6 +321,11 @@ export function renderMarkdown(all: BenchReport[], earlier: string[] = []): stri
   }
   const su = newest(all.filter((x) => x.startup));
   if (su?.startup) out.push(`## CLI start-up (from the ${su.scale} run of ${su.createdAt}, load average ${su.machine.loadAverage?.map((l) => l.toFixed(1)).join(' → ') ?? '?'})`, ...renderStartup(su.startup), '');
+  const load = (x: BenchReport) => x.machine.loadAverage?.map((l) => l.toFixed(1)).join(' → ') ?? '?';
+  const sc = newest(all.filter((x) => x.screen));
+  if (sc?.screen) out.push(`## screen vs metrics (from the ${sc.scale} run of ${sc.createdAt}, load average ${load(sc)})`, '', renderScreen(sc.screen), '');
+  const sw = newest(all.filter((x) => x.sweep));
+  if (sw?.sweep) out.push(`## Sweep overhead on the built-in zoo (run of ${sw.createdAt}, load average ${load(sw)})`, '', ...renderSweep(sw.sweep), '');
   const sv = newest(all.filter((x) => x.subspace));
   if (sv) {
     out.push(`## Subspace SVD (from the ${sv.scale} run of ${sv.createdAt})`, '');

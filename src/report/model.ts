@@ -11,6 +11,7 @@ import { compactBreakdown, DEFAULT_DOWNSAMPLE, type CompactBreakdown, type Downs
 import { lowerIsSimilar } from './metric-direction.js';
 import { studyScatter, type ScatterSeries } from './study-view.js';
 import { orderBreakdown } from '../metrics/layer-order.js';
+import type { Curve } from '../sweep/curve.js';
 
 export interface ReportInput {
   metrics: MetricsReport;
@@ -25,6 +26,8 @@ export interface ReportInput {
   title?: string;
   /** Down-sampling of per-layer/per-tensor data; defaults in DEFAULT_DOWNSAMPLE. */
   downsample?: Partial<DownsampleOptions>;
+  /** Budgeted-sweep learning curve of the study (src/sweep/curve.ts), shown as a table in the study section. */
+  curve?: Curve;
 }
 
 export const FAMILY_ORDER: MetricFamily[] = ['task_vector', 'sign', 'rank', 'subspace', 'gradient', 'activation'];

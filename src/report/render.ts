@@ -17,6 +17,7 @@ import { buildReportModel, FAMILY_ORDER, metricInfo, type ReportInput, type Repo
 import { PAGE_CSS, PAGE_JS } from './page.js';
 import { recommend, type PairVerdict, type Recommendations } from './recommend.js';
 import { renderTable, type Cell, type Column } from './table.js';
+import type { Curve, Score } from '../sweep/curve.js';
 
 export type { ReportInput } from './model.js';
 
@@ -222,6 +223,49 @@ ${renderTable('study-table', [{ label: 'Method' }, { label: 'n', numeric: true }
   return '';
 }
 
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
+/** A number to 3 decimals (the precision of docs/sweep.md), sorting on its value. */
+const c3 = (x: number): Cell => ({ text: f3(x), sort: Number.isFinite(x) ? x : null });
+/** mean ± sd over random seeds, sorting on the mean. */
+const pm3 = (s: { mean: number; sd: number }): Cell => ({ text: `${f3(s.mean)} ± ${f3(s.sd)}`, sort: Number.isFinite(s.mean) ? s.mean : null });
+
+/**
+ * The budgeted sweep's learning curve (src/sweep/curve.ts, `mergelens sweep-curve`): held-out r
+ * and RMSE against the number of evaluated merges, informative selection vs random selection.
+ */
+function curveSection(curve: Curve | undefined): string {
+  if (!curve?.points.length) return '';
+  const runs = curve.points[0].random.runs;
+  const columns: Column[] = [
+    { label: 'Evaluated merges', numeric: true },
+    { label: 'Share', numeric: true },
+    { label: 'Predicted merges', numeric: true, title: 'merges not evaluated, scored against their measured outcome' },
+    { label: 'r selected', numeric: true, title: 'pooled Pearson r of predicted vs measured, informative design' },
+    { label: 'r random', numeric: true, title: `random selection, mean ± sd over ${runs} seeds` },
+    { label: 'RMSE selected', numeric: true },
+    { label: 'RMSE random', numeric: true },
+    { label: 'Within-method r selected', numeric: true, title: 'mean over methods of the Pearson r within one method' },
+    { label: 'Within-method r random', numeric: true },
+  ];
+  const rows: Cell[][] = curve.points.map((p) => [
+    p.budget,
+    { text: `${(p.fraction * 100).toFixed(0)}%`, sort: p.fraction },
+    p.heldOut,
+    c3(p.selected.r),
+    pm3({ mean: p.random.mean.r, sd: p.random.sd.r }),
+    c3(p.selected.rmse),
+    pm3({ mean: p.random.mean.rmse, sd: p.random.sd.rmse }),
+    c3(p.selected.methodR),
+    pm3({ mean: p.random.mean.methodR, sd: p.random.sd.methodR }),
+  ]);
+  const all = (label: string, s: Score): Cell[] => [{ text: `all ${curve.total}, ${label}`, sort: curve.total }, { text: '100%', sort: 1 }, null, c3(s.r), null, c3(s.rmse), null, c3(s.methodR), null];
+  rows.push(all('5-fold out-of-fold', curve.all.kfold), all('leave-one-task-out', curve.all.loto));
+  return `<section id="curve-section"><h2>Budgeted sweep: learning curve</h2>
+<p class="note">If only some of the study's ${h(curve.total)} merges (${h(curve.pairs)} pairs × ${h(curve.methods.length)} methods) had been evaluated — chosen by <code>sweep --budget</code>'s informative design, or at random (${h(runs)} seeds, mean ± sd) — how well would predictors fitted on them (on ${h(curve.features.length)} metric features) predict the merges left out? Pooled Pearson r and RMSE over the predicted merges; the last two rows are out-of-fold predictions with every merge evaluated. <code>mergelens sweep-curve</code> prints the same numbers.</p>
+${renderTable('curve-table', columns, rows)}
+</section>`;
+}
+
 function predictorSection(model: ReportModel, predictor: PredictorFile | undefined): string {
   if (!model.fingerprints || !predictor) return '';
   const columns: Column[] = [
@@ -334,6 +378,7 @@ export function renderReport(reportInput: ReportInput): string {
     ['layers-section', 'Per layer'],
     ...(model.predictions ? ([['predictions-section', 'Predictions']] as [string, string][]) : []),
     ...(model.scatter || model.outcomes ? ([['study-section', 'Study']] as [string, string][]) : []),
+    ...(input.curve?.points.length ? ([['curve-section', 'Learning curve']] as [string, string][]) : []),
     ...(model.fingerprints ? ([['predictor-section', 'Fingerprints']] as [string, string][]) : []),
     ['pairs-section', 'All pairs'],
     ['glossary', 'Glossary'],
@@ -365,6 +410,7 @@ ${heatmapSection(model)}
 ${layerSection(model)}
 ${predictionsSection(model, input.predictions ?? [])}
 ${studySection(model)}
+${curveSection(input.curve)}
 ${predictorSection(model, input.predictor)}
 ${pairsSection(metrics, model, input.predictor, recs)}
 ${glossarySection(metrics, model)}

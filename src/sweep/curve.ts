@@ -64,6 +64,14 @@ export interface Curve {
 
 const key = (a: string, b: string) => `${a}\0${b}`;
 
+/** The budgets `sweep-curve` and the study's report use: these shares of every merge. */
+export const DEFAULT_CURVE_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.67];
+
+/** DEFAULT_CURVE_FRACTIONS of `total` merges, rounded (each in [1, total − 1]). */
+export function defaultBudgets(total: number): number[] {
+  return [...new Set(DEFAULT_CURVE_FRACTIONS.map((f) => Math.min(total - 1, Math.max(1, Math.round(f * total)))))];
+}
+
 function scoreOf(pred: number[], truth: number[], method: string[]): Score {
   const byMethod = new Map<string, { p: number[]; t: number[] }>();
   pred.forEach((p, i) => {

@@ -22,6 +22,7 @@ interface StudyCliOptions {
   workers?: string;
   fit: boolean;
   report: boolean;
+  curve?: boolean;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     .option('--workers <n>', 'threads for training and merging (default: cores, at most 4)')
     .option('--no-fit', 'skip fitting predictors (no predictor.json)')
     .option('--no-report', 'skip the HTML report')
+    .option('--curve', 'also compute the budgeted-sweep learning curve (curve.json + a report table; 8–20 s on 2 cores; on with --update-shipped)')
     .option('-f, --force', 'replace the results of a previous study in the output folder (never anything else)')
     .action(async (o: StudyCliOptions & { force?: boolean }) => {
       const outDir = o.out ?? (o.updateShipped ? shippedReportsDir() : DEFAULT_STUDY_OUT);
@@ -98,6 +100,7 @@ export function register(program: Command): void {
             workers: parseWorkers(o.workers),
             fit: o.fit,
             report: o.report,
+            curve: o.curve ?? o.updateShipped,
             onProgress: progress,
             log: (line) => {
               progress.finish();

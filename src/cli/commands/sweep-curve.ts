@@ -8,11 +8,9 @@
 import type { Command } from 'commander';
 import { MergelensError } from '../../errors.js';
 import { loadStudy } from '../../predict/load.js';
-import { curveToMarkdown, learningCurve } from '../../sweep/curve.js';
+import { curveToMarkdown, defaultBudgets, learningCurve } from '../../sweep/curve.js';
 import { withOutputs } from '../../util/output-policy.js';
 import { parseList, parseNumber } from './fit.js';
-
-const DEFAULT_FRACTIONS = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.67];
 
 export function register(program: Command): void {
   program
@@ -29,7 +27,7 @@ export function register(program: Command): void {
       await withOutputs(o.json ? [{ path: o.json, kind: 'sweep-curve', flag: '--json' }] : [], { inputs: [studyPath], force: o.force }, async ([jsonOut]) => {
         const ds = await loadStudy(studyPath);
         const total = ds.rows.length;
-        const budgets = (o.budgets ?? DEFAULT_FRACTIONS.map((f) => String(Math.round(f * total)))).map((b) => {
+        const budgets = (o.budgets ?? defaultBudgets(total).map(String)).map((b) => {
           const n = Number(b);
           if (!Number.isInteger(n) || n < 1 || n >= total) throw new MergelensError('BAD_PARAM', `--budgets: "${b}" must be an integer in [1, ${total - 1}]`);
           return n;
