@@ -195,7 +195,8 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     lap('calibration');
 
     log(`metrics for ${taskIds.length} experts (${(taskIds.length * (taskIds.length - 1)) / 2} pairs)`);
-    const metrics = await computeMetrics(base, experts, { grads: calib.grads, acts: calib.acts, onProgress: opts.onProgress });
+    // Recorded as given: cwd-relative paths keep the committed report free of this machine's paths.
+    const metrics = await computeMetrics(base, experts, { grads: calib.grads.map(underCwd), acts: calib.acts.map(underCwd), onProgress: opts.onProgress });
     lap('metrics');
     const metricIds = Object.keys(metrics.metrics);
 
