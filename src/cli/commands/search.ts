@@ -13,7 +13,7 @@ import { claimOutputs } from '../../util/output-policy.js';
 import { escapeControl } from '../../util/terminal.js';
 import { info, progressSink } from '../io.js';
 import { parseList, parseNumber } from './fit.js';
-import { gracefulSignals } from './sweep.js';
+import { gracefulStop } from '../graceful-stop.js';
 import { DEFAULT_PREDICTORS } from '../../predict/choose.js';
 import { loadPredictor } from '../../predict/load.js';
 
@@ -124,14 +124,7 @@ export function register(program: Command): void {
       const predictor = predictorFile ? { file: predictorFile, predictor: await loadPredictor(predictorFile) } : undefined;
       const claim = await claimOutputs([{ path: o.out, kind: 'sweep', folder: true, reuse: true, flag: '-o' }], { inputs: [base, ...experts, o.zoo] });
       const progress = progressSink(o);
-      const ac = new AbortController();
-      let stoppedBy: NodeJS.Signals | null = null;
-      const restoreSignals = gracefulSignals((sig) => {
-        stoppedBy = sig;
-        progress?.finish();
-        process.stderr.write(`mergelens: ${sig} — stopping the running evaluations (again to quit at once); re-run the same command to resume\n`);
-        ac.abort();
-      });
+      const stop = gracefulStop(progress);
       try {
         const r = await runSearch({
           base,
@@ -157,7 +150,7 @@ export function register(program: Command): void {
           start: o.start,
           predictor,
           force: o.force,
-          signal: ac.signal,
+          signal: stop.signal,
           onProgress: progress,
           log: (line) => {
             progress?.finish();
@@ -166,12 +159,12 @@ export function register(program: Command): void {
         });
         progress?.finish();
         if (r.interrupted) {
-          process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+          process.exitCode = stop.exitCode();
           return;
         }
         process.stdout.write(formatSearchSummary(r.summary, o.out));
       } finally {
-        restoreSignals();
+        stop.restore();
         progress?.finish();
         await claim.release();
       }

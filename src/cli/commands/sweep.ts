@@ -11,6 +11,7 @@ import { parseExpertTasks } from '../../sweep/outcome.js';
 import { runSweep, type SweepResult } from '../../sweep/run.js';
 import { claimOutputs } from '../../util/output-policy.js';
 import { info, progressSink } from '../io.js';
+import { gracefulStop } from '../graceful-stop.js';
 import { escapeControl } from '../../util/terminal.js';
 import { parseList, parseNumber } from './fit.js';
 
@@ -42,36 +43,6 @@ function integer(name: string, min: number) {
     if (!Number.isInteger(x)) throw new MergelensError('BAD_PARAM', `${name} must be an integer, got "${v}"`);
     return x;
   };
-}
-
-/**
- * First SIGINT/SIGTERM: `onFirst` (stop cleanly: kill the evaluations' process groups, keep the
- * journal whole) instead of the CLI's immediate exit; a second one restores the CLI's handlers
- * and re-raises. Returns the function that restores them.
- */
-export function gracefulSignals(onFirst: (sig: NodeJS.Signals) => void): () => void {
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-  const saved = new Map(signals.map((s) => [s, process.listeners(s)]));
-  let restored = false;
-  const restore = () => {
-    if (restored) return;
-    restored = true;
-    for (const s of signals) {
-      process.removeListener(s, handler);
-      for (const l of saved.get(s)!) process.on(s, l as NodeJS.SignalsListener);
-    }
-  };
-  let hits = 0;
-  const handler = (sig: NodeJS.Signals) => {
-    if (hits++ === 0) return onFirst(sig);
-    restore();
-    process.kill(process.pid, sig);
-  };
-  for (const s of signals) {
-    process.removeAllListeners(s);
-    process.on(s, handler);
-  }
-  return restore;
 }
 
 export function formatSweepSummary(r: SweepResult, outDir: string): string {
@@ -133,14 +104,7 @@ export function register(program: Command): void {
       // second sweep into it; what is inside is the sweep's own business (resume, --force).
       const claim = await claimOutputs([{ path: o.out, kind: 'sweep', folder: true, reuse: true, flag: '-o' }], { inputs: [base, ...experts] });
       const progress = progressSink(o);
-      const ac = new AbortController();
-      let stoppedBy: NodeJS.Signals | null = null;
-      const restoreSignals = gracefulSignals((sig) => {
-        stoppedBy = sig;
-        progress?.finish();
-        process.stderr.write(`mergelens: ${sig} — stopping the running evaluations (again to quit at once); re-run the same command to resume\n`);
-        ac.abort();
-      });
+      const stop = gracefulStop(progress);
       try {
         const r = await runSweep({
           base,
@@ -160,7 +124,7 @@ export function register(program: Command): void {
           outcome: o.outcome,
           fit: o.fit,
           force: o.force,
-          signal: ac.signal,
+          signal: stop.signal,
           onProgress: progress,
           log: (line) => {
             progress?.finish();
@@ -169,7 +133,7 @@ export function register(program: Command): void {
         });
         progress?.finish();
         if (r.interrupted) {
-          process.exitCode = stoppedBy === 'SIGTERM' ? 143 : 130;
+          process.exitCode = stop.exitCode();
           return;
         }
         process.stdout.write(formatSweepSummary(r, o.out));
@@ -179,7 +143,7 @@ export function register(program: Command): void {
           process.exitCode = 1;
         }
       } finally {
-        restoreSignals();
+        stop.restore();
         progress?.finish();
         await claim.release();
       }
