@@ -46,6 +46,9 @@ export function numberOption(flag: string, o: { min?: number; max?: number; inte
   };
 }
 
+/** Commander collector for a repeatable option (`--x a --x b` → ['a', 'b']). */
+export const repeatable = (v: string, prev: string[]): string[] => [...prev, v];
+
 /** Add --quiet to a command (every command has it; see main.ts for the program-wide flag). */
 export function quietOption(cmd: Command): Command {
   return cmd.option('-q, --quiet', 'no progress or info lines on stderr (warnings and errors still show)');

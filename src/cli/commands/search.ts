@@ -11,7 +11,7 @@ import { parseMetricChoice } from '../../eval/contract.js';
 import { runSearch, type SearchSummary } from '../../search/run.js';
 import { claimOutputs } from '../../util/output-policy.js';
 import { escapeControl } from '../../util/terminal.js';
-import { info, progressSink } from '../io.js';
+import { info, numberOption, progressSink, repeatable } from '../io.js';
 import { parseList, parseNumber } from './fit.js';
 import { gracefulStop } from '../graceful-stop.js';
 import { DEFAULT_PREDICTORS } from '../../predict/choose.js';
@@ -40,17 +40,6 @@ interface SearchCliOptions {
   predictor?: string;
   force?: boolean;
   progress: boolean;
-}
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function integer(name: string, min: number) {
-  const num = parseNumber(name, min);
-  return (v: string) => {
-    const x = num(v);
-    if (!Number.isInteger(x)) throw new MergelensError('BAD_PARAM', `${name} must be an integer, got "${v}"`);
-    return x;
-  };
 }
 
 export function parseBounds(text: string): [number, number] {
@@ -99,20 +88,20 @@ export function register(program: Command): void {
     .option('--study', 'score with the built-in MNIST zoo’s own evaluation (experts from fixtures/study)')
     .option('--zoo <dir>', 'zoo folder for --study (default: the package’s fixtures/study)')
     .option('-o, --out <dir>', 'search folder: journal, log, recipe, best checkpoint')
-    .option('--budget <n>', 'CMA-ES evaluations (the start point is evaluated on top)', integer('--budget', 1), 60)
-    .option('--popsize <n>', 'CMA-ES population λ (default 4 + ⌊3 ln d⌋)', integer('--popsize', 2))
-    .option('--seed <n>', 'search seed (also the merge seed for dare/dare_ties)', integer('--seed', 0), 0)
+    .option('--budget <n>', 'CMA-ES evaluations (the start point is evaluated on top)', numberOption('--budget', { min: 1, integer: true }), 60)
+    .option('--popsize <n>', 'CMA-ES population λ (default 4 + ⌊3 ln d⌋)', numberOption('--popsize', { min: 2, integer: true }))
+    .option('--seed <n>', 'search seed (also the merge seed for dare/dare_ties)', numberOption('--seed', { min: 0, integer: true }), 0)
     .option('--bounds <lo,hi>', 'box of every expert weight', '0,1')
     .option('--objective <kind>', 'mean | min | weighted:task=w,… over the per-task scores', 'mean')
-    .option('--param <name>', 'also search a method parameter: density or lambda (repeatable)', collect, [])
-    .option('--set <name=value>', 'fix a method parameter (repeatable), e.g. lambda=1', collect, [])
+    .option('--param <name>', 'also search a method parameter: density or lambda (repeatable)', repeatable, [])
+    .option('--set <name=value>', 'fix a method parameter (repeatable), e.g. lambda=1', repeatable, [])
     .option('--tasks <list>', 'tasks to score (default: the experts’ names)', parseList)
-    .option('--metric <metric>', 'lm-eval metric key, for all tasks or one ("gsm8k=exact_match,strict-match"); repeatable', collect, [])
+    .option('--metric <metric>', 'lm-eval metric key, for all tasks or one ("gsm8k=exact_match,strict-match"); repeatable', repeatable, [])
     .option('--start <how>', 'start weights: uniform[:V] (V default 1/N), predictor[:V] (scaled by predicted pair outcomes), or w1,w2,…', 'uniform')
     .option('--predictor <file>', 'predictor for --start predictor (default: the shipped weights-only predictor)')
-    .option('--jobs <n>', 'evaluations at once', integer('--jobs', 1), 1)
+    .option('--jobs <n>', 'evaluations at once', numberOption('--jobs', { min: 1, integer: true }), 1)
     .option('--timeout <seconds>', 'kill an evaluation after this long', parseNumber('--timeout', 0))
-    .option('--retries <k>', 'retry a failed evaluation up to k times', integer('--retries', 0), 1)
+    .option('--retries <k>', 'retry a failed evaluation up to k times', numberOption('--retries', { min: 0, integer: true }), 1)
     .option('--no-best', 'do not write the best merged checkpoint')
     .option('-f, --force', 'start over in a folder holding a search of other inputs')
     .option('--no-progress', 'no progress on stderr')

@@ -10,7 +10,7 @@ import { parseMetricChoice } from '../../eval/contract.js';
 import { parseExpertTasks } from '../../sweep/outcome.js';
 import { runSweep, type SweepResult } from '../../sweep/run.js';
 import { claimOutputs } from '../../util/output-policy.js';
-import { info, progressSink } from '../io.js';
+import { info, numberOption, progressSink, repeatable } from '../io.js';
 import { gracefulStop } from '../graceful-stop.js';
 import { escapeControl } from '../../util/terminal.js';
 import { parseList, parseNumber } from './fit.js';
@@ -32,17 +32,6 @@ interface SweepCliOptions {
   fit: boolean;
   force?: boolean;
   progress: boolean;
-}
-
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function integer(name: string, min: number) {
-  const num = parseNumber(name, min);
-  return (v: string) => {
-    const x = num(v);
-    if (!Number.isInteger(x)) throw new MergelensError('BAD_PARAM', `${name} must be an integer, got "${v}"`);
-    return x;
-  };
 }
 
 export function formatSweepSummary(r: SweepResult, outDir: string): string {
@@ -84,14 +73,14 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'sweep folder: journal, logs, study dataset, predictors')
     .option('--methods <list>', 'merge methods (default: all)', parseList)
     .option('--pairs <list>', 'only these pairs, e.g. math+code,math+chat (default: all)', parseList)
-    .option('--budget <n>', 'evaluate only n merges, chosen to be informative; predict the rest', integer('--budget', 1))
-    .option('--jobs <n>', 'evaluations at once', integer('--jobs', 1), 1)
+    .option('--budget <n>', 'evaluate only n merges, chosen to be informative; predict the rest', numberOption('--budget', { min: 1, integer: true }))
+    .option('--jobs <n>', 'evaluations at once', numberOption('--jobs', { min: 1, integer: true }), 1)
     .option('--timeout <seconds>', 'kill an evaluation (its whole process group) after this long', parseNumber('--timeout', 0))
-    .option('--retries <k>', 'retry a failed evaluation up to k times', integer('--retries', 0), 1)
-    .option('--seed <n>', 'merge seed (dare, dare_ties)', integer('--seed', 0), 0)
+    .option('--retries <k>', 'retry a failed evaluation up to k times', numberOption('--retries', { min: 0, integer: true }), 1)
+    .option('--seed <n>', 'merge seed (dare, dare_ties)', numberOption('--seed', { min: 0, integer: true }), 0)
     .option('--tasks <list>', 'every task the command scores (default: from --expert-tasks, else the expert names)', parseList)
-    .option('--expert-tasks <expert=tasks>', 'an expert’s own tasks, e.g. math=gsm8k,minerva_math (repeatable)', collect, [])
-    .option('--metric <metric>', 'lm-eval metric key, for all tasks ("acc_norm,none") or one ("gsm8k=exact_match,strict-match"); repeatable', collect, [])
+    .option('--expert-tasks <expert=tasks>', 'an expert’s own tasks, e.g. math=gsm8k,minerva_math (repeatable)', repeatable, [])
+    .option('--metric <metric>', 'lm-eval metric key, for all tasks ("acc_norm,none") or one ("gsm8k=exact_match,strict-match"); repeatable', repeatable, [])
     .option('--outcome <kind>', 'outcome to fit: normalized (merged ÷ expert on its own tasks) or raw', 'normalized')
     .option('--no-fit', 'do not fit predictors')
     .option('-f, --force', 'start over in a folder holding a sweep of other inputs')
