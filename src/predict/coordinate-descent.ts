@@ -127,6 +127,20 @@ export function coordinateDescentGram(P: GramProblem, opts: CdOptions): CdResult
 
 const ACTIVE_SET_EVERY = 3;
 
+/** Solve L·Lᵀ x = b in place (b becomes x), L from cholesky(): forward, then back substitution. */
+export function choleskySolve(L: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    let v = b[i];
+    for (let k = 0; k < i; k++) v -= L[i * n + k] * b[k];
+    b[i] = v / L[i * n + i];
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    let v = b[i];
+    for (let k = i + 1; k < n; k++) v -= L[k * n + i] * b[k];
+    b[i] = v / L[i * n + i];
+  }
+}
+
 /** In-place Cholesky of a row-major m×m SPD matrix (lower factor); false if not numerically SPD. */
 export function cholesky(A: Float64Array, m: number): boolean {
   let maxDiag = 0;
@@ -166,17 +180,7 @@ export function activeSetSolve(P: GramProblem, l1: number, l2: number, beta: Flo
     rhs[a] = c[j] - l1 * Math.sign(beta[j]);
   }
   if (!cholesky(A, m)) return false;
-  // forward then back substitution: L·Lᵀ x = rhs
-  for (let i = 0; i < m; i++) {
-    let v = rhs[i];
-    for (let k = 0; k < i; k++) v -= A[i * m + k] * rhs[k];
-    rhs[i] = v / A[i * m + i];
-  }
-  for (let i = m - 1; i >= 0; i--) {
-    let v = rhs[i];
-    for (let k = i + 1; k < m; k++) v -= A[k * m + i] * rhs[k];
-    rhs[i] = v / A[i * m + i];
-  }
+  choleskySolve(A, m, rhs);
   // If a coefficient would change sign, walk from β toward the solution only up to the first
   // zero crossing: the fixed-sign objective is a convex quadratic that decreases along that
   // segment and equals the true objective inside the orthant, so this is a descent step.

@@ -11,7 +11,7 @@
  * A pair is in domain when both pass. Pure (no I/O).
  */
 import type { MethodDomain, MethodPredictor, PredictionDomain, PredictorFile, StudyDataset, StudyRow } from '../types.js';
-import { cholesky } from './coordinate-descent.js';
+import { cholesky, choleskySolve } from './coordinate-descent.js';
 import { zValue } from './design.js';
 import { mean, quantile } from './stats.js';
 
@@ -44,16 +44,7 @@ export function inverseSpd(A: Float64Array, p: number): Float64Array | null {
   for (let c = 0; c < p; c++) {
     col.fill(0);
     col[c] = 1;
-    for (let i = 0; i < p; i++) {
-      let v = col[i];
-      for (let k = 0; k < i; k++) v -= L[i * p + k] * col[k];
-      col[i] = v / L[i * p + i];
-    }
-    for (let i = p - 1; i >= 0; i--) {
-      let v = col[i];
-      for (let k = i + 1; k < p; k++) v -= L[k * p + i] * col[k];
-      col[i] = v / L[i * p + i];
-    }
+    choleskySolve(L, p, col);
     for (let i = 0; i < p; i++) inv[i * p + c] = col[i];
   }
   return inv;
