@@ -14,15 +14,8 @@ import type { PredictorFile } from '../../src/types.js';
 import { readFileSync } from 'node:fs';
 import { gaussian } from './synthetic.js';
 import { tensorRandom } from '../../src/merge/random.js';
+import { errorOf } from '../helpers/errors.js';
 
-function errorOf(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected an error');
-}
 
 /**
  * A paper-layout folder: 7 datasets (21 pairs), 3 metrics (one gradient metric null for D1–D2),

@@ -3,15 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadStudy, parseStudyCsv } from '../../src/predict/load.js';
+import { errorOf } from '../helpers/errors.js';
 
-function errorOf(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected an error');
-}
 
 describe('study CSV', () => {
   it('parses columns, quoted fields, empty cells (NaN) and extra_ columns', () => {
