@@ -274,8 +274,29 @@ export interface StudyDataset {
   methods: string[];
   metricIds: string[];
   rows: StudyRow[];
+  /**
+   * Merges of k ≥ 3 experts (the group study, `sweep --group-size`). Pair metrics for every pair
+   * of a group's experts are in `rows` (any method's row of that pair) or the metrics report.
+   */
+  groups?: GroupRow[];
+  /** What a group's `outcome` and `heldOut` mean, in words (present when `groups` is). */
+  groupOutcome?: string;
+  heldOutDescription?: string;
   /** Where an imported study came from and what the import did (absent for studies mergelens wrote). */
   source?: StudySource;
+}
+
+/** One merge of a group of k ≥ 3 experts with one method. */
+export interface GroupRow {
+  /** Expert ids of the group, in StudyDataset.experts order. */
+  experts: string[];
+  method: string;
+  /** Held-in outcome: mean over the group's tasks of normalized accuracy, as for pairs. */
+  outcome: number;
+  /** Held-out outcome on tasks outside the group (see StudyDataset.heldOutDescription); absent when none was measured. */
+  heldOut?: number;
+  /** Optional extra measurements (per-task accuracies, probe references, …). */
+  extra?: Record<string, number>;
 }
 
 /** Provenance of an imported study (src/predict/import). */
