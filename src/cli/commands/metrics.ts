@@ -22,25 +22,19 @@ import { checkpointFiles } from '../../checkpoint/fingerprint.js';
 import { checkSharedTensors, screenExperts } from '../../check/screen-inputs.js';
 import { assertInputsUnchanged } from '../../checkpoint/unchanged.js';
 import { info, progressSink, warn } from '../io.js';
+import { addEngineOptions, engineSettings, type EngineCliOptions } from '../engine-options.js';
 
-interface MetricsCliOptions {
+interface MetricsCliOptions extends EngineCliOptions {
   allowDifferentBase?: boolean;
   grads?: string[];
   acts?: string[];
   include: string[];
   exclude: string[];
   trim: string;
-  k: string;
-  spectrumK: string;
   subspace: boolean;
-  bottomMaxDim: string;
-  exactMaxDim: string;
-  memoryBudget: string;
   wholeLimit?: string;
   chunkElements?: string;
-  subspaceMaxElements: string;
   shard?: string;
-  threads?: string;
   out: string;
   csv?: string;
   force?: boolean;
@@ -79,21 +73,15 @@ async function runMetrics(basePath: string, expertPaths: string[], o: MetricsCli
   const grads = splitList(o.grads);
   const acts = splitList(o.acts);
   const settings = {
-    threads: o.threads === undefined ? undefined : num('--threads', o.threads, true),
+    ...engineSettings(o),
     grads,
     acts,
     include: o.include,
     exclude: o.exclude,
     trimFraction: num('--trim', o.trim, false),
-    subspaceK: num('--k', o.k, true),
-    spectrumK: num('--spectrum-k', o.spectrumK, true),
     subspace: o.subspace,
-    bottomMaxDim: num('--bottom-max-dim', o.bottomMaxDim, true),
-    exactMaxDim: num('--exact-max-dim', o.exactMaxDim, true),
-    memoryBudget: Math.round(num('--memory-budget', o.memoryBudget, false) * 2 ** 20),
     wholeTensorElements: o.wholeLimit === undefined ? undefined : num('--whole-limit', o.wholeLimit, true),
     chunkElements: o.chunkElements === undefined ? undefined : num('--chunk-elements', o.chunkElements, true),
-    subspaceMaxElements: num('--subspace-max-elements', o.subspaceMaxElements, true),
     shard: o.shard,
   };
   const opened: Checkpoint[] = [];
@@ -161,7 +149,7 @@ async function runMergePartials(files: string[], o: { out: string; csv?: string;
 export function register(program: Command): void {
   // `merge-partials` is dispatched from the action rather than as a commander sub-command, so
   // that -o/--csv/--force mean the same in both forms (a parent's options would swallow them).
-  program
+  const cmd = program
     .command('metrics')
     .usage('BASE EXPERT... [options] -o metrics.json\n       mergelens metrics merge-partials PARTIAL... -o metrics.json')
     .description('Pairwise mergeability metrics of all experts against their base, in one streaming pass; `metrics merge-partials P1 P2 ... -o out.json` combines --shard outputs')
@@ -172,29 +160,22 @@ export function register(program: Command): void {
     .option('--include <glob>', 'only tensors matching this glob or /regex/ (repeatable)', collect, [])
     .option('--exclude <glob>', 'skip tensors matching this glob or /regex/ (repeatable)', collect, [])
     .option('--trim <fraction>', 'top-k fraction kept per tensor for trimmed sign metrics (TIES density)', '0.2')
-    .option('--k <k>', 'k for subspace overlaps', '10')
-    .option('--spectrum-k <k>', 'top singular values compared by sv_overlap', '100')
     .option('--no-subspace', 'skip the subspace family (SVDs)')
-    .option('--exact-max-dim <n>', 'exact SVD when min(rows, cols) ≤ n, randomised above', '512')
-    .option('--bottom-max-dim <n>', 'bottom-k overlaps only when min(rows, cols) ≤ n (needs the exact SVD)', '512')
-    .option('--memory-budget <MiB>', 'tensor bytes (base + experts, as stored) one thread holds: tensors that fit are read whole, bigger ones in row chunks of half of it; peak memory ≈ threads × (budget + one float32 tensor)', '256')
     .option('--whole-limit <elements>', 'override: tensors up to this many elements are read whole, bigger ones in row chunks')
     .option('--chunk-elements <elements>', 'override: row-chunk size, elements, for tensors not read whole')
-    .option('--subspace-max-elements <elements>', '2-D tensors not read whole get the subspace family up to this size (one expert at a time)', String(16 * 2 ** 20))
-    .option('--threads <n>', 'worker threads for the pass (default: all cores; small models run in-process)')
     .option('--shard <i/n>', 'only the i-th of n tensor ranges; writes a partial file for merge-partials')
     .requiredOption('-o, --out <file>', 'output metrics JSON')
     .option('--csv <file>', 'also write one CSV row per pair')
     .option('-f, --force', 'replace previous metrics outputs at -o/--csv (never an input or an unrelated file)')
     .option('--allow-different-base', 'compute metrics even for experts the pre-flight check says do not descend from the base')
-    .option('--no-progress', 'no progress on stderr')
-    .action(async (base: string, rest: string[], o: MetricsCliOptions) => {
-      if (base === 'merge-partials') {
-        if (rest.length === 0) throw new MergelensError('USAGE', 'no partial files given', { hint: 'mergelens metrics merge-partials P1.json P2.json ... -o metrics.json' });
-        await runMergePartials(rest, o);
-        return;
-      }
-      if (rest.length < 2) throw new MergelensError('USAGE', `need at least 2 experts, got ${rest.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
-      await runMetrics(base, rest, o);
-    });
+    .option('--no-progress', 'no progress on stderr');
+  addEngineOptions(cmd).action(async (base: string, rest: string[], o: MetricsCliOptions) => {
+    if (base === 'merge-partials') {
+      if (rest.length === 0) throw new MergelensError('USAGE', 'no partial files given', { hint: 'mergelens metrics merge-partials P1.json P2.json ... -o metrics.json' });
+      await runMergePartials(rest, o);
+      return;
+    }
+    if (rest.length < 2) throw new MergelensError('USAGE', `need at least 2 experts, got ${rest.length}`, { hint: 'mergelens metrics BASE EXPERT1 EXPERT2 ... -o metrics.json' });
+    await runMetrics(base, rest, o);
+  });
 }
