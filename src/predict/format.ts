@@ -6,13 +6,14 @@ import type { Prediction, PredictorFile } from '../types.js';
 import type { Ranking } from './predict.js';
 import { buildVerdict, type PairDecision, type Verdict } from './verdict.js';
 import { rankCoefficients } from './fingerprint.js';
+import { csvText } from '../util/csv.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 /** Signed value; null/NaN (too few folds to compare) print as n/a instead of crashing. */
 const signed = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : (x >= 0 ? '+' : '') + (Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(1) : x.toFixed(3));
 
-function table(header: string[], rows: string[][], alignRight: boolean[] = []): string {
+export function table(header: string[], rows: string[][], alignRight: boolean[] = []): string {
   const w = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const fmt = (r: string[]) => r.map((c, j) => (alignRight[j] ? c.padStart(w[j]) : c.padEnd(w[j]))).join('  ').trimEnd();
   return [fmt(header), w.map((n) => '─'.repeat(n)).join('  '), ...rows.map(fmt)].join('\n');
@@ -61,7 +62,7 @@ function drivers(p: Prediction, n = 3): string {
 const interval = (p: Prediction) => `${f3(p.predicted)} [${f3(p.lo)}, ${f3(p.hi)}]`;
 
 /** A prediction's domain in a few characters: "in", "OOD ×28" (distance in thresholds), "?" (unknown); "!range" when beyond the possible outcomes. */
-export function domainTag(p: Prediction): string {
+export function domainTag(p: Pick<Prediction, 'domain'>): string {
   const d = p.domain;
   if (!d) return '?';
   const tag = d.inDomain ? 'in' : `OOD ×${d.distance >= 10 ? d.distance.toFixed(0) : d.distance.toFixed(1)}`;
@@ -69,7 +70,7 @@ export function domainTag(p: Prediction): string {
 }
 
 /** Why a prediction is out of domain, in words (empty when in domain or unknown). */
-export function domainReason(p: Prediction, maxMetrics = 3): string {
+export function domainReason(p: Pick<Prediction, 'domain'>, maxMetrics = 3): string {
   const d = p.domain;
   if (!d || d.inDomain) return '';
   const parts: string[] = [];
@@ -155,19 +156,11 @@ export function formatRanking(r: Ranking, opts: { top?: number; outcome?: string
   return formatVerdict(buildVerdict(r.pairs.flatMap((p) => p.methods)), opts);
 }
 
-function csvField(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function predictionsToCsv(preds: Prediction[]): string {
-  const lines = ['a,b,method,predicted,lo,hi,score,in_domain,leverage,distance,beyond_possible,drivers'];
-  for (const p of preds) {
+  const header = ['a', 'b', 'method', 'predicted', 'lo', 'hi', 'score', 'in_domain', 'leverage', 'distance', 'beyond_possible', 'drivers'];
+  const rows = preds.map((p) => {
     const d = p.domain;
-    lines.push(
-      [p.a, p.b, p.method, String(p.predicted), String(p.lo), String(p.hi), String(p.score), d ? String(d.inDomain) : '', d ? String(d.leverage) : '', d ? String(d.distance) : '', d ? String(d.beyondPossible) : '', p.drivers.map((d) => `${d.metric}:${d.contribution}`).join(';')]
-        .map(csvField)
-        .join(','),
-    );
-  }
-  return lines.join('\n') + '\n';
+    return [p.a, p.b, p.method, p.predicted, p.lo, p.hi, p.score, d && String(d.inDomain), d?.leverage, d?.distance, d && String(d.beyondPossible), p.drivers.map((x) => `${x.metric}:${x.contribution}`).join(';')];
+  });
+  return csvText([header, ...rows]);
 }

@@ -8,7 +8,7 @@ import { writeSafetensors } from '../../src/safetensors/writer.js';
 import { runCli } from '../helpers/cli.js';
 import { writeLlama } from '../mergekit/llama.js';
 import { randomF32 } from './raw.js';
-import { addToCache, commitOf } from './hf-cache.js';
+import { addFolderToHfCache, revisionOf as commitOf } from '../../src/fixtures/hf-cache.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mergelens-hf-'));
 const cache = path.join(tmp, 'hub');
@@ -18,8 +18,8 @@ const env = { HF_HUB_CACHE: cache };
 async function setup() {
   const v1 = await writeLlama(path.join(tmp, 'src-v1'), 2, 1);
   const v2 = await writeLlama(path.join(tmp, 'src-v2'), 2, 2);
-  await addToCache(cache, 'acme/tiny', v1.dir, 'v1', ['v1.0']);
-  await addToCache(cache, 'acme/tiny', v2.dir, 'v2', ['main']);
+  addFolderToHfCache(cache, 'acme/tiny', v1.dir, { rev: commitOf('v1'), refs: ['v1.0'] });
+  addFolderToHfCache(cache, 'acme/tiny', v2.dir, { rev: commitOf('v2'), refs: ['main'] });
   // A PEFT adapter for acme/tiny on q_proj of layer 0 (hidden 8 → 8), rank 2, alpha 4 → scale 2.
   const lora = path.join(tmp, 'src-lora');
   mkdirSync(lora);
@@ -30,7 +30,7 @@ async function setup() {
     { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight', shape: [2, 8], dtype: 'F32', data: A },
     { name: 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight', shape: [8, 2], dtype: 'F32', data: B },
   ]);
-  await addToCache(cache, 'acme/tiny-lora', lora, 'lora');
+  addFolderToHfCache(cache, 'acme/tiny-lora', lora, { rev: commitOf('lora') });
   return { v1, v2, A, B };
 }
 const ready = setup();

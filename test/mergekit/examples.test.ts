@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/checkpoint/open.js';
 import { ROOT, runCli } from '../helpers/cli.js';
-import { addToCache } from '../io/hf-cache.js';
+import { addFolderToHfCache, revisionOf } from '../../src/fixtures/hf-cache.js';
 import { f64, refGta, refSlerp, refTopK, refWeightAvg, taskVectors } from '../merge/reference.js';
 import { writeLlama, type TinyLlama } from './llama.js';
 
@@ -24,7 +24,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const models = new Map<string, TinyLlama>();
 async function model(id: string, seed: number, from?: string): Promise<void> {
   const m = await writeLlama(path.join(tmp, 'src', id.replace('/', '__')), LAYERS, seed, from ? models.get(from) : undefined);
-  await addToCache(cache, id, m.dir, id);
+  addFolderToHfCache(cache, id, m.dir, { rev: revisionOf(id) });
   models.set(id, m);
 }
 const ready = (async () => {
