@@ -11,6 +11,9 @@ import { predictPairs, rankPairs } from '../../predict/predict.js';
 import { formatVerdict, predictionsToCsv } from '../../predict/format.js';
 import { claimOutputs } from '../../util/output-policy.js';
 import { parseList, parseNumber } from './fit.js';
+import { dropExpertsWithoutTaskVector } from '../../predict/no-task-vector.js';
+import { warn } from '../io.js';
+import type { MetricsReport, PairMetrics } from '../../types.js';
 
 export function register(program: Command): void {
   program
@@ -30,7 +33,7 @@ export function register(program: Command): void {
       const claim = o.out ? await claimOutputs([{ path: o.out, kind: 'predictions', flag: '-o' }], { inputs: [predictorPath, metricsPath, o.study], force: o.force }) : undefined;
       try {
         const predictor = await loadPredictorWithDomain(predictorPath, o.study);
-        const metrics = await loadPairMetricsInput(metricsPath);
+        const metrics = withoutIdenticalExperts(await loadPairMetricsInput(metricsPath), metricsPath);
         const predictions = predictPairs(predictor, metrics, { methods: o.methods, file: metricsPath });
         const ranking = rankPairs(predictions);
         const verdict = buildVerdict(predictions, predictor);
@@ -44,4 +47,12 @@ export function register(program: Command): void {
         await claim?.release();
       }
     });
+}
+
+/** An old report's experts identical to the base are left out with a warning, as `metrics` does now. */
+function withoutIdenticalExperts(metrics: MetricsReport | PairMetrics[], file: string): MetricsReport | PairMetrics[] {
+  if (Array.isArray(metrics)) return metrics;
+  const { report, dropped } = dropExpertsWithoutTaskVector(metrics);
+  for (const name of dropped) warn(`${file}: expert ${name} has no task vector (identical to the base): its pairs are excluded`);
+  return report;
 }
