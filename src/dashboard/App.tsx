@@ -26,7 +26,7 @@ export interface AppProps {
 }
 
 /** Terminal size from the stdout ink renders to, updated on 'resize'. */
-function useTerminalSize(): { width: number; height: number } {
+export function useTerminalSize(): { width: number; height: number } {
   const { stdout } = useStdout();
   const read = useCallback(() => ({ width: stdout.columns || 80, height: stdout.rows || 24 }), [stdout]);
   const [size, setSize] = useState(read);

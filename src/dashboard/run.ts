@@ -47,8 +47,20 @@ export function dashboardData(opts: RunDashboardOptions): DashboardData {
 }
 
 /** Alternate screen: the dashboard takes the whole terminal and gives it back intact on quit. */
-const ENTER_ALT = '\u001B[?1049h\u001B[H';
-const LEAVE_ALT = '\u001B[?1049l';
+export const ENTER_ALT = '\u001B[?1049h\u001B[H';
+export const LEAVE_ALT = '\u001B[?1049l';
+
+/**
+ * Whether to draw the interactive dashboard: a terminal on stdout and stdin (raw keys) and no CI
+ * (ink draws only the final frame when CI/CONTINUOUS_INTEGRATION is set); says so on stderr
+ * when CI is the reason.
+ */
+export function interactiveTerminal(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): boolean {
+  const ci = ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false');
+  if (stdout.isTTY && stdin.isTTY && !ci) return true;
+  if (stdout.isTTY && ci) process.stderr.write('mergelens: CI environment detected (CI is set): printing a table; unset CI for the interactive dashboard\n');
+  return false;
+}
 
 /**
  * Show the dashboard. Without a terminal on both stdout and stdin (raw keys are needed), print the
@@ -58,10 +70,7 @@ export async function runDashboard(opts: RunDashboardOptions): Promise<void> {
   const data = dashboardData(opts);
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
-  // ink draws only the final frame when CI/CONTINUOUS_INTEGRATION is set, so treat that as no terminal.
-  const ci = ['CI', 'CONTINUOUS_INTEGRATION'].some((k) => k in process.env && process.env[k] !== '0' && process.env[k] !== 'false');
-  if (!stdout.isTTY || !stdin.isTTY || ci) {
-    if (stdout.isTTY && ci) process.stderr.write('mergelens: CI environment detected (CI is set): printing a table; unset CI for the interactive dashboard\n');
+  if (!interactiveTerminal(stdout, stdin)) {
     // Opened on the verdict (screen --tui): print the verdict screen would print, then the table.
     if (opts.view === 'verdict' && data.verdict) stdout.write(`${formatVerdict(data.verdict, { outcome: data.outcome })}\n\n`);
     stdout.write(plainTable(data, opts.metric ?? data.metricIds[0] ?? ''));

@@ -12,6 +12,7 @@ import { lowerIsSimilar } from './metric-direction.js';
 import { studyScatter, type ScatterSeries } from './study-view.js';
 import { orderBreakdown } from '../metrics/layer-order.js';
 import type { Curve } from '../sweep/curve.js';
+import type { SearchViewModel } from './search-view.js';
 
 export interface ReportInput {
   metrics: MetricsReport;
@@ -28,6 +29,8 @@ export interface ReportInput {
   downsample?: Partial<DownsampleOptions>;
   /** Budgeted-sweep learning curve of the study (src/sweep/curve.ts), shown as a table in the study section. */
   curve?: Curve;
+  /** Merge-recipe search logs (search-view.ts): adds the search section. */
+  search?: SearchViewModel;
 }
 
 export const FAMILY_ORDER: MetricFamily[] = ['task_vector', 'sign', 'rank', 'subspace', 'gradient', 'activation'];

@@ -350,6 +350,11 @@ export const PAGE_JS = String.raw`
     drawMethodMatrix('overlap-plot', D.fingerprints.top5Overlap, 'Top-5 feature overlap');
     drawMethodMatrix('sign-plot', D.fingerprints.signAgreement, 'Coefficient sign agreement');
   }
+  // Sections with their own script (e.g. search-section.ts) register a draw function on
+  // window.mergelensSections before this script runs; they get the shared helpers.
+  (window.mergelensSections || []).forEach(function (draw) {
+    draw({ $: $, fmt: fmt, pt: pt, layout: layout, fillSelect: fillSelect, CONFIG: CONFIG, COLORS: COLORS, SYMBOLS: SYMBOLS, DASHES: DASHES });
+  });
   document.documentElement.setAttribute('data-ready', '1');
 })();
 `;

@@ -2,6 +2,7 @@
  * Drive the dashboard App through ink-testing-library at a chosen terminal size and read the
  * frame as plain text.
  */
+import type { ReactElement } from 'react';
 import { render } from 'ink-testing-library';
 import { App, type AppProps } from '../../src/dashboard/App.js';
 
@@ -34,7 +35,12 @@ export interface Mounted {
 }
 
 export async function mount(props: AppProps, width = 80, height = 24): Promise<Mounted> {
-  const inst = render(<App {...props} />);
+  return mountNode(<App {...props} />, width, height);
+}
+
+/** Any dashboard view (e.g. the search view) mounted the same way. */
+export async function mountNode(node: ReactElement, width = 80, height = 24): Promise<Mounted> {
+  const inst = render(node);
   const m: Mounted = {
     frame: () => stripAnsi(inst.lastFrame() ?? ''),
     lines: () => m.frame().split('\n'),
