@@ -2,16 +2,16 @@
 // entry, min-magnitude-weighted sign sums, Σ(τᵢ−τⱼ)²) and, from bit-packed masks, its sign
 // counts (agree / disagree, untrimmed and after trimming) plus each expert's trimmed support.
 // Layout and meaning of the sums: see src/metrics/sign-agreement.ts (PAIR_FIELDS); thresholds: src/numerics/select/threshold.ts.
-import { decodePadded, tauBlock } from './dtype';
+import { CODE_BF16, decodePadded, tauBlock } from './dtype';
 
 /** Positions per block: N float32 + N float64 copies of a block stay in L2 while all pairs run. */
 export const BLOCK: usize = 512;
 const WORDS: usize = BLOCK >> 6;
 export const PAIR_FIELDS: i32 = 7;
 
-/** Bytes of scratch `accumulate` needs for N experts. */
+/** Bytes of scratch `accumulate` needs for N experts (base, τ float32 and float64, masks, per-expert block sums). */
 export function accumulateScratch(N: i32): usize {
-  return (BLOCK << 2) + <usize>N * BLOCK * 12 + <usize>N * WORDS * 24;
+  return (BLOCK << 2) + <usize>N * BLOCK * 12 + <usize>N * WORDS * 24 + (<usize>N << 4);
 }
 
 // @ts-ignore: decorator
@@ -24,22 +24,15 @@ export function accumulateScratch(N: i32): usize {
   return i * N - ((i * (i + 1)) >> 1) + (j - i - 1);
 }
 
-/** Gram diagonal, and for every pair i < j the Gram entry and the float pair sums over [0, L). */
+/**
+ * For every pair i < j the Gram entry and the float pair sums over [0, L), two pairs (i, j),
+ * (i, j + 1) a sweep: τᵢ loaded once for both, 8 accumulators — the most V8 keeps in registers
+ * (measured: 3 or 4 pairs a sweep, |τ| precomputed per expert, or the abs mask held in a
+ * register all ran slower; the loop is bound by instruction throughput, not latency).
+ */
 function floatSums(tau64: usize, N: i32, L: usize, gram: usize, pairs: usize): void {
   const stride = BLOCK << 3;
   const zero = f64x2.splat(0);
-  for (let i = 0; i < N; i++) {
-    const pi = tau64 + <usize>i * stride;
-    let s0 = zero, s1 = zero;
-    for (let o: usize = 0; o < L << 3; o += 32) {
-      const a = v128.load(pi + o);
-      const b = v128.load(pi + o, 16);
-      s0 = f64x2.add(s0, f64x2.mul(a, a));
-      s1 = f64x2.add(s1, f64x2.mul(b, b));
-    }
-    const g = gram + <usize>(i * N + i) * 8;
-    store<f64>(g, load<f64>(g) + hsum(f64x2.add(s0, s1)));
-  }
   // Per pair and element: p = τᵢτⱼ (exact for float32 inputs, no underflow) feeds the Gram entry
   // and, by its sign, the conflict test; v = min(|τᵢ|, |τⱼ|) is 0 unless both are non-zero.
   for (let i = 0; i < N; i++) {
@@ -108,39 +101,77 @@ function floatSums(tau64: usize, N: i32, L: usize, gram: usize, pairs: usize): v
   return <u64>i8x16.bitmask(i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
 }
 
+/** Four float32 lanes stored as float64 at out (two f64x2); returns the lanes' squares summed pairwise. */
+// @ts-ignore: decorator
+@inline function widen(x: v128, out: usize): v128 {
+  const lo = f64x2.promote_low_f32x4(x);
+  const hi = f64x2.promote_low_f32x4(v128.shuffle<i32>(x, x, 2, 3, 2, 3));
+  v128.store(out, lo);
+  v128.store(out, hi, 16);
+  return f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi));
+}
+
 /**
- * Per expert, 64 positions a word: nz = [τ ≠ 0], sg = sign bit, kp = [|τ| ≥ t] (t as float32
- * bits ≥ 1, so kp implies nz). Then every pair's counts by AND/XOR + popcount, and each
- * expert's trimmed support.
+ * Everything per expert for one block, in one pass over its τ: the float64 copy the pair loop
+ * reads, Στ² (block diagonal, to diag[i]), and per 64 positions the masks nz = [τ ≠ 0], sg = sign
+ * bit, kp = [|τ| ≥ t] (t as float32 bits ≥ 1, so kp implies nz) with the trimmed support count
+ * (to kept[i]). τ comes from tau32, or — bf ≠ 0, a BF16 source at the block's first element —
+ * is decoded and formed here from base32 without a float32 round trip (~8% of the kernel at 4
+ * experts). Returns false when τ has a NaN/Inf: then Στ² is not finite (the square of a finite
+ * float32 never overflows float64).
  */
-function signCounts(tau32: usize, N: i32, L: usize, thr: usize, masks: usize, pairs: usize, kept: usize): void {
-  const W = L >> 6;
+// @ts-ignore: decorator
+@inline function prepareExpert(bf: usize, base32: usize, tau32: usize, i: i32, N: i32, L: usize, t: v128, tau64: usize, masks: usize, diag: usize, kept: usize): bool {
   const nzm = masks, sgm = masks + <usize>N * WORDS * 8, kpm = sgm + <usize>N * WORDS * 8;
   const abs = i32x4.splat(0x7fffffff);
   const zero = i32x4.splat(0);
-  for (let i = 0; i < N; i++) {
-    const t = i32x4.splat(load<i32>(thr + (<usize>i << 2)));
-    const src = tau32 + <usize>i * (BLOCK << 2);
-    let k: u64 = 0;
-    for (let w: usize = 0; w < W; w++) {
-      let nz: u64 = 0, sg: u64 = 0, kp: u64 = 0;
-      for (let g: u64 = 0; g < 64; g += 16) {
-        const p = src + ((w << 6) + <usize>g) * 4;
-        const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
-        const a0 = v128.and(x0, abs), a1 = v128.and(x1, abs), a2 = v128.and(x2, abs), a3 = v128.and(x3, abs);
-        sg |= bits16(x0, x1, x2, x3) << g;
-        nz |= bits16(i32x4.ne(a0, zero), i32x4.ne(a1, zero), i32x4.ne(a2, zero), i32x4.ne(a3, zero)) << g;
-        kp |= bits16(i32x4.ge_s(a0, t), i32x4.ge_s(a1, t), i32x4.ge_s(a2, t), i32x4.ge_s(a3, t)) << g;
+  let k: u64 = 0;
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  for (let w: usize = 0; w < L >> 6; w++) {
+    let nz: u64 = 0, sg: u64 = 0, kp: u64 = 0;
+    for (let g: u64 = 0; g < 64; g += 16) {
+      const e = (w << 6) + <usize>g;
+      let x0: v128, x1: v128, x2: v128, x3: v128;
+      if (bf) {
+        const p = bf + (e << 1), b = base32 + (e << 2);
+        const u = v128.load(p), v = v128.load(p, 16);
+        x0 = f32x4.sub(i32x4.shl(i32x4.extend_low_i16x8_u(u), 16), v128.load(b));
+        x1 = f32x4.sub(i32x4.shl(i32x4.extend_high_i16x8_u(u), 16), v128.load(b, 16));
+        x2 = f32x4.sub(i32x4.shl(i32x4.extend_low_i16x8_u(v), 16), v128.load(b, 32));
+        x3 = f32x4.sub(i32x4.shl(i32x4.extend_high_i16x8_u(v), 16), v128.load(b, 48));
+      } else {
+        const p = tau32 + (e << 2);
+        x0 = v128.load(p);
+        x1 = v128.load(p, 16);
+        x2 = v128.load(p, 32);
+        x3 = v128.load(p, 48);
       }
-      const o = (<usize>i * WORDS + w) << 3;
-      store<u64>(nzm + o, nz);
-      store<u64>(sgm + o, sg);
-      store<u64>(kpm + o, kp);
-      k += popcnt<u64>(kp);
+      const a0 = v128.and(x0, abs), a1 = v128.and(x1, abs), a2 = v128.and(x2, abs), a3 = v128.and(x3, abs);
+      sg |= bits16(x0, x1, x2, x3) << g;
+      nz |= bits16(i32x4.ne(a0, zero), i32x4.ne(a1, zero), i32x4.ne(a2, zero), i32x4.ne(a3, zero)) << g;
+      kp |= bits16(i32x4.ge_s(a0, t), i32x4.ge_s(a1, t), i32x4.ge_s(a2, t), i32x4.ge_s(a3, t)) << g;
+      const q = tau64 + (e << 3);
+      s0 = f64x2.add(s0, widen(x0, q));
+      s1 = f64x2.add(s1, widen(x1, q + 32));
+      s0 = f64x2.add(s0, widen(x2, q + 64));
+      s1 = f64x2.add(s1, widen(x3, q + 96));
     }
-    const kd = kept + (<usize>i << 3);
-    store<f64>(kd, load<f64>(kd) + <f64>k);
+    const o = (<usize>i * WORDS + w) << 3;
+    store<u64>(nzm + o, nz);
+    store<u64>(sgm + o, sg);
+    store<u64>(kpm + o, kp);
+    k += popcnt<u64>(kp);
   }
+  const d = hsum(f64x2.add(s0, s1));
+  store<f64>(diag + (<usize>i << 3), d);
+  store<f64>(kept + (<usize>i << 3), <f64>k);
+  return isFinite(d);
+}
+
+/** Every pair's sign counts from the masks `prepareExpert` built: AND/XOR + popcount, 64 positions a word. */
+function signCounts(N: i32, L: usize, masks: usize, pairs: usize): void {
+  const W = L >> 6;
+  const nzm = masks, sgm = masks + <usize>N * WORDS * 8, kpm = sgm + <usize>N * WORDS * 8;
   for (let i = 0; i < N; i++) {
     const oi = <usize>i * WORDS * 8;
     for (let j = i + 1; j < N; j++) {
@@ -178,9 +209,8 @@ export function accumulate(src: usize, N: i32, e0: usize, count: usize, thr: usi
 }
 
 /**
- * `accumulate` with the pair arithmetic switched off: decode, form the task vectors (float32 and
- * float64 copies) and check them for NaN/Inf, block by block, exactly as `accumulate` does first.
- * The streaming front end alone, for `npm run bench`.
+ * `accumulate` with the pair arithmetic switched off: decode, form the float32 task vectors and
+ * check them for NaN/Inf, block by block. The streaming front end alone, for `npm run bench`.
  */
 export function streamTaus(src: usize, N: i32, e0: usize, count: usize, scratch: usize): i32 {
   return blocks(src, N, e0, count, 0, 0, scratch, false);
@@ -192,6 +222,8 @@ export function streamTaus(src: usize, N: i32, e0: usize, count: usize, scratch:
   const tau32 = base32 + (BLOCK << 2);
   const tau64 = tau32 + <usize>N * (BLOCK << 2);
   const masks = tau64 + <usize>N * (BLOCK << 3);
+  const diag = masks + <usize>N * WORDS * 24;
+  const keptBlock = diag + (<usize>N << 3);
   const gram = sums;
   const pairs = gram + <usize>(N * N) * 8;
   const kept = pairs + <usize>(((N * (N - 1)) >> 1) * PAIR_FIELDS) * 8;
@@ -202,11 +234,27 @@ export function streamTaus(src: usize, N: i32, e0: usize, count: usize, scratch:
     decodePadded(basePtr, baseCode, e0 + b0, len, L, base32);
     for (let i = 0; i < N; i++) {
       const d = src + (<usize>(i + 1) << 3);
-      if (tauBlock(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, base32, tau32 + <usize>i * (BLOCK << 2), tau64 + <usize>i * (BLOCK << 3))) return i + 1;
+      const ptr = <usize>load<u32>(d), code = load<u32>(d, 4);
+      const out32 = tau32 + <usize>i * (BLOCK << 2), out64 = tau64 + <usize>i * (BLOCK << 3);
+      const t = i32x4.splat(pairSums ? load<i32>(thr + (<usize>i << 2)) : 0);
+      if (pairSums && code == CODE_BF16 && len == BLOCK) {
+        // whole BF16 blocks (nearly all work): τ formed inside the one per-expert pass
+        if (!prepareExpert(ptr + ((e0 + b0) << 1), base32, 0, i, N, L, t, out64, masks, diag, keptBlock)) return i + 1;
+      } else {
+        if (tauBlock(ptr, code, e0 + b0, len, L, base32, out32, 0)) return i + 1;
+        if (pairSums) prepareExpert(0, 0, out32, i, N, L, t, out64, masks, diag, keptBlock);
+      }
     }
     if (pairSums) {
+      // every expert's τ is finite: the block's sums go in
+      for (let i = 0; i < N; i++) {
+        const g = gram + <usize>(i * N + i) * 8;
+        store<f64>(g, load<f64>(g) + load<f64>(diag + (<usize>i << 3)));
+        const k = kept + (<usize>i << 3);
+        store<f64>(k, load<f64>(k) + load<f64>(keptBlock + (<usize>i << 3)));
+      }
       floatSums(tau64, N, L, gram, pairs);
-      signCounts(tau32, N, L, thr, masks, pairs, kept);
+      signCounts(N, L, masks, pairs);
     }
   }
   return 0;
