@@ -1,6 +1,7 @@
 // mergelens' WebAssembly kernels (AssemblyScript, compiled with SIMD by `npm run build:wasm`):
 // pure numeric code over linear memory that src/wasm/kernels.ts lays out and calls.
-export { accumulate, accumulateScratch, streamTaus } from './pairs';
+export { accumulate, accumulateFolded, accumulateScratch, streamTaus } from './pairs';
+export { foldGather, foldRecount } from './fold';
 export { sampleAbs, bracketSweep, bracketSpecBytes, histogramSweep, sweepScratch, tauRange, selectAbs, select2Abs, selectScratch } from './select';
 export { mulPanelF32, mulPanelF64, mulTPanelF32, mulTPanelF64, dot64, axpy64 } from './gemm';
 
@@ -10,4 +11,5 @@ export function heapBase(): usize {
 }
 export { sumF64, countNonFinite } from './stream';
 export { gtaCombine, taskVector, countAbove, applyCut } from './gta';
-export { mergeRange, mergeScratch, slerpSums, dareDrop, encodeBlock } from './merge';
+export { mergeRange, mergeScratch, slerpSums, dareDrop, encodeBlock, tiesEqual, mergePart, loraRows } from './merge';
+export { attnForward, attnBackward } from './transformer';
