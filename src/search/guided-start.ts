@@ -6,7 +6,7 @@
  * mean over all experts), clipped to the bounds. Experts predicted to interfere start low;
  * CMA-ES is free to move them. Pure arithmetic apart from the metrics pass.
  */
-import type { Checkpoint, PredictorFile, ProgressSink } from '../types.js';
+import type { Checkpoint, Prediction, PredictorFile, ProgressSink } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { computeMetrics } from '../metrics/engine.js';
 import { predictPairs } from '../predict/predict.js';
@@ -37,10 +37,12 @@ export function weightsFromPairs(names: string[], pairs: { a: string; b: string;
   return { weights: vals.map((v) => Math.min(bounds[1], Math.max(bounds[0], (uniform * v) / mean))), affinity };
 }
 
-export async function predictorStart(base: Checkpoint, experts: Checkpoint[], names: string[], predictor: PredictorFile, method: string, uniform: number, bounds: [number, number], onProgress?: ProgressSink): Promise<GuidedStart> {
+/**
+ * Every pair × method prediction for the pool (one metrics pass), experts named as the search
+ * names them (the report names them by file; mapped back by position).
+ */
+export async function poolPredictions(base: Checkpoint, experts: Checkpoint[], names: string[], predictor: PredictorFile, onProgress?: ProgressSink): Promise<Prediction[]> {
   const report = await computeMetrics(base, experts, { onProgress });
-  // The report names experts by their files; map back to the search's names by position.
   const byReport = new Map(report.experts.map((e, i) => [e, names[i]]));
-  const preds = predictPairs(predictor, report, { methods: [method] }).map((p) => ({ a: byReport.get(p.a) ?? p.a, b: byReport.get(p.b) ?? p.b, predicted: p.predicted }));
-  return weightsFromPairs(names, preds, uniform, bounds);
+  return predictPairs(predictor, report).map((p) => ({ ...p, a: byReport.get(p.a) ?? p.a, b: byReport.get(p.b) ?? p.b }));
 }

@@ -32,12 +32,15 @@ import { fitPredictors } from '../predict/fit.js';
 import { pairMetricsFromReport, predictPairs } from '../predict/predict.js';
 import { studyToCsv } from '../study/csv.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { isOutputOfKind } from '../util/output-policy.js';
 import { checkTemplate } from '../eval/command.js';
 import { openJournal } from '../eval/journal.js';
 import type { MetricChoice } from '../eval/contract.js';
 import { commandEvaluator, JOURNAL_FILE, runEvaluations, type Candidate, type Evaluator, type Outcome, type RunnerTiming } from '../eval/runner.js';
 import { normalisedScore, resolveExpertTasks, taskUniverse, type ExpertTasks } from './outcome.js';
 import { selectInformative } from './select.js';
+import { DEFAULT_SWEEP_GROUPS, GROUP_OUTCOME_TEXT, groupCandidates, groupRows, sweepGroups, type GroupMerge } from './groups.js';
+import { fitGroupPredictors } from '../predict/group-fit.js';
 
 export interface SweepOptions {
   base: string;
@@ -66,6 +69,10 @@ export interface SweepOptions {
   outcome?: 'normalized' | 'raw';
   /** Fit predictors on the evaluated merges (default true). */
   fit?: boolean;
+  /** Also merge seeded groups of this many experts (≥ 3) with every method: StudyDataset.groups (groups.ts). */
+  groupSize?: number;
+  /** Groups of --group-size to sample (default DEFAULT_SWEEP_GROUPS), or 'all'. */
+  groups?: number | 'all';
   /** Start over in a folder holding something else (a sweep of other inputs). */
   force?: boolean;
   signal?: AbortSignal;
@@ -96,6 +103,8 @@ export interface SweepSummary {
   budget: number | null;
   scores: { base: Record<string, number> | null; experts: Record<string, Record<string, number> | null> };
   merges: SweepMerge[];
+  /** Group merges (--group-size), when asked for. */
+  groupMerges?: GroupMerge[];
   failures: { id: string; reason: string; attempts: number }[];
   timing: SweepTiming;
 }
@@ -159,6 +168,8 @@ async function prepareDir(dir: string, identity: SweepIdentity, force: boolean):
       hint: 'choose an empty or new -o folder, re-run with the same inputs to resume, or pass --force to start over',
     });
   }
+  // --force replaces a previous sweep only: never a search's folder (same journal file) or anything else.
+  if (!(await isOutputOfKind('sweep', dir))) throw new MergelensError('OUTPUT_NOT_OURS', 'exists and is not a sweep folder; --force replaces only a previous sweep', { file: dir, hint: 'remove it yourself if you mean to, or choose another -o folder' });
   for (const f of [JOURNAL_FILE, ...OWN_FILES, 'evals', 'scratch']) await fsp.rm(path.join(dir, f), { recursive: true, force: true });
 }
 
@@ -283,8 +294,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         meta: { a, b, method },
       });
     }
+    // Groups of k ≥ 3 (--group-size): same runner, journal and resume as the pairs (groups.ts).
+    const groupPlan = o.groupSize
+      ? groupCandidates(sweepGroups(names, o.groupSize, o.groups ?? DEFAULT_SWEEP_GROUPS, seed), methods, { names, base, experts, seed, expertTasks, scores: expertScores, safeName })
+      : undefined;
+    if (groupPlan) log(`and ${groupPlan.candidates.length} group merges of ${o.groupSize} experts`);
     log(`merging and scoring ${candidates.length} of ${all.length} merges (${pairs.length} pairs × ${methods.length} methods)`);
-    const second = await run(candidates, 'merge+score');
+    const second = await run([...candidates, ...(groupPlan?.candidates ?? [])], 'merge+score');
     timings.push(second.timing);
     if (second.interrupted) return await finishInterrupted();
 
@@ -328,7 +344,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       o.outcome === 'raw'
         ? 'raw score: mean over the pair’s own tasks of the merged model’s score'
         : 'normalized score: for each expert of the pair, mean over its own tasks of merged score ÷ the expert’s own score; mean of the two';
+    const groups = groupPlan ? groupRows(groupPlan.merges, second.outcomes, { scores: expertScores, expertTasks, outcome: o.outcome }, failures) : undefined;
     const dataset: StudyDataset = {
+      ...(groups?.length ? { groups, groupOutcome: GROUP_OUTCOME_TEXT[o.outcome ?? 'normalized'] } : {}),
       format: 'mergelens.study',
       version: 1,
       createdAt: new Date().toISOString(),
@@ -348,7 +366,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     if (o.fit !== false && [...perMethod.values()].some((n) => n >= 4)) {
       log('fitting predictors on the evaluated merges');
       predictor = fitPredictors(dataset, { seed });
-      for (const w of predictor.warnings ?? []) log(`fit: ${w}`);
+      predictor.groups = fitGroupPredictors(dataset, { seed, pairMetrics: pairMetricsFromReport(metrics) });
+      for (const w of [...(predictor.warnings ?? []), ...(predictor.groups?.warnings ?? [])]) log(`fit: ${w}`);
     } else if (o.fit !== false) log('too few evaluated merges per method to fit (need ≥ 4): no predictor');
     const fitSeconds = (performance.now() - tf) / 1000;
     const predicted = predictor ? predictPairs(predictor, pairMetricsFromReport(metrics)) : [];
@@ -375,6 +394,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       budget: o.budget ?? null,
       scores: { base: baseScores ?? null, experts: Object.fromEntries(names.map((n) => [n, expertScores[n] ?? null])) },
       merges,
+      ...(groupPlan ? { groupMerges: groupPlan.merges } : {}),
       failures,
       timing: {
         wallSeconds: wall,

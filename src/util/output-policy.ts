@@ -33,7 +33,8 @@ export type OutputKind =
   | 'dashboard-export' // the dashboard's `e` exports
   | 'eval-scores' // eval-mnist -o: {"scores": {task: accuracy}}
   | 'sweep-curve' // sweep-curve --json
-  | 'sweep' // a sweep folder (journal.jsonl)
+  | 'sweep' // a sweep folder (journal.jsonl of a sweep, sweep.json)
+  | 'search' // a search folder (search.json, or the journal.jsonl of a search)
   | 'merge-handoff'; // screen --emit: a folder of mergekit YAMLs and merge.sh
 
 export interface OutputRequest {
@@ -446,6 +447,21 @@ async function isMergeSafetensors(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * A search folder (src/search/run.ts) and a sweep folder both hold the shared runner's
+ * journal.jsonl; a search is told apart by its search.json (format mergelens.search) or, before
+ * that is written (killed mid-way), by its journal header's identity.kind "search".
+ */
+async function isSearchFolder(dir: string): Promise<boolean> {
+  if ((await jsonOf(path.join(dir, 'search.json'), 0).catch(() => null))?.format === 'mergelens.search') return true;
+  const first = await head(path.join(dir, 'journal.jsonl'), 1 << 16).then((b) => b.toString('utf8').split('\n')[0], () => '');
+  try {
+    return (JSON.parse(first) as { identity?: { kind?: unknown } }).identity?.kind === 'search';
+  } catch {
+    return false;
+  }
+}
+
 /** Whether the existing `real` is a previous output of `kind` (what --force may replace). */
 export async function isOutputOfKind(kind: OutputKind, real: string): Promise<boolean> {
   const st = await fsp.stat(real).catch(() => null);
@@ -453,9 +469,16 @@ export async function isOutputOfKind(kind: OutputKind, real: string): Promise<bo
   if (st.isDirectory()) {
     if ((await fsp.readdir(real)).length === 0) return kind === 'merge' || kind === 'study';
     if (kind === 'merge') return (await jsonOf(path.join(real, MERGE_RECORD_FILE), 0).catch(() => null))?.format === 'mergelens.merge';
-    if (kind === 'study') return (await jsonOf(path.join(real, 'study.json'), 0).catch(() => null))?.format === 'mergelens.study';
+    if (kind === 'study') {
+      if ((await jsonOf(path.join(real, 'study.json'), 0).catch(() => null))?.format === 'mergelens.study') return true;
+      // The transformer study's folder (src/study/transformer/study.ts): per-kind studies below, summary.json on top.
+      return (await jsonOf(path.join(real, 'summary.json'), 0).catch(() => null))?.format === 'mergelens.study-transformer';
+    }
     if (kind === 'merge-handoff') return head(path.join(real, 'merge.sh'), 4096).then((b) => b.toString('utf8').includes('mergelens screen --emit'), () => false);
-    if (kind === 'sweep') return fsp.stat(path.join(real, 'journal.jsonl')).then((j) => j.isFile(), () => false);
+    if (kind === 'sweep' || kind === 'search') {
+      const search = await isSearchFolder(real);
+      return kind === 'search' ? search : !search && fsp.stat(path.join(real, 'journal.jsonl')).then((j) => j.isFile(), () => false);
+    }
     return false;
   }
   if (!st.isFile()) return false;
@@ -513,6 +536,7 @@ const KIND_TEXT: Record<OutputKind, string> = {
   'eval-scores': 'evaluation result ({"scores": …})',
   'sweep-curve': 'sweep-curve JSON',
   sweep: 'sweep folder (with journal.jsonl)',
+  search: 'search folder (with search.json or a search journal.jsonl)',
   'merge-handoff': 'screen --emit folder (with merge.sh)',
 };
 

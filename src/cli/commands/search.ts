@@ -38,6 +38,8 @@ interface SearchCliOptions {
   best: boolean;
   start: string;
   predictor?: string;
+  layerGroups: number;
+  drop?: string;
   force?: boolean;
   progress: boolean;
 }
@@ -61,11 +63,17 @@ function parseSet(list: string[]): Record<string, ParamValue> {
 export function formatSearchSummary(s: SearchSummary, outDir: string): string {
   const f = (v: number | null | undefined) => (v === null || v === undefined ? 'failed' : v.toFixed(4));
   const lines = [`evaluations: ${s.evaluations} (start + ${s.evaluations - 1} CMA-ES), objective ${s.objective} over ${s.tasks.length} tasks (${s.normalization.split(':')[0]})`];
+  if (s.guide) {
+    const g = s.guide;
+    if (g.method.given === 'auto') lines.push(`method: ${g.method.chosen}, chosen by the predictor (${g.method.candidates.filter((m) => m.excluded === null).map((m) => `${m.method} ${m.mean.toFixed(3)} ± ${m.halfWidth.toFixed(3)}`).join(', ')}${g.method.separated === false ? '; not separated from the runner-up' : ''})`);
+    if (g.drop === 'predictor') lines.push(`dropped: ${g.dropped.length ? g.dropped.map(escapeControl).join(', ') : 'none'} (${g.experts.map((e) => `${escapeControl(e.expert)} ${e.affinity.toFixed(3)} ± ${e.halfWidth.toFixed(3)}`).join(', ')})`);
+  }
+  if (s.layerGroups) lines.push(`layer groups: ${s.layerGroups.count} (${s.layerGroups.groups.map((g) => g.layers.map(escapeControl).join('+')).join(' | ')})`);
   lines.push(`start (${s.start.label}): ${f(s.start.objective)}`);
   if (s.best) {
     const worst = Math.min(...s.tasks.map((t) => s.best!.normalized![t]));
     lines.push(`best: ${f(s.best.objective)} (${s.best.id}, evaluation ${s.best.evaluation}); worst task ${worst.toFixed(4)}`);
-    lines.push(`  weights: ${s.experts.map((e, i) => `${escapeControl(e)}=${s.best!.weights[i].toFixed(3)}`).join(' ')}`);
+    lines.push(`  weights${s.best.groupWeights ? ' (per layer group)' : ''}: ${s.experts.map((e, i) => `${escapeControl(e)}=${(s.best!.groupWeights?.[i] ?? [s.best!.weights[i]]).map((w) => w.toFixed(3)).join('/')}`).join(' ')}`);
     if (Object.keys(s.best.params).length) lines.push(`  params: ${Object.entries(s.best.params).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(' ')}`);
   }
   lines.push(`pareto front over tasks: ${s.pareto.length} candidate(s)`);
@@ -83,7 +91,7 @@ export function register(program: Command): void {
     .description('search merge weights (CMA-ES) over a pool of experts, scoring every candidate merge (docs/search.md)')
     .argument('<base>', 'base (pre-trained) checkpoint')
     .argument('<experts...>', 'expert checkpoints fine-tuned from the base')
-    .option('-m, --method <id>', 'merge method whose weights are searched', 'task_arithmetic')
+    .option('-m, --method <id>', 'merge method whose weights are searched, or auto (the predictor chooses; docs/search.md)', 'task_arithmetic')
     .option('--eval <cmd>', 'evaluation command; placeholders {model} {out} {name} {tasks} {slot}/{device} {attempt} {dir} (docs/sweep.md)')
     .option('--study', 'score with the built-in MNIST zoo’s own evaluation (experts from fixtures/study)')
     .option('--zoo <dir>', 'zoo folder for --study (default: the package’s fixtures/study)')
@@ -98,7 +106,9 @@ export function register(program: Command): void {
     .option('--tasks <list>', 'tasks to score (default: the experts’ names)', parseList)
     .option('--metric <metric>', 'lm-eval metric key, for all tasks or one ("gsm8k=exact_match,strict-match"); repeatable', repeatable, [])
     .option('--start <how>', 'start weights: uniform[:V] (V default 1/N), predictor[:V] (scaled by predicted pair outcomes), or w1,w2,…', 'uniform')
-    .option('--predictor <file>', 'predictor for --start predictor (default: the shipped weights-only predictor)')
+    .option('--predictor <file>', 'predictor for --method auto, --drop predictor and --start predictor (default: the shipped weights-only predictor)')
+    .option('--drop <rule>', 'none, or predictor: leave out experts whose pairs are predicted harmful (default: predictor with --method auto, else none)')
+    .option('--layer-groups <n>', 'one weight per expert and group of contiguous layers (as mergekit-evolve)', numberOption('--layer-groups', { min: 1, integer: true }), 1)
     .option('--jobs <n>', 'evaluations at once', numberOption('--jobs', { min: 1, integer: true }), 1)
     .option('--timeout <seconds>', 'kill an evaluation after this long', parseNumber('--timeout', 0))
     .option('--retries <k>', 'retry a failed evaluation up to k times', numberOption('--retries', { min: 0, integer: true }), 1)
@@ -109,9 +119,11 @@ export function register(program: Command): void {
       if (!o.eval === !o.study) throw new MergelensError('USAGE', 'give exactly one of --eval CMD and --study');
       if (!o.out) throw new MergelensError('USAGE', 'no output folder', { hint: 'pass -o DIR' });
       const bounds = parseBounds(o.bounds);
-      const predictorFile = o.start.startsWith('predictor') ? (o.predictor ?? DEFAULT_PREDICTORS[1]) : undefined;
+      const drop = o.drop ?? (o.method === 'auto' ? 'predictor' : 'none');
+      if (drop !== 'none' && drop !== 'predictor') throw new MergelensError('BAD_PARAM', `--drop must be none or predictor, got "${o.drop}"`);
+      const predictorFile = o.start.startsWith('predictor') || o.method === 'auto' || drop === 'predictor' ? (o.predictor ?? DEFAULT_PREDICTORS[1]) : undefined;
       const predictor = predictorFile ? { file: predictorFile, predictor: await loadPredictor(predictorFile) } : undefined;
-      const claim = await claimOutputs([{ path: o.out, kind: 'sweep', folder: true, reuse: true, flag: '-o' }], { inputs: [base, ...experts, o.zoo] });
+      const claim = await claimOutputs([{ path: o.out, kind: 'search', folder: true, reuse: true, flag: '-o' }], { inputs: [base, ...experts, o.zoo] });
       const progress = progressSink(o);
       const stop = gracefulStop(progress);
       try {
@@ -124,6 +136,8 @@ export function register(program: Command): void {
           zooDir: o.zoo,
           outDir: o.out,
           budget: o.budget,
+          layerGroups: o.layerGroups,
+          drop,
           popsize: o.popsize,
           seed: o.seed,
           bounds,
