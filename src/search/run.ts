@@ -188,7 +188,7 @@ export interface SearchResult {
   interrupted: boolean;
 }
 
-const OWN_FILES = ['state.json', 'search.json', 'search.csv', 'recipe.yml', 'merge.sh', 'best'];
+const OWN_FILES = ['state.json', 'search.json', 'search.csv', 'recipe.yml', 'merge.sh', 'best', 'report.html'];
 
 /** The expert's display name: its file or folder name without .safetensors. */
 export const expertName = (p: string) => safeName(path.basename(p.replace(/[\\/]+$/, '')).replace(/\.safetensors$/, ''));

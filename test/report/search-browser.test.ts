@@ -129,6 +129,11 @@ describe('search report from a real `mergelens search --study` run', () => {
     expect(s.status, s.stderr).toBe(0);
     expect(s.stdout).toContain('search.json');
     log = JSON.parse(readFileSync(path.join(dir, 'search.json'), 'utf8')) as RealLog;
+    // search writes its own page too, from the same log.
+    expect(s.stdout).toContain(path.join(dir, 'report.html'));
+    const own = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(own).toContain('mergelens search report: task_arithmetic over 3 experts');
+    expect(own).toContain(log.candidates.find((c) => c.status === 'ok')!.id);
     const r = runCli(['report', '--search', path.join(dir, 'search.json'), '-o', realFile]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

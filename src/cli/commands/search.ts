@@ -4,7 +4,9 @@
  * the shared evaluation runner. A thin shell over runSearch (src/search/run.ts); Ctrl-C stops
  * cleanly (exit 130) and a re-run with the same inputs resumes from the journal.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../util/atomic.js';
 import type { ParamValue } from '../../types.js';
 import { MergelensError } from '../../errors.js';
 import { parseMetricChoice } from '../../eval/contract.js';
@@ -165,6 +167,14 @@ export function register(program: Command): void {
           process.exitCode = stop.exitCode();
           return;
         }
+        // The page is presentation, so the shell writes it (the search library stays below report/).
+        const { loadSearchLog } = await import('../../report/search-load.js');
+        const { searchViewModel } = await import('../../report/search-view.js');
+        const { renderSearchReport } = await import('../../report/search-page.js');
+        const log = await loadSearchLog(path.join(o.out, 'search.json'));
+        const page = path.join(o.out, 'report.html');
+        await writeFileAtomic(page, renderSearchReport(searchViewModel([log])));
+        r.summary.files.push(page);
         process.stdout.write(formatSearchSummary(r.summary, o.out));
       } finally {
         stop.restore();
