@@ -7,8 +7,13 @@ import { MergelensError } from '../../errors.js';
 import path from 'node:path';
 import { DEFAULT_STUDY_OUT, runStudy, shippedPredictorDir, type StudyResult } from '../../study/run.js';
 import { defaultZooDir } from '../../study/zoo.js';
+import { DEFAULT_GROUPS_PER_SIZE, parseGroupSample, QUICK_GROUPS_PER_SIZE } from '../../study/groups.js';
+import { groupTrend, type Slope } from '../../study/group-trend.js';
 import { withOutputs } from '../../util/output-policy.js';
+import { DEFAULT_TRANSFORMER_STUDY_OUT, formatTransformerStudySummary, runTransformerStudy } from '../../study/transformer/study.js';
+import { defaultTransformerZooDir } from '../../study/transformer/zoo.js';
 import { info, progressSink } from '../io.js';
+import { axesCli, type AxesCliOptions } from './study-axes.js';
 
 interface StudyCliOptions {
   retrain?: boolean;
@@ -23,6 +28,10 @@ interface StudyCliOptions {
   fit: boolean;
   report: boolean;
   curve?: boolean;
+  groups?: string;
+  study?: string;
+  axes?: boolean;
+  widths?: string;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -54,6 +63,7 @@ export function formatStudySummary(r: StudyResult): string {
     const mean = v.reduce((s, x) => s + x, 0) / v.length;
     lines.push(`  ${m.padEnd(16)} ${mean.toFixed(3).padStart(6)} ${Math.min(...v).toFixed(3).padStart(6)} ${Math.max(...v).toFixed(3).padStart(6)}`);
   }
+  if (r.dataset.groups?.length) lines.push(...formatGroupTrend(r));
   const t = Object.entries(r.seconds).map(([k, s]) => `${k} ${s.toFixed(1)}s`).join(', ');
   lines.push(`time: ${t}`);
   lines.push('wrote:');
@@ -61,8 +71,86 @@ export function formatStudySummary(r: StudyResult): string {
   return lines.join('\n') + '\n';
 }
 
+/** Per method, mean held-in and held-out outcome by group size k (pairs as k = 2), and the k = 2→max change. */
+function formatGroupTrend(r: StudyResult): string[] {
+  const trend = groupTrend(r.dataset);
+  const ks = trend.sizes;
+  const cell = (v: number | undefined) => (v === undefined ? '—' : v.toFixed(3)).padStart(6);
+  const lines = [`merging groups (${r.dataset.groups!.length} merges): mean held-in outcome / mean held-out probe ratio by group size k (k = 2: the pairs)`];
+  const slope = (s: Slope | undefined) => (s ? `${s.slope >= 0 ? '+' : ''}${s.slope.toFixed(4)} ±${s.se.toFixed(4)}` : '—').padStart(16);
+  lines.push(`  ${'method'.padEnd(16)} ${ks.map((k) => `k=${k}`.padStart(13)).join(' ')} ${'held-in/k, k≥2'.padStart(16)} ${'k≥3'.padStart(16)} ${'held-out/k'.padStart(16)}`);
+  for (const m of trend.methods) {
+    const row = ks.map((k) => `${cell(m.byK[k]?.heldIn)}/${cell(m.byK[k]?.heldOut)}`).join(' ');
+    lines.push(`  ${m.method.padEnd(16)} ${row} ${slope(m.heldInSlope)} ${slope(m.groupsSlope)} ${slope(m.heldOutSlope)}`);
+  }
+  lines.push('  (slopes: least-squares change per added expert ± its standard error; held-out = probe accuracy ÷ the base\'s, tasks outside the group)');
+  const vs = trend.methods.filter((m) => m.vsExperts);
+  if (vs.length) {
+    lines.push('held-out probe ratio to the base: the merge vs its own unmerged experts (mean over groups)');
+    lines.push(`  ${'method'.padEnd(16)} ${'merged'.padStart(7)} ${'experts'.padStart(7)} ${'best'.padStart(7)}  merged > mean / > best expert`);
+    for (const m of vs) {
+      const v = m.vsExperts!;
+      lines.push(`  ${m.method.padEnd(16)} ${v.merged.toFixed(3).padStart(7)} ${v.experts.toFixed(3).padStart(7)} ${v.bestExpert.toFixed(3).padStart(7)}  ${v.beatsMean}/${v.n} / ${v.beatsBest}/${v.n}`);
+    }
+  }
+  return lines;
+}
+
 /** The package's committed example outputs (reports/, next to fixtures/). */
 const shippedReportsDir = () => path.join(shippedPredictorDir(), '..', '..', 'reports');
+
+/**
+ * What a plain `mergelens study` (`npm run study`) runs without --study. The MNIST study alone:
+ * the transformer study adds ≈ 230 CPU-seconds (≈ 2–2.5 min on 2 quiet cores; measured in
+ * docs/transformer-study.md), past the three-minute budget of the default run with the MNIST
+ * and group studies. Any option that selects part of a study
+ * (--quick, --tasks, --methods, --zoo, --retrain, --update-shipped, --groups, --curve) keeps the
+ * MNIST study alone, as before --study existed.
+ */
+type StudyChoice = 'mnist' | 'transformer' | 'both';
+const DEFAULT_STUDY_CHOICE: StudyChoice = 'mnist';
+
+function parseStudyChoice(o: StudyCliOptions): StudyChoice {
+  const subset = o.quick || o.tasks || o.methods || o.zoo || o.retrain || o.updateShipped || o.groups !== undefined || o.curve;
+  const which = o.study ?? (subset ? 'mnist' : DEFAULT_STUDY_CHOICE);
+  if (which !== 'mnist' && which !== 'transformer' && which !== 'both') throw new MergelensError('USAGE', `--study must be mnist, transformer or both, got "${which}"`);
+  if (which === 'both' && (o.tasks || o.zoo || o.retrain)) throw new MergelensError('USAGE', '--tasks, --zoo and --retrain name one study’s tasks and zoo: add --study mnist or --study transformer');
+  if (which !== 'mnist' && o.updateShipped) throw new MergelensError('USAGE', '--update-shipped refreshes the MNIST study’s shipped files only: use it with --study mnist');
+  if (which !== 'mnist' && (o.groups !== undefined || o.curve)) throw new MergelensError('USAGE', '--groups and --curve belong to the MNIST study: use them with --study mnist');
+  return which;
+}
+
+/** The transformer study alone: its own output folder, claimed and locked as the MNIST study's is. */
+async function transformerStudyCli(o: StudyCliOptions & { force?: boolean }, outDir: string): Promise<void> {
+  await withOutputs([{ path: outDir, kind: 'study', folder: true, flag: '--out' }], { inputs: o.retrain ? [] : [o.zoo ?? defaultTransformerZooDir()], force: o.force }, () => transformerStudyRun(o, outDir));
+}
+
+async function transformerStudyRun(o: StudyCliOptions, outDir: string): Promise<void> {
+  const progress = progressSink();
+  try {
+    const result = await runTransformerStudy({
+      retrain: o.retrain,
+      seed: parseSeed(o.seed),
+      outDir,
+      zooDir: o.zoo,
+      methods: list(o.methods),
+      tasks: list(o.tasks),
+      quick: o.quick,
+      workers: parseWorkers(o.workers),
+      fit: o.fit,
+      report: o.report,
+      onProgress: progress,
+      log: (line) => {
+        progress.finish();
+        info(`study (transformer): ${line}`);
+      },
+    });
+    progress.finish();
+    process.stdout.write(formatTransformerStudySummary(result));
+  } finally {
+    progress.finish();
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -77,11 +165,18 @@ export function register(program: Command): void {
     .option('--tasks <ids>', 'comma-separated tasks (default: all ten)')
     .option('--quick', 'a small subset (4 tasks × 4 methods) for smoke tests')
     .option('--workers <n>', 'threads for training and merging (default: cores, at most 4)')
+    .option('--groups <n>', `groups of k = 3…8 experts merged per size (default ${DEFAULT_GROUPS_PER_SIZE}, ${QUICK_GROUPS_PER_SIZE} with --quick), "all" for every group (the full sample: 957 groups for 10 experts), "off" for none`)
     .option('--no-fit', 'skip fitting predictors (no predictor.json)')
     .option('--no-report', 'skip the HTML report')
     .option('--curve', 'also compute the budgeted-sweep learning curve (curve.json + a report table; 8–20 s on 2 cores; on with --update-shipped)')
+    .option('--axes', 'the scale and base axes instead: variant zoos of several widths and two bases, each studied; summary table and verdicts (docs/study-axes.md)')
+    .option('--widths <list>', 'with --axes: comma-separated first hidden widths of the 784→w→w/2 encoders (default 64,128,256)')
+    .option('--study <which>', `which built-in study: mnist, transformer (a tiny Llama-style LLM, full and LoRA experts; docs/transformer-study.md) or both (default: ${DEFAULT_STUDY_CHOICE})`)
     .option('-f, --force', 'replace the results of a previous study in the output folder (never anything else)')
     .action(async (o: StudyCliOptions & { force?: boolean }) => {
+      if (o.axes || o.widths) return axesCli(o as AxesCliOptions);
+      const which = parseStudyChoice(o);
+      if (which === 'transformer') return transformerStudyCli(o, o.out ?? DEFAULT_TRANSFORMER_STUDY_OUT);
       const outDir = o.out ?? (o.updateShipped ? shippedReportsDir() : DEFAULT_STUDY_OUT);
       // Output policy: the folder is checked (not the zoo, only a previous study's folder is
       // replaced, with --force or --update-shipped) and locked before the study starts.
@@ -101,6 +196,7 @@ export function register(program: Command): void {
             fit: o.fit,
             report: o.report,
             curve: o.curve ?? o.updateShipped,
+            groups: o.groups === undefined ? undefined : parseGroupSample(o.groups),
             onProgress: progress,
             log: (line) => {
               progress.finish();
@@ -109,6 +205,8 @@ export function register(program: Command): void {
           });
           progress.finish();
           process.stdout.write(formatStudySummary(result));
+          // Inside the MNIST study's (claimed, locked) folder.
+          if (which === 'both') await transformerStudyRun(o, path.join(outDir, 'transformer'));
         } finally {
           progress.finish();
         }
