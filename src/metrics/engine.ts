@@ -20,7 +20,8 @@ import { pairList } from './gram.js';
 import { EMBEDDING_RE, layerOf, parseShard, shardTensors, tensorFilter } from './selection.js';
 import { NonFiniteTau, readSource, sourceBlock, tauOf, type SourceBlock, type SourceEntry } from '../numerics/sources.js';
 import { sampleBlock, trimThresholds } from '../numerics/select/trim.js';
-import { DEFAULT_SUBSPACE, emptyFactors, loraSpectralFactors, spectralFactors, subspacePair, type SpectralFactors, type SubspacePairValues } from './subspace.js';
+import type { SpectralFactors, SubspacePairValues } from './subspace.js';
+import { DEFAULT_SUBSPACE } from './subspace-defaults.js';
 import { activationMetrics, gradientMetrics } from './vector-pair.js';
 
 export interface MetricsOptions {
@@ -411,6 +412,8 @@ function modeOf(plan: TensorPlan, s: MetricSettings): TensorAccumulator['subspac
 async function subspaceOf(ctx: Ctx, plan: TensorPlan, reader: TensorReader, sums: TensorSums, tauOf: (i: number) => Promise<Float32Array | null>): Promise<SubspacePairValues[]> {
   const { s } = ctx;
   const { heap } = kernels();
+  // loaded on first use: the dense linear algebra behind it is most of a worker's start-up
+  const { emptyFactors, loraSpectralFactors, spectralFactors, subspacePair } = await import('./subspace.js');
   const N = plan.sources.length;
   const opts = {
     k: s.subspaceK,

@@ -9,7 +9,7 @@ import { METRIC_DEFINITIONS, METRIC_IDS } from './definitions.js';
 import { pairList } from './gram.js';
 import { rankFromGram } from './rank.js';
 import { PAIR_FIELDS } from './sign-agreement.js';
-import { SUBSPACE_METRICS } from './subspace.js';
+import { SUBSPACE_METRICS } from './subspace-defaults.js';
 import { compareLayers, sortLayers } from './layer-order.js';
 
 type Values = Record<string, number | null>;

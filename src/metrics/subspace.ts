@@ -36,7 +36,7 @@ export interface SubspaceOptions {
   rsvd?: RsvdOptions;
 }
 
-export const DEFAULT_SUBSPACE: SubspaceOptions = { k: 10, spectrumK: 100, exactMaxDim: 512, bottomMaxDim: 512 };
+export { DEFAULT_SUBSPACE, SUBSPACE_METRICS } from './subspace-defaults.js';
 
 /** What one expert's Δ contributes to every pair's subspace metrics for one tensor. */
 export interface SpectralFactors {
@@ -192,15 +192,6 @@ export interface SubspacePairValues {
   interaction_overlap_top: number | null;
   interaction_overlap_bottom: number | null;
 }
-
-export const SUBSPACE_METRICS = [
-  'sv_overlap',
-  'left_subspace_overlap',
-  'right_subspace_overlap_top',
-  'right_subspace_overlap_bottom',
-  'interaction_overlap_top',
-  'interaction_overlap_bottom',
-] as const;
 
 /** cos of the two spectra, zero-padded (scale-free, so the paper's Σσ normalisation drops out). */
 function spectrumCosine(a: Float64Array, b: Float64Array): number | null {
