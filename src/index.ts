@@ -65,6 +65,12 @@ export { fitPaperWithSetting, selectRho, paperLambdaMax, rhoGrid, type LambdaSet
 export { compareToBaseline } from './predict/baseline.js';
 export { choosePredictor, availableFamilies, DEFAULT_PREDICTORS, loadPredictorWithDomain, predictorForMetrics, type ChosenPredictor } from './predict/choose.js';
 export { formatValidation, formatRanking, formatVerdict, predictionsToCsv } from './predict/format.js';
+// Groups of k ≥ 3 experts (issue 15): features, fit (leave one expert out), prediction, screening.
+export { groupFeatureNames, groupFeatureVector, pairIndex, pairsOfGroup, GROUP_AGGREGATES } from './predict/group-features.js';
+export { fitGroupPredictors, fitGroupMethod, validateGroupModel, leaveOneExpertOutFolds, GROUP_SCHEME, type GroupFitOptions } from './predict/group-fit.js';
+export { predictGroup, predictGroupWith, prepareGroupModel, groupIntervalSigma, type GroupPrediction } from './predict/group-predict.js';
+export { screenGroups, recommendGroups, beam, type GroupScreen, type GroupDecision, type GroupSizeResult, type GroupScreenOptions } from './predict/group-screen.js';
+export { formatGroupScreen, formatGroupValidation, groupsToCsv } from './predict/group-format.js';
 export { computeMetrics, computeMetricsPartial, type MetricsOptions } from './metrics/engine.js';
 export { finalizeReport, pairMetrics, valuesFromSums, GROUP_METRICS } from './metrics/finalize.js';
 export { METRIC_DEFINITIONS, METRIC_IDS } from './metrics/definitions.js';

@@ -485,6 +485,55 @@ export interface PredictorFile {
   excluded?: string[];
   /** What the fit dropped and why (constant or missing features, skipped methods). */
   warnings?: string[];
+  /** Models for merges of k ≥ 3 experts (src/predict/group-fit.ts); absent when the study had no groups. */
+  groups?: GroupPredictorSection;
+}
+
+/**
+ * Group models: per method, an elastic net on a group's features — mean, min, max and spread
+ * (max − min) of each pair metric over the group's pairs, and k — validated leave one expert out.
+ */
+export interface GroupPredictorSection {
+  /** Pair metric ids the features aggregate. */
+  metrics: string[];
+  /** Validation scheme, in words. */
+  scheme: string;
+  fittedOn: string;
+  /** What the held-in outcome means (StudyDataset.groupOutcome). */
+  outcome: string;
+  /** What the held-out outcome means, when held-out models were fitted. */
+  heldOutDescription?: string;
+  /** Held-in outcome models, per method. */
+  methods: Record<string, GroupMethodPredictor>;
+  /** Held-out outcome models, per method (when the groups carried `heldOut`). */
+  heldOut?: Record<string, GroupMethodPredictor>;
+  warnings: string[];
+}
+
+export interface GroupMethodPredictor {
+  method: string;
+  target: 'held-in' | 'held-out';
+  /** `k`, then `<agg>:<metric id>` with agg ∈ mean, min, max, spread. */
+  features: string[];
+  calibrated: ElasticNetModel;
+  trainRows: number;
+  /** Group sizes in the training rows. */
+  ks: number[];
+  validation: GroupValidation;
+  domain?: MethodDomain;
+}
+
+/** Out-of-fold errors of the group model and its baselines over the same folds. */
+export interface GroupValidation {
+  scheme: 'leave-one-expert-out';
+  folds: number;
+  /** Out-of-fold predictions pooled (each group is validated once per expert in it). */
+  validated: number;
+  model: { r: number; rmse: number; mae: number };
+  /** Mean of the pair predictions over the group's pairs (pair model fitted on the fold's training pairs); null without pair rows of this method. */
+  meanOfPairs: { r: number; rmse: number; mae: number; validated: number } | null;
+  /** The training-fold mean outcome. */
+  mean: { rmse: number; mae: number };
 }
 
 export interface Prediction {

@@ -171,7 +171,8 @@ export function VerdictPane({ vm, detail, cursor, width, rows }: { vm: VerdictVM
   const preds = detail.predictions;
   const half = Math.floor((width - 1) / 2);
   const detailLines = detail.note ? 1 : 1 + Math.ceil(preds.length / 2);
-  const listRows = Math.max(2, rows - notes.length - quality.length - 2 - detailLines);
+  const groups = vm.groups.slice(0, 3);
+  const listRows = Math.max(2, rows - notes.length - quality.length - groups.length - 2 - detailLines);
   const leadRows = Math.max(1, vm.avoid.length ? Math.ceil(listRows / 2) : listRows);
   const lead = windowAround(vm.lead, cursor < vm.lead.length ? cursor : 0, leadRows);
   const avoid = windowAround(vm.avoid, cursor >= vm.lead.length ? cursor - vm.lead.length : 0, Math.max(1, listRows - leadRows));
@@ -192,6 +193,11 @@ export function VerdictPane({ vm, detail, cursor, width, rows }: { vm: VerdictVM
       {quality.map((t, k) => (
         <Line key={`q${k}`} dimColor>
           {t}
+        </Line>
+      ))}
+      {groups.map((t, k) => (
+        <Line key={`g${k}`} color="cyan">
+          {truncate(t, width)}
         </Line>
       ))}
       <Line bold color="green">

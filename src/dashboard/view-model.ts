@@ -10,6 +10,7 @@ import { activeFilter, type DashContext, type DashState, visibleExperts } from '
 import { buildVerdict, type PairDecision, type Verdict } from '../predict/verdict.js';
 import { domainReason, domainTag } from '../predict/format.js';
 import { orderBreakdown } from '../metrics/layer-order.js';
+import { recommendGroups } from '../predict/group-screen.js';
 
 export interface DashboardInput {
   metrics: MetricsReport;
@@ -380,6 +381,8 @@ export interface VerdictVM {
   avoid: VerdictRowVM[];
   /** lead then avoid: what the cursor walks over. */
   entries: VerdictRowVM[];
+  /** The recommended group per trained size k ≥ 3 (group models of the predictor), one line each; empty without them. */
+  groups: string[];
 }
 
 export function buildVerdictView(data: DashboardData, s: DashState): VerdictVM | null {
@@ -414,7 +417,17 @@ export function buildVerdictView(data: DashboardData, s: DashState): VerdictVM |
     lead,
     avoid,
     entries: [...lead, ...avoid],
+    groups: groupLines(data),
   };
+}
+
+/** One line per group size: the best group, its method, interval and domain (group-screen.ts). */
+function groupLines(data: DashboardData): string[] {
+  const r = recommendGroups(data.metrics, data.predictor, 1);
+  if (!r) return [];
+  return r.sizes.flatMap((s) =>
+    s.groups.slice(0, 1).map((g) => `groups of ${s.k}${s.search === 'beam' ? ' (beam)' : ''}: ${g.experts.join(' + ')}  ${g.bestMethod ?? `no clear best (${g.tiedMethods.length})`}  ${formatInterval(g.best.predicted, g.best.lo, g.best.hi)}  ${domainTag(g.best)}`),
+  );
 }
 
 export function verdictLine(r: VerdictRowVM, pairWidth: number): string {

@@ -99,7 +99,7 @@ export function fitDomain(rows: ArrayLike<number>[], outcomes: ArrayLike<number>
 }
 
 /** Where one pair (raw feature values in the method's feature order) lies relative to the training rows. */
-export function assessPair(m: MethodPredictor, x: ArrayLike<number>, predicted: number): PredictionDomain | undefined {
+export function assessPair(m: Pick<MethodPredictor, 'domain' | 'calibrated' | 'features'>, x: ArrayLike<number>, predicted: number): PredictionDomain | undefined {
   const d = m.domain;
   if (!d) return undefined;
   const c = m.calibrated;
@@ -166,7 +166,7 @@ export function attachDomains(pf: PredictorFile, study: StudyDataset): string[] 
 }
 
 /** What is wrong with a method's stored domain (shape, non-finite threshold), or null when it is usable. */
-export function domainProblem(m: MethodPredictor): string | null {
+export function domainProblem(m: Pick<MethodPredictor, 'domain' | 'features'>): string | null {
   const d = m.domain;
   if (!d) return null;
   const p = m.features.length;

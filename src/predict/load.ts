@@ -18,6 +18,7 @@ import { readCsvRecords, type CsvRecord } from './import/csv.js';
 import { isLongHeader, parseLongCsv } from './import/long-csv.js';
 import { importPaperStudy, isPaperMetricsJson, type PaperImportOptions } from './import/paper.js';
 import { parseCell } from './import/values.js';
+import { checkGroupSection, parseGroupRows } from './group-load.js';
 
 const REQUIRED = ['a', 'b', 'method', 'outcome'] as const;
 
@@ -97,8 +98,16 @@ export function parseStudyJson(text: string, file: string): StudyDataset {
     methods: d.methods ?? [...new Set(rows.map((r) => r.method))].sort(),
     metricIds,
     rows,
+    ...groupFields(d, file),
     ...(d.source ? { source: d.source } : {}),
   };
+}
+
+/** The group study's fields (group-load.ts), present only when the file has groups. */
+function groupFields(d: Partial<StudyDataset>, file: string): Partial<StudyDataset> {
+  const groups = parseGroupRows(d.groups, file);
+  if (!groups) return {};
+  return { groups, ...(d.groupOutcome ? { groupOutcome: d.groupOutcome } : {}), ...(d.heldOutDescription ? { heldOutDescription: d.heldOutDescription } : {}) };
 }
 
 /** Split CSV text into records of fields, with the 1-based line each record starts on. */
@@ -186,6 +195,7 @@ export async function loadPredictor(file: string): Promise<PredictorFile> {
   }
   // JSON has no NaN: a residual std written as null means "unknown"; keep it NaN so intervals say so.
   for (const m of Object.values(p.methods)) if (m.calibrated.residualStd === null) m.calibrated.residualStd = NaN;
+  checkGroupSection(p.groups, file); // optional: predictors without group models load unchanged
   return p as PredictorFile;
 }
 

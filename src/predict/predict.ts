@@ -3,7 +3,7 @@
  * with the pair's distance from the training rows, the pair's domain check, the paper score, and
  * the metrics that drive each prediction. Pure (no I/O).
  */
-import type { MethodPredictor, MetricsReport, PairMetrics, Prediction, PredictorFile } from '../types.js';
+import type { MethodDomain, MethodPredictor, MetricsReport, PairMetrics, Prediction, PredictionDomain, PredictorFile } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { METRIC_FAMILIES, metricFamily } from './families.js';
 import { zValue } from './design.js';
@@ -54,6 +54,25 @@ export function intervalSigma(m: MethodPredictor): number {
   return loto !== undefined && Number.isFinite(loto) ? Math.max(m.calibrated.residualStd, loto) : m.calibrated.residualStd;
 }
 
+/**
+ * 95% prediction interval σ·sqrt(1 + h), relative to the average training row (domain-guard.ts),
+ * cut at the outcome's possible range (marking `assessed.intervalClipped`). Shared by pair and
+ * group predictions.
+ */
+export function predictionInterval(predicted: number, sigma: number, domain: MethodDomain | undefined, assessed: PredictionDomain | undefined): { lo: number; hi: number } {
+  const half = Z95 * sigma * (domain && assessed ? widening(domain, assessed.leverage) : 1);
+  let lo = predicted - half;
+  let hi = predicted + half;
+  // An interval never claims impossible outcomes: cut it at the possible range, and say so.
+  const [bLo, bHi] = domain?.outcome.bounds ?? [null, null];
+  if (assessed && ((bLo !== null && lo < bLo) || (bHi !== null && hi > bHi))) {
+    if (bLo !== null) lo = Math.max(lo, Math.min(bLo, predicted));
+    if (bHi !== null) hi = Math.min(hi, Math.max(bHi, predicted));
+    assessed.intervalClipped = true;
+  }
+  return { lo, hi };
+}
+
 export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction {
   const x = m.features.map((id) => pair.values[id]);
   const c = m.calibrated;
@@ -67,17 +86,7 @@ export function predictMethod(m: MethodPredictor, pair: PairMetrics): Prediction
   }
   drivers.sort((u, v) => Math.abs(v.contribution) - Math.abs(u.contribution));
   const domain = assessPair(m, x, predicted);
-  // Prediction interval σ·sqrt(1 + h), relative to the average training row (domain-guard.ts).
-  const half = Z95 * intervalSigma(m) * (domain ? widening(m.domain!, domain.leverage) : 1);
-  let lo = predicted - half;
-  let hi = predicted + half;
-  // An interval never claims impossible outcomes: cut it at the possible range, and say so.
-  const [bLo, bHi] = m.domain?.outcome.bounds ?? [null, null];
-  if (domain && ((bLo !== null && lo < bLo) || (bHi !== null && hi > bHi))) {
-    if (bLo !== null) lo = Math.max(lo, Math.min(bLo, predicted));
-    if (bHi !== null) hi = Math.min(hi, Math.max(bHi, predicted));
-    domain.intervalClipped = true;
-  }
+  const { lo, hi } = predictionInterval(predicted, intervalSigma(m), m.domain, domain);
   return {
     a: pair.a,
     b: pair.b,

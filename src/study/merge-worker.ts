@@ -1,9 +1,9 @@
-/** Worker-thread entry for parallel merge evaluation: one EvalContext per worker, one MergeResult per MergeJob. */
+/** Worker-thread entry for parallel merge evaluation: one EvalContext per worker, one result per job (pair, group or probe reference). */
 import { serveJobs } from './worker-serve.js';
-import { createEvalContext, evaluateMerge, type EvalContext, type EvalSpec, type MergeJob, type MergeResult } from './evaluate.js';
+import { createEvalContext, evaluateJob, type EvalContext, type EvalSpec, type StudyJob, type StudyJobResult } from './evaluate.js';
 
-serveJobs<EvalContext, MergeJob, MergeResult>(
+serveJobs<EvalContext, StudyJob, StudyJobResult>(
   (data) => createEvalContext(data as EvalSpec),
-  (ctx, job) => evaluateMerge(ctx, job),
+  (ctx, job) => evaluateJob(ctx, job),
   (ctx) => ctx.close(),
 );

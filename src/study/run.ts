@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
+import type { GroupRow, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { writeSafetensors } from '../safetensors/writer.js';
@@ -14,16 +14,19 @@ import { openCheckpoint } from '../checkpoint/open.js';
 import { computeMetrics } from '../metrics/engine.js';
 import { getMethod, listMethods } from '../merge/registry.js';
 import { fitPredictors } from '../predict/fit.js';
+import { fitGroupPredictors } from '../predict/group-fit.js';
 import { predictPairs } from '../predict/predict.js';
 import { writeReport } from '../report/render.js';
 import { defaultBudgets, learningCurve, type Curve } from '../sweep/curve.js';
 import { buildTaskData, getTask, headOf, INPUT_DIM, type TaskData } from './data.js';
 import { accuracy } from './mlp.js';
 import { calibrationStats } from './calibration.js';
-import { normalizedAccuracy } from './outcome.js';
+import { GROUP_OUTCOME_DESCRIPTION, HELD_OUT_DESCRIPTION, heldOutRatio, normalizedAccuracies, normalizedAccuracy } from './outcome.js';
 import { encoderFromTensors, type NamedTensor } from './tensors.js';
-import { readAllTensors, readHead, runMergeJobs, type EvalSpec, type MergeJob } from './evaluate.js';
-import { studyToCsv } from './csv.js';
+import { readAllTensors, readHead, runMergeJobs, type EvalSpec, type GroupJob, type GroupResult, type MergeJob, type MergeResult, type ProbeJob, type ProbeResult, type StudyJob } from './evaluate.js';
+import { groupsToCsv, studyToCsv } from './csv.js';
+import { DEFAULT_GROUPS_PER_SIZE, groupSizes, QUICK_GROUPS_PER_SIZE, sampleGroups, type GroupSample } from './groups.js';
+import { PROBE_SAMPLES } from './probe.js';
 import { DEFAULT_ZOO_CONFIG, defaultZooDir, readZooManifest, trainZoo, type ZooManifest } from './zoo.js';
 
 /** The --quick subset: two input transforms, the original digits and a label task; four methods (one random). */
@@ -48,6 +51,11 @@ export interface StudyOptions {
   tasks?: string[];
   /** Small subset for tests and smoke runs (QUICK_TASKS × QUICK_METHODS), no predictor/report refresh of the shipped default. */
   quick?: boolean;
+  /**
+   * The group study: seeded groups of k = 3…8 experts per size (DEFAULT_GROUPS_PER_SIZE, or
+   * QUICK_GROUPS_PER_SIZE with quick), 'all' for every group, 0 for none. See groups.ts.
+   */
+  groups?: GroupSample;
   /** Fit predictors and write predictor.json (default true). */
   fit?: boolean;
   /** Write the HTML report (default true). */
@@ -79,9 +87,14 @@ export interface StudyResult {
   manifest: ZooManifest;
   /** Expert test accuracy per task, measured now from the zoo files. */
   expertAccuracy: Record<string, number>;
+  /** Linear-probe test accuracy of the unmerged base and experts per task, where the group study needed it (probes.json). */
+  probeReference?: ProbeReference;
   files: string[];
   seconds: Record<string, number>;
 }
+
+/** The held-out references: probe accuracy by encoder ('base' or an expert id), then by task. */
+export type ProbeReference = Record<string, Record<string, number>>;
 
 /** Where a study writes by default: an ignored folder under the working directory. */
 export const DEFAULT_STUDY_OUT = path.join('mergelens-out', 'study');
@@ -201,11 +214,19 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     const metricIds = Object.keys(metrics.metrics);
 
     // Every pair × every method: merge the encoders, evaluate both tasks with their own heads.
+    // Groups (k ≥ 3) and their held-out probe references go through the same workers and merge path.
     const pairs = pairsOf(taskIds.length);
-    const total = pairs.length * methods.length;
+    const pairJobs: MergeJob[] = pairs.flatMap(([i, j]) => methods.map((method) => ({ i, j, method, seed })));
+    const groupPlan = planGroups(taskIds.length, methods, opts.groups ?? (opts.quick ? QUICK_GROUPS_PER_SIZE : DEFAULT_GROUPS_PER_SIZE), seed);
+    // Heaviest jobs first, so the pool's tail is made of short pair merges.
+    const jobs: StudyJob[] = [...groupPlan.probeJobs, ...groupPlan.groupJobs, ...pairJobs];
+    const total = jobs.length;
     const workers = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), total));
-    log(`merging ${pairs.length} pairs × ${methods.length} methods (${total} merges) on ${workers} thread(s)`);
-    const jobs: MergeJob[] = pairs.flatMap(([i, j]) => methods.map((method) => ({ i, j, method, seed })));
+    log(
+      `merging ${pairs.length} pairs × ${methods.length} methods (${pairJobs.length} merges)` +
+        (groupPlan.groupJobs.length ? ` and ${groupPlan.groupCount} groups of ${groupPlan.sizes.join('/')} (${groupPlan.groupJobs.length} merges, ${groupPlan.probeJobs.length} probe references)` : '') +
+        ` on ${workers} thread(s)`,
+    );
     const spec: EvalSpec = {
       zooDir,
       base: manifest.base,
@@ -213,10 +234,16 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       dataSeed: manifest.config.seed,
       split: manifest.config.split,
       layers,
+      probeSamples: groupPlan.probeJobs.length ? PROBE_SAMPLES : undefined,
     };
-    const results = await runMergeJobs(spec, jobs, workers, (done, r) =>
-      opts.onProgress?.({ phase: 'merge', done, total, unit: 'items', detail: `${r.method} ${taskIds[r.i]} + ${taskIds[r.j]}` }),
+    const all = await runMergeJobs(spec, jobs, workers, (done, r) =>
+      opts.onProgress?.({ phase: 'merge', done, total, unit: 'items', detail: jobDetail(r, taskIds) }),
     );
+    const probeResults = all.slice(0, groupPlan.probeJobs.length) as ProbeResult[];
+    const groupResults = all.slice(probeResults.length, probeResults.length + groupPlan.groupJobs.length) as GroupResult[];
+    const results = all.slice(probeResults.length + groupResults.length) as MergeResult[];
+    const probeReference = groupPlan.probeJobs.length ? probeReferenceOf(probeResults, taskIds) : undefined;
+    const groups = groupPlan.groupJobs.length ? groupResults.map((g) => groupRow(g, taskIds, expertAccuracy, probeReference)) : undefined;
     const rows: StudyRow[] = results.map(({ i, j, method, accA, accB }) => {
       const values: Record<string, number> = {};
       for (const id of metricIds) {
@@ -251,14 +278,30 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       methods,
       metricIds,
       rows,
+      ...(groups ? { groups, groupOutcome: GROUP_OUTCOME_DESCRIPTION, heldOutDescription: HELD_OUT_DESCRIPTION } : {}),
     };
+    if (groups) {
+      const used = new Set(groupPlan.sizes.flatMap((k) => groupPlan.methodsBySize.get(k)!));
+      const pairOnly = methods.filter((m) => !used.has(m));
+      dataset.description +=
+        `; groups of k = ${groupPlan.sizes.join(', ')} experts (${groupPlan.perSizeText} per size, seeded by ${seed}) merged with ` +
+        `${[...used].join(', ')}${pairOnly.length ? ` (${pairOnly.join(', ')}: pairs only)` : ''}; held-out tasks probed linearly (${PROBE_SAMPLES} training images per task)`;
+    }
     const studyJson = path.join(outDir, 'study.json');
     const studyCsv = path.join(outDir, 'study.csv');
     const metricsJson = path.join(outDir, 'metrics.json');
     await writeFileAtomic(studyJson, JSON.stringify(dataset, null, 2) + '\n');
     await writeFileAtomic(studyCsv, studyToCsv(dataset));
     await writeFileAtomic(metricsJson, JSON.stringify(metrics) + '\n');
-    files.push(studyJson, studyCsv, metricsJson, ...calib.grads, ...calib.acts);
+    files.push(studyJson, studyCsv, metricsJson);
+    if (groups) {
+      const groupsCsv = path.join(outDir, 'study-groups.csv');
+      const probesJson = path.join(outDir, 'probes.json');
+      await writeFileAtomic(groupsCsv, groupsToCsv(dataset));
+      await writeFileAtomic(probesJson, JSON.stringify({ description: HELD_OUT_DESCRIPTION, probeAccuracy: probeReference }, null, 2) + '\n');
+      files.push(groupsCsv, probesJson);
+    }
+    files.push(...calib.grads, ...calib.acts);
 
     let predictor: PredictorFile | undefined;
     let weightsOnlyPredictor: PredictorFile | undefined;
@@ -266,6 +309,9 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       log('fitting predictors (all metrics, then weights-only)');
       predictor = fitPredictors(dataset, { seed, onProgress: opts.onProgress });
       weightsOnlyPredictor = fitPredictors(dataset, { seed, exclude: DATA_FAMILIES, onProgress: opts.onProgress });
+      // Group models (src/predict/group-fit.ts) when the study merged groups of k ≥ 3.
+      predictor.groups = fitGroupPredictors(dataset, { seed });
+      weightsOnlyPredictor.groups = fitGroupPredictors(dataset, { seed, exclude: DATA_FAMILIES });
       const shipDir = opts.predictorDir ?? null;
       const outputs: [string, PredictorFile][] = [
         [path.join(outDir, 'predictor.json'), predictor],
@@ -296,8 +342,94 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
       lap('report');
     }
     seconds.total = (performance.now() - t0) / 1000;
-    return { dataset, metrics, predictor, weightsOnlyPredictor, manifest, expertAccuracy, files, seconds };
+    return { dataset, metrics, predictor, weightsOnlyPredictor, manifest, expertAccuracy, probeReference, files, seconds };
   } finally {
     await Promise.all([base, ...experts].map((c) => c.close()));
   }
+}
+
+// ───────────────────────────── group study ─────────────────────────────
+
+interface GroupPlan {
+  sizes: number[];
+  groupCount: number;
+  perSizeText: string;
+  methodsBySize: Map<number, string[]>;
+  groupJobs: GroupJob[];
+  probeJobs: ProbeJob[];
+}
+
+/**
+ * The group merges (every sampled group × every method that takes k experts — slerp takes two)
+ * and the probe references they need: the base on every task some group holds out, and each
+ * expert on the tasks held out by a group it belongs to.
+ */
+function planGroups(n: number, methods: string[], perSize: GroupSample, seed: number): GroupPlan {
+  const sizes = perSize === 0 ? [] : groupSizes(n);
+  const groupJobs: GroupJob[] = [];
+  const methodsBySize = new Map<number, string[]>();
+  const baseTasks = new Set<number>();
+  const expertTasks = Array.from({ length: n }, () => new Set<number>());
+  let groupCount = 0;
+  for (const k of sizes) {
+    const ms = methods.filter((m) => getMethod(m).maxExperts >= k);
+    methodsBySize.set(k, ms);
+    for (const experts of sampleGroups(n, k, perSize, seed)) {
+      groupCount++;
+      const probe = k < n;
+      for (const method of ms) groupJobs.push({ kind: 'group', experts, method, seed, probe });
+      if (!probe) continue;
+      for (let t = 0; t < n; t++) {
+        if (experts.includes(t)) continue;
+        baseTasks.add(t);
+        for (const e of experts) expertTasks[e].add(t);
+      }
+    }
+  }
+  const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+  const probeJobs: ProbeJob[] = [];
+  if (groupJobs.length && baseTasks.size) probeJobs.push({ kind: 'probe', model: -1, tasks: sorted(baseTasks) });
+  if (groupJobs.length) expertTasks.forEach((ts, e) => ts.size && probeJobs.push({ kind: 'probe', model: e, tasks: sorted(ts) }));
+  return { sizes: groupJobs.length ? sizes : [], groupCount, perSizeText: perSize === 'all' ? 'every group' : `${perSize} group(s)`, methodsBySize, groupJobs, probeJobs };
+}
+
+function jobDetail(r: MergeResult | GroupResult | ProbeResult, ids: string[]): string {
+  if (r.kind === 'probe') return `probe ${r.model < 0 ? 'base' : ids[r.model]}`;
+  if (r.kind === 'group') return `${r.method} ${r.experts.map((k) => ids[k]).join(' + ')}`;
+  return `${r.method} ${ids[r.i]} + ${ids[r.j]}`;
+}
+
+function probeReferenceOf(results: ProbeResult[], ids: string[]): ProbeReference {
+  const ref: ProbeReference = {};
+  for (const r of results) {
+    const byTask: Record<string, number> = {};
+    r.tasks.forEach((t, q) => (byTask[ids[t]] = r.probeAcc[q]));
+    ref[r.model < 0 ? 'base' : ids[r.model]] = byTask;
+  }
+  return ref;
+}
+
+/** One GroupRow: held-in outcome as for pairs, held-out probe ratio to the base, and the experts' own ratios for comparison. */
+function groupRow(g: GroupResult, ids: string[], expertAccuracy: Record<string, number>, ref: ProbeReference | undefined): GroupRow {
+  const members = g.experts.map((k) => ids[k]);
+  const norm = normalizedAccuracies(g.acc, members.map((id) => expertAccuracy[id]));
+  const extra: Record<string, number> = { k: members.length };
+  members.forEach((id, q) => {
+    extra[`acc_${id}`] = g.acc[q];
+    extra[`norm_${id}`] = norm.ratios[q];
+  });
+  const row: GroupRow = { experts: members, method: g.method, outcome: norm.mean, extra };
+  if (g.heldOut.length && ref) {
+    const out = g.heldOut.map((t) => ids[t]);
+    const base = out.map((t) => ref.base[t]);
+    out.forEach((t, q) => (extra[`probe_${t}`] = g.probeAcc[q]));
+    row.heldOut = heldOutRatio(g.probeAcc, base);
+    const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+    extra.heldout_probe = mean(g.probeAcc);
+    extra.heldout_base = mean(base);
+    const experts = members.map((e) => heldOutRatio(out.map((t) => ref[e][t]), base));
+    extra.heldout_experts = mean(experts);
+    extra.heldout_best_expert = Math.max(...experts);
+  }
+  return row;
 }

@@ -78,20 +78,22 @@ export interface Normalised {
   mean: number;
 }
 
+/** One expert's part of a normalised outcome: mean over its tasks of merged ÷ its own score; null when a score is missing or ≤ 0. */
+export function ownTaskRatio(merged: Record<string, number>, own: Record<string, number>, tasks: readonly string[]): number | null {
+  let s = 0;
+  for (const t of tasks) {
+    const e = own[t];
+    const m = merged[t];
+    if (!(e > 0) || !Number.isFinite(m)) return null;
+    s += m / e;
+  }
+  return tasks.length ? s / tasks.length : null;
+}
+
 /** Normalised outcome of a merge of experts a and b; null when a score it needs is missing or ≤ 0. */
 export function normalisedScore(merged: Record<string, number>, expertA: Record<string, number>, tasksA: readonly string[], expertB: Record<string, number>, tasksB: readonly string[]): Normalised | null {
-  const part = (own: Record<string, number>, tasks: readonly string[]): number | null => {
-    let s = 0;
-    for (const t of tasks) {
-      const e = own[t];
-      const m = merged[t];
-      if (!(e > 0) || !Number.isFinite(m)) return null;
-      s += m / e;
-    }
-    return tasks.length ? s / tasks.length : null;
-  };
-  const a = part(expertA, tasksA);
-  const b = part(expertB, tasksB);
+  const a = ownTaskRatio(merged, expertA, tasksA);
+  const b = ownTaskRatio(merged, expertB, tasksB);
   if (a === null || b === null) return null;
   return { a, b, mean: (a + b) / 2 };
 }

@@ -11,6 +11,8 @@ import { DEFAULT_BOOTSTRAP, MAX_BOOTSTRAP, fitPredictors, loadStudy } from '../.
 import { formatFitSummary } from '../../predict/fit-summary.js';
 import { formatPaperComparison, readPaperResults } from '../../predict/import/paper-results.js';
 import { formatValidation } from '../../predict/format.js';
+import { fitGroupPredictors } from '../../predict/group-fit.js';
+import { formatGroupValidation } from '../../predict/group-format.js';
 import { withOutputs } from '../../util/output-policy.js';
 import { info, progressSink } from '../io.js';
 
@@ -88,13 +90,16 @@ export function register(program: Command): void {
           bootstrap: Math.round(o.bootstrap),
           onProgress: progress,
         });
+        // Groups of k ≥ 3 in the study (`mergelens study`, `sweep --group-size`): the group models too.
+        const groups = fitGroupPredictors(study, { exclude: o.exclude, features: o.features, methods: o.methods?.map((m: string) => m.split('=')[0].trim()), l1Ratio: o.l1Ratio, seed: Math.round(o.seed), onProgress: progress });
+        if (groups) pf.groups = groups;
         progress.finish();
         const comparison = o.compare ? formatPaperComparison(pf, await readPaperResults(o.compare)) : undefined;
         await out.write(JSON.stringify(pf, null, 2) + '\n');
         // Task, metric and outcome names come from the study: control characters shown escaped.
         for (const n of study.source?.notes ?? []) info(`import: ${escapeControl(n)}`);
         for (const w of pf.warnings ?? []) process.stderr.write(`warning: ${escapeControl(w)}\n`);
-        process.stdout.write(escapeControlKeepNewlines(`Fitted on: ${pf.fittedOn}\nOutcome: ${pf.outcome}\n\n${formatValidation(pf)}\n\n${formatFitSummary(pf)}\n${comparison ? `\nPaper (${o.compare}) vs mergelens, leave-one-task-out:\n${comparison}\n` : ''}\nWrote ${o.out}\n`));
+        process.stdout.write(escapeControlKeepNewlines(`Fitted on: ${pf.fittedOn}\nOutcome: ${pf.outcome}\n\n${formatValidation(pf)}\n\n${pf.groups ? `${formatGroupValidation(pf.groups)}\n\n` : ''}${formatFitSummary(pf)}\n${comparison ? `\nPaper (${o.compare}) vs mergelens, leave-one-task-out:\n${comparison}\n` : ''}\nWrote ${o.out}\n`));
       });
     });
 }

@@ -7,12 +7,14 @@ import type { Command } from 'commander';
 import { MergelensError } from '../../errors.js';
 import { openCheckpoints } from '../../checkpoint/open.js';
 import { choosePredictor } from '../../predict/choose.js';
-import { predictPairs, rankPairs } from '../../predict/predict.js';
+import { pairMetricsFromReport, predictPairs, rankPairs } from '../../predict/predict.js';
+import { screenGroups } from '../../predict/group-screen.js';
+import { formatGroupScreen, groupsToCsv } from '../../predict/group-format.js';
 import { formatVerdict, predictionsToCsv } from '../../predict/format.js';
 import { buildVerdict } from '../../predict/verdict.js';
 import { claimOutputs, type OutputRequest } from '../../util/output-policy.js';
 import { checkpointFiles } from '../../checkpoint/fingerprint.js';
-import { info, progressSink, warn } from '../io.js';
+import { info, numberOption, progressSink, warn } from '../io.js';
 import { escapeControlKeepNewlines } from '../../util/terminal.js';
 import { checkSharedTensors, screenExperts } from '../../check/screen-inputs.js';
 import { assertInputsUnchanged } from '../../checkpoint/unchanged.js';
@@ -42,6 +44,21 @@ function checkpointBytes(c: Checkpoint): number {
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...parseList(v)];
 
+/** Group sizes asked for (--group-size k, or 3..k with --max-group k), checked before the metrics pass. */
+function groupSizesOf(o: { groupSize?: number; maxGroup?: number }, experts: number, chosen: { path: string; predictor: PredictorFile }): number[] | undefined {
+  if (o.groupSize === undefined && o.maxGroup === undefined) return undefined;
+  if (o.groupSize !== undefined && o.maxGroup !== undefined) throw new MergelensError('USAGE', 'give --group-size k (one size) or --max-group k (sizes 3..k), not both');
+  const k = (o.groupSize ?? o.maxGroup)!;
+  if (k > experts) throw new MergelensError('USAGE', `--${o.groupSize !== undefined ? 'group-size' : 'max-group'} ${k} needs at least ${k} experts, got ${experts}`);
+  if (!chosen.predictor.groups || Object.keys(chosen.predictor.groups.methods).length === 0) {
+    throw new MergelensError('BAD_INPUT', 'this predictor has no group models (it was fitted on pairs only), so it cannot screen groups', {
+      file: chosen.path,
+      hint: 'fit one on a study with groups and pass it with --predictor: `mergelens study` writes mergelens-out/study/predictor.json (built-in zoo); for your own experts `mergelens sweep --group-size K …` then `mergelens fit STUDY.json -o predictor.json`',
+    });
+  }
+  return o.groupSize !== undefined ? [k] : Array.from({ length: k - 2 }, (_, i) => i + 3);
+}
+
 export function register(program: Command): void {
   program
     .command('screen')
@@ -60,6 +77,8 @@ export function register(program: Command): void {
     .option('-f, --force', 'replace previous outputs of screen at -o/--csv/--save-metrics (never an input)')
     .option('--allow-different-base', 'screen even experts the pre-flight check says do not descend from the base')
     .option('--tui', 'open the interactive terminal dashboard on the result')
+    .option('--group-size <k>', 'also choose the best group of k ≥ 3 experts and its method (the predictor\'s group models); --csv then holds the groups', numberOption('--group-size', { min: 3, integer: true }))
+    .option('--max-group <k>', 'as --group-size, for every group size from 3 to k', numberOption('--max-group', { min: 3, integer: true }))
     .option('--emit <dir>', 'write a mergekit YAML and the equivalent `mergelens merge` command per recommended pair (--top of them, default 5) into this folder')
     .option('--no-progress', 'no progress on stderr');
   addEngineOptions(program.commands[program.commands.length - 1])
@@ -72,6 +91,7 @@ export function register(program: Command): void {
       }
       // Choose (and validate) the predictor before the expensive pass, so a mismatch fails fast.
       const chosen = await choosePredictor({ explicit: o.predictor, grads: !!o.grads, acts: !!o.acts });
+      const groupSizes = groupSizesOf(o, expertPaths.length, chosen);
       const methods = expandMethods(o.methods, chosen.predictor);
       // Fast screen: the parallel engine with metrics' knobs, and only the families the predictor uses.
       const engine = { ...engineSettings(o), subspace: familiesNeeded(chosen.predictor, methods).has('subspace') };
@@ -116,9 +136,11 @@ export function register(program: Command): void {
         const verdict = buildVerdict(predictions, chosen.predictor);
         const about = { path: chosen.path, reason: chosen.reason, fittedOn: chosen.predictor.fittedOn, outcome: chosen.predictor.outcome };
         const costs = [...new Set(predictions.map((p) => p.method))].map((m) => mergeCost(m, bytesPerCheckpoint));
-        const full = { predictor: about, experts: report.experts, warnings: report.warnings, verdict, predictions, ranking, costs };
+        // Groups of k ≥ 3 from the same pair metrics (group-screen.ts): subset search, method, interval, domain.
+        const groups = groupSizes && screenGroups(chosen.predictor.groups, pairMetricsFromReport(report), { sizes: groupSizes, methods, top: o.top ?? 5, file: chosen.path });
+        const full = { predictor: about, experts: report.experts, warnings: report.warnings, verdict, predictions, ranking, costs, ...(groups ? { groups } : {}) };
         await output('-o')?.write(JSON.stringify(full, null, 2) + '\n');
-        await output('--csv')?.write(predictionsToCsv(predictions));
+        await output('--csv')?.write(groups ? groupsToCsv(groups) : predictionsToCsv(predictions));
         const emit = output('--emit');
         if (emit) {
           const paths = Object.fromEntries(report.experts.map((name, i) => [name, expertPaths[i]]));
@@ -144,7 +166,8 @@ export function register(program: Command): void {
         // Expert, metric and method names come from files: control characters shown escaped.
         process.stdout.write(
           escapeControlKeepNewlines(`Predictor: ${about.path} (${about.reason})\nFitted on: ${about.fittedOn}\n\n${formatVerdict(verdict, { top: o.top, outcome: about.outcome })}\n`) +
-            `\n${formatCosts(costs, bytesPerCheckpoint)}\n`,
+            `\n${formatCosts(costs, bytesPerCheckpoint)}\n` +
+            (groups ? escapeControlKeepNewlines(`\n${formatGroupScreen(groups)}\n`) : ''),
         );
       } finally {
         await claim.release();

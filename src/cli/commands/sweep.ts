@@ -9,6 +9,7 @@ import { MergelensError } from '../../errors.js';
 import { parseMetricChoice } from '../../eval/contract.js';
 import { parseExpertTasks } from '../../sweep/outcome.js';
 import { runSweep, type SweepResult } from '../../sweep/run.js';
+import { DEFAULT_SWEEP_GROUPS } from '../../sweep/groups.js';
 import { claimOutputs } from '../../util/output-policy.js';
 import { info, numberOption, progressSink, repeatable } from '../io.js';
 import { gracefulStop } from '../graceful-stop.js';
@@ -32,6 +33,16 @@ interface SweepCliOptions {
   fit: boolean;
   force?: boolean;
   progress: boolean;
+  groupSize?: number;
+  groups?: string;
+}
+
+/** --groups: a positive integer or "all". */
+function sweepGroupCount(v: string): number | 'all' {
+  if (v.trim().toLowerCase() === 'all') return 'all';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new MergelensError('BAD_PARAM', `--groups must be a positive integer or "all", got "${v}"`);
+  return n;
 }
 
 export function formatSweepSummary(r: SweepResult, outDir: string): string {
@@ -40,6 +51,10 @@ export function formatSweepSummary(r: SweepResult, outDir: string): string {
   const lines = [
     `merges: ${count('evaluated')} evaluated, ${count('failed')} failed, ${count('skipped')} skipped, ${count('predicted')} predicted (of ${s.merges.length})`,
   ];
+  if (s.groupMerges) {
+    const g = (st: string) => s.groupMerges!.filter((m) => m.status === st).length;
+    lines.push(`group merges: ${g('evaluated')} evaluated, ${g('failed')} failed, ${g('skipped')} skipped (of ${s.groupMerges.length}); in study.json as "groups"${r.predictor?.groups ? ', group models in predictor.json' : ''}`);
+  }
   for (const m of s.merges.filter((x) => x.status === 'skipped').slice(0, 5)) lines.push(`  skipped ${escapeControl(`${m.method} ${m.a} + ${m.b}`)}: ${escapeControl(m.reason ?? '')}`);
   for (const f of s.failures.slice(0, 10)) lines.push(`  failed ${escapeControl(f.id)} after ${f.attempts} attempt(s): ${escapeControl(f.reason)}`);
   if (s.failures.length > 10) lines.push(`  … ${s.failures.length - 10} more in ${outDir}/sweep.json`);
@@ -82,6 +97,8 @@ export function register(program: Command): void {
     .option('--expert-tasks <expert=tasks>', 'an expert’s own tasks, e.g. math=gsm8k,minerva_math (repeatable)', repeatable, [])
     .option('--metric <metric>', 'lm-eval metric key, for all tasks ("acc_norm,none") or one ("gsm8k=exact_match,strict-match"); repeatable', repeatable, [])
     .option('--outcome <kind>', 'outcome to fit: normalized (merged ÷ expert on its own tasks) or raw', 'normalized')
+    .option('--group-size <k>', 'also merge seeded groups of k ≥ 3 experts with every method (study.json "groups"; `fit` then builds group models for `screen --group-size`)', numberOption('--group-size', { min: 3, integer: true }))
+    .option('--groups <n>', `groups of --group-size to sample (default ${DEFAULT_SWEEP_GROUPS}), or all`)
     .option('--no-fit', 'do not fit predictors')
     .option('-f, --force', 'start over in a folder holding a sweep of other inputs')
     .option('--no-progress', 'no progress on stderr')
@@ -112,6 +129,8 @@ export function register(program: Command): void {
           metric: parseMetricChoice(o.metric),
           outcome: o.outcome,
           fit: o.fit,
+          groupSize: o.groupSize,
+          groups: o.groups === undefined ? undefined : sweepGroupCount(o.groups),
           force: o.force,
           signal: stop.signal,
           onProgress: progress,
