@@ -31,6 +31,27 @@ export interface ReportInput {
   curve?: Curve;
   /** Merge-recipe search logs (search-view.ts): adds the search section. */
   search?: SearchViewModel;
+  /** Predictors fitted on one study and validated on another (the transformer study): adds the transfer section. */
+  transfer?: TransferRow[];
+}
+
+/** A predictor fitted on study `from`, validated on every row of study `to`. */
+export interface TransferRow {
+  from: string;
+  to: string;
+  rows: number;
+  /** Mean over methods of the per-method Pearson r, and pooled over every method's rows. */
+  meanMethodR: number | null;
+  r: number | null;
+  rmse: number;
+  /** RMSE of predicting the source study's mean outcome. */
+  baselineRmse: number;
+  /** The target study's own leave-one-task-out figures, for comparison. */
+  ownR: number | null;
+  ownRmse: number | null;
+  ownBaselineRmse: number | null;
+  /** Share of the target's pairs the source predictor's domain guard accepts. */
+  inDomain: number | null;
 }
 
 export const FAMILY_ORDER: MetricFamily[] = ['task_vector', 'sign', 'rank', 'subspace', 'gradient', 'activation'];

@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { formatBytes } from '../util/progress.js';
 import { escapeAttr, escapeHtml, inlineScript, jsonScriptBlock } from './escape.js';
 import { formatCount, formatNumber } from './format.js';
-import { buildReportModel, FAMILY_ORDER, metricInfo, type ReportInput, type ReportModel } from './model.js';
+import { buildReportModel, FAMILY_ORDER, metricInfo, type ReportInput, type ReportModel, type TransferRow } from './model.js';
 import { PAGE_CSS, PAGE_JS } from './page.js';
 import { recommend, type PairVerdict, type Recommendations } from './recommend.js';
 import { renderTable, type Cell, type Column } from './table.js';
@@ -268,6 +268,31 @@ ${renderTable('curve-table', columns, rows)}
 </section>`;
 }
 
+const n3 = (x: number | null): Cell => (x === null ? null : c3(x));
+
+/** Predictors carried from one study to another: how they predict the other study's merges, against its own LOTO. */
+function transferSection(rows: TransferRow[] | undefined): string {
+  if (!rows?.length) return '';
+  const columns: Column[] = [
+    { label: 'Fitted on' },
+    { label: 'Validated on' },
+    { label: 'Rows', numeric: true },
+    { label: 'Mean r per method', numeric: true },
+    { label: 'Pooled r', numeric: true, title: 'Pearson r of calibrated predictions vs measured outcome, every method pooled' },
+    { label: 'RMSE', numeric: true },
+    { label: 'Source-mean RMSE', numeric: true, title: 'predicting the source study\'s mean outcome' },
+    { label: 'Own LOTO r', numeric: true, title: 'the target study\'s own predictor, leave-one-task-out, calibrated pooled r' },
+    { label: 'Own LOTO RMSE', numeric: true },
+    { label: 'Own mean-baseline RMSE', numeric: true },
+    { label: 'In domain', numeric: true, title: 'share of the target\'s pairs inside the source predictor\'s training domain' },
+  ];
+  const body: Cell[][] = rows.map((t) => [t.from, t.to, t.rows, n3(t.meanMethodR), n3(t.r), c3(t.rmse), c3(t.baselineRmse), n3(t.ownR), n3(t.ownRmse), n3(t.ownBaselineRmse), t.inDomain === null ? null : { text: `${(t.inDomain * 100).toFixed(0)}%`, sort: t.inDomain }]);
+  return `<section id="transfer-section"><h2>Transfer between studies</h2>
+<p class="note">A predictor fitted on one study, used unchanged on every merge of another: does what it learned carry over to another architecture or expert kind? Compare its r and RMSE with the target study's own leave-one-task-out figures, and with predicting the source's mean. "In domain" is the share of the target's pairs the source predictor's domain guard accepts.</p>
+${renderTable('transfer-table', columns, body)}
+</section>`;
+}
+
 function predictorSection(model: ReportModel, predictor: PredictorFile | undefined): string {
   if (!model.fingerprints || !predictor) return '';
   const columns: Column[] = [
@@ -403,6 +428,7 @@ ${layerSection(model)}
 ${predictionsSection(model, input.predictions ?? [])}
 ${studySection(model)}
 ${curveSection(input.curve)}
+${transferSection(input.transfer)}
 ${predictorSection(model, input.predictor)}
 ${pairsSection(metrics, model, input.predictor, recs)}
 ${groupSection(metrics, input.predictor)}

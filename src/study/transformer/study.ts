@@ -22,7 +22,7 @@ import { normalizedAccuracy } from '../outcome.js';
 import { studyToCsv } from '../csv.js';
 import { DATA_FAMILIES, shippedPredictorDir } from '../run.js';
 import { loadPredictor, loadStudy } from '../../predict/load.js';
-import { compareKinds, kindTable, lotoTable, transfer, transferTable, type KindComparison, type TransferResult } from './transfer.js';
+import { compareKinds, kindTable, lotoTable, transfer, transferRow, transferTable, type KindComparison, type TransferResult } from './transfer.js';
 import { lossAndGrad, mergeLora, promptBatch, readHfFolder, readLoraAdapter, type Params, type TransformerConfig } from './model.js';
 import { buildTextTaskData, getTextTask, headOfExamples, seqFor, taskAccuracy, toPromptExamples, type TextExample, type TextTaskData } from './tasks.js';
 import { runPairMerges, type MergeEvalSpec, type PairMergeJob } from './merge-eval.js';
@@ -300,13 +300,6 @@ export async function runTransformerStudy(opts: TransformerStudyOptions = {}): P
       }
       lap('fit');
     }
-    if (opts.report !== false) {
-      const html = path.join(dir, 'index.html');
-      const predictions = study.predictor ? predictPairs(study.predictor, metrics) : undefined;
-      await writeReport(html, { metrics, predictor: study.predictor, study: dataset, predictions, title: `mergelens built-in study (transformer, ${kind === 'full' ? 'full fine-tunes' : 'LoRA adapters'})` });
-      files.push(html);
-      lap('report');
-    }
     studies.push(study);
   }
   let transfers: TransferResult[] | undefined;
@@ -321,6 +314,17 @@ export async function runTransformerStudy(opts: TransformerStudyOptions = {}): P
     await writeFileAtomic(md, r.markdown);
     files.push(md);
     lap('transfer');
+  }
+  // Reports last, so each carries the transfer table of the studies it is part of.
+  if (opts.report !== false) {
+    for (const { kind, dir, metrics, predictor, dataset } of studies) {
+      const html = path.join(dir, 'index.html');
+      const predictions = predictor ? predictPairs(predictor, metrics) : undefined;
+      const transfer = transfers?.map(transferRow);
+      await writeReport(html, { metrics, predictor, study: dataset, predictions, transfer, title: `mergelens built-in study (transformer, ${kind === 'full' ? 'full fine-tunes' : 'LoRA adapters'})` });
+      files.push(html);
+    }
+    lap('report');
   }
   // Always written: it also marks the folder as a study's output (what --force may replace).
   const json = path.join(outDir, SUMMARY_FILE);

@@ -6,6 +6,7 @@
  * out-of-domain guard (src/predict/domain-guard.ts) says about the target's pairs. Also the
  * LoRA-vs-full comparison of the transformer study. Pure (no I/O).
  */
+import type { TransferRow } from '../../report/model.js';
 import type { MethodPredictor, PredictorFile, StudyDataset, ValidationSummary } from '../../types.js';
 import { predictMethod } from '../../predict/predict.js';
 import { paperScore } from '../../predict/pearson-l1.js';
@@ -169,6 +170,23 @@ const f3 = (x: number | null | undefined): string => (x === null || x === undefi
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : `${Math.round(x * 100)}%`);
 
 /** Markdown table: one line per transfer, the target's own LOTO next to it. */
+/** One result as the report's transfer table shows it. */
+export function transferRow(t: TransferResult): TransferRow {
+  return {
+    from: t.from,
+    to: t.to,
+    rows: t.pooled.rows,
+    meanMethodR: t.meanMethodR,
+    r: t.pooled.r,
+    rmse: t.pooled.rmse,
+    baselineRmse: t.pooled.baselineRmse,
+    ownR: t.ownLoto?.calibratedR ?? null,
+    ownRmse: t.ownLoto?.rmse ?? null,
+    ownBaselineRmse: t.ownLoto?.baselineRmse ?? null,
+    inDomain: t.pooled.inDomain,
+  };
+}
+
 export function transferTable(results: readonly TransferResult[]): string {
   const lines = [
     '| fitted on → validated on | rows | mean r per method | pooled r | RMSE | source-mean RMSE | target own LOTO: calibrated r | own LOTO RMSE | own mean-baseline RMSE | in domain |',
