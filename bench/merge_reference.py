@@ -123,7 +123,36 @@ def slerp(t, a, b, eps=1e-8):
     return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
 
 
+def svd_merge(method, base, experts):
+    """tsv / iso_c as src/merge/methods/{tsv,iso-c}.ts (weights 1, α 1), torch.linalg.svd in float32;
+    1-D tensors: the mean task vector."""
+    taus = [x - base for x in experts]
+    if base.dim() < 2:
+        return base + torch.stack(taus).sum(dim=0) / len(taus)
+    m = base.shape[0]
+    mats = [t.reshape(m, -1) for t in taus]
+    if method == "iso_c":
+        M = torch.stack(mats).sum(dim=0)
+        U, S, Vh = torch.linalg.svd(M, full_matrices=False)
+        delta = (S.sum() / min(M.shape)) * (U @ Vh)
+    else:
+        k = max(1, min(mats[0].shape) // len(mats))
+        parts = [torch.linalg.svd(t, full_matrices=False) for t in mats]
+        U = torch.cat([p[0][:, :k] for p in parts], dim=1)
+        S = torch.cat([p[1][:k] for p in parts])
+        V = torch.cat([p[2][:k].T for p in parts], dim=1)
+
+        def procrustes(X):
+            P, _, Qh = torch.linalg.svd(X, full_matrices=False)
+            return P @ Qh
+
+        delta = procrustes(U) @ torch.diag(S) @ procrustes(V).T
+    return base + delta.reshape(base.shape)
+
+
 def merge_tensor(method, base, experts, gen):
+    if method in ("tsv", "iso_c"):
+        return svd_merge(method, base, experts)
     if method == "weight_avg":
         return torch.stack(experts).sum(dim=0) / len(experts)
     if method == "task_arithmetic":
@@ -147,6 +176,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--compare", help="our merged folder or file: report max |Δ|")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads (default: all cores)")
+    ap.add_argument("--prefix", default="", help="only tensors whose name starts with this (as our --include 'PREFIX*')")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
 
@@ -157,7 +187,8 @@ def main():
     gen = torch.Generator().manual_seed(0)
     # the output layout comes from the base's shapes, so tensors are written as they are merged
     header, offset = {}, 0
-    for name in base.names():
+    names = [n for n in base.names() if n.startswith(a.prefix)]
+    for name in names:
         shape = base.where[name][3]
         size = 2 * (int(np.prod(shape)) if shape else 1)
         header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + size]}
@@ -167,12 +198,17 @@ def main():
     with open(a.out, "wb") as f:
         f.write(struct.pack("<Q", len(head)))
         f.write(head)
-        for name in base.names():
+        for name in names:
             b = base.f32(name) if needs_base else None
             out = merge_tensor(a.method, b, [e.f32(name) for e in experts], gen)
             f.write(out.to(torch.bfloat16).contiguous().view(torch.int16).numpy().tobytes())
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     read = sum(e.bytes for e in experts) + (base.bytes if needs_base else 0)
+    if a.prefix:  # the selected tensors' bytes only
+        size = {"BF16": 2, "F16": 2, "F32": 4}
+        def sel(c):
+            return sum(size[c.where[n][2]] * (int(np.prod(c.where[n][3])) if c.where[n][3] else 1) for n in names)
+        read = sum(sel(e) for e in experts) + (sel(base) if needs_base else 0)
     result = {"method": a.method, "seconds": seconds, "cpuSeconds": cpu, "bytesIn": read, "threads": torch.get_num_threads(), "torch": torch.__version__}
     if a.compare:
         ref, ours = Checkpoint(a.out), Checkpoint(a.compare)

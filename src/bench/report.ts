@@ -243,7 +243,7 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     if (failed.length) out.push(`torch reference failed for ${failed.map((x) => x.method).join(', ')}: ${failed[0].torch!.error!.split('\n').slice(-2).join(' ')}`);
     if (r.torchNote) out.push(`(${r.torchNote}.)`);
     const threads = r.merges.find((x) => x.torch?.threads)?.torch;
-    if (threads) out.push(`torch ${threads.torch}, ${threads.threads} intra-op threads; ours: one thread merging, reads and writes on libuv's pool.`);
+    if (threads) out.push(`torch ${threads.torch}, ${threads.threads} intra-op threads; ours: the kernel pool's threads merging (one part of each big chunk per core), reads and writes on libuv's pool.`);
   }
   out.push(...targets(r));
   return out;

@@ -4,10 +4,13 @@
  * combine, encode to the output dtype) and written from there — no float32 arrays in
  * TypeScript, no per-chunk copies. Row chunks as in streamPlanChunks; the reads of the next
  * chunk are in flight while the kernel works on this one and the previous chunk's write
- * completes. The bytes written are identical to the float32 path's (test/merge/snapshot).
+ * completes. A big chunk is split in one part per core, merged by the kernel pool's helpers
+ * while this thread's event loop serves the I/O. The bytes written are identical to the
+ * float32 path's (test/merge/snapshot, test/merge/threads).
  *
  * Covers weight_avg, task_arithmetic, ties, dare and dare_ties (rescale inverse / none) and
- * slerp over dense inputs; LoRA experts, DARE's l1 rescale, the SVD methods and
+ * slerp over dense inputs, and LoRA experts for weight_avg, task_arithmetic, dare and dare_ties
+ * (ΔW rows formed in the kernel); DARE's l1 rescale, the SVD methods, LoRA with ties / slerp and
  * `nonFinite: 'warn'` take the float32 path (stream.ts).
  *
  * TIES: one prescan per chunked tensor — a sample of spread-out rows brackets each expert's
@@ -16,10 +19,11 @@
  * stream as the float32 path, jumped to each chunk's first element (random.ts), drawn in the
  * kernel.
  */
-import type { Checkpoint, FloatDType, ParamValue } from '../types.js';
+import type { Checkpoint, FloatDType, LoraCheckpoint, LowRankDelta, ParamValue } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
 import { kernels, SOURCE_CODE } from '../wasm/kernels.js';
+import { kernelPool } from '../wasm/pool.js';
 import { sampleBlock, trimThresholds, type TrimInput } from '../numerics/select/trim.js';
 import { NonFiniteTau, sourceBlock, type SourceBlock } from '../numerics/sources.js';
 import { keepCount } from '../numerics/select/threshold.js';
@@ -36,13 +40,22 @@ const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
 const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
 const OUT_CODES: Record<string, number> = { F32: SOURCE_CODE.F32, F16: SOURCE_CODE.F16, BF16: SOURCE_CODE.BF16 };
 const FUSED_METHODS = new Set(['weight_avg', 'task_arithmetic', 'ties', 'dare', 'dare_ties', 'slerp']);
+const LORA_METHODS = new Set(['weight_avg', 'task_arithmetic', 'dare', 'dare_ties']);
+/** Units of the rules without a whole-tensor prescan: at most this many elements (cache-sized; results do not depend on it). */
+const UNIT_ELEMENTS = 1 << 18;
+/** Ranges from this many elements run on the kernel pool's threads (smaller: here, at once). */
+const ASYNC_MIN = 1 << 15;
+/** Ranges from this many elements are split between the pool's threads. */
+const SPLIT_MIN = 1 << 16;
 
 /** Whether the fused path merges this plan (else the float32 path does, with the same result). */
 export function fusedEligible(plan: MergePlan, dtypeOf: (name: string) => string, opts: Pick<MergeOptions, 'nonFinite'>): boolean {
   // MERGELENS_FUSED=0 forces the float32 path: the bench's "before" figures
   if (process.env.MERGELENS_FUSED === '0' || opts.nonFinite === 'warn' || !FUSED_METHODS.has(plan.method.id)) return false;
   return plan.tensors.every((t) => {
-    if (t.sources.some((s) => s !== 'dense') || !(dtypeOf(t.name) in OUT_CODES) || t.numel >= 2 ** 31) return false;
+    if (!(dtypeOf(t.name) in OUT_CODES) || t.numel >= 2 ** 31) return false;
+    // LoRA experts (ΔW rows made here, θ = θ₀ + ΔW in the kernel) for the rules without a prescan over τ
+    if (t.sources.some((s) => s !== 'dense') && !LORA_METHODS.has(plan.method.id)) return false;
     const params = t.params ?? plan.params;
     return !(plan.method.id.startsWith('dare') && params.rescale === 'l1');
   });
@@ -59,6 +72,8 @@ interface Unit {
 /** One chunk's worth of heap: a region per source and the encoded output. */
 interface Slot {
   src: number[];
+  /** Per LoRA expert: room for one tensor's A and B. */
+  lora: number[];
   out: number;
   reading: Promise<void> | null;
   writing: Promise<void> | null;
@@ -74,27 +89,47 @@ export async function mergeFused(
   experts: Checkpoint[],
   dtypeOf: (name: string) => string,
   sink: EncodedSink,
-  opts: Pick<MergeOptions, 'onProgress'> & { chunkElements: number },
+  opts: Pick<MergeOptions, 'onProgress'> & { chunkElements: number; signal?: AbortSignal },
 ): Promise<void> {
   const { exports, heap } = kernels();
   const N = experts.length;
   const id = plan.method.id;
   const needBaseAll = plan.method.needsBase || N < 2;
-  const sources = (t: TensorPlan): (Checkpoint | null)[] => [needBaseAll ? base : null, ...experts];
+  // the base is read for a tensor when the rule needs it or a LoRA expert's weight is built on it
+  const needBase = (t: TensorPlan) => needBaseAll || t.sources.some((s) => s !== 'dense');
+  const sources = (t: TensorPlan): (Checkpoint | null)[] => [needBase(t) ? base : null, ...experts];
+  /** Source i of tensor t (0 the base): stored bytes, ΔW rows made here (float32), or the base's region. */
+  const kindOf = (t: TensorPlan, i: number) => (i === 0 ? 'dense' : t.sources[i - 1]);
   const units: Unit[] = [];
+  // TIES and SLERP prescan whole tensors from memory when they fit a chunk; the others merge in smaller units
+  const unitElements = id === 'ties' || id === 'slerp' ? opts.chunkElements : Math.min(opts.chunkElements, UNIT_ELEMENTS);
   for (const t of plan.tensors) {
     const rows = t.shape.length ? t.shape[0] : 1;
     const rowLen = rows ? t.numel / rows : 0;
-    const step = Math.max(1, rowsPerChunk(plan, t, opts.chunkElements));
+    const step = Math.max(1, rowsPerChunk(plan, t, unitElements));
     if (step >= rows) units.push({ t, start: 0, count: t.numel, whole: true, first: true });
     else for (let r0 = 0; r0 < rows; r0 += step) units.push({ t, start: r0 * rowLen, count: Math.min(step, rows - r0) * rowLen, whole: false, first: r0 === 0 });
   }
-  const elemBytes = (c: Checkpoint | null, t: TensorPlan) => (c ? FLOAT_DTYPE_BYTES[c.location(t.name)!.dtype as FloatDType] : 0);
+  const elemBytes = (c: Checkpoint | null, t: TensorPlan, i: number) => {
+    const kind = kindOf(t, i);
+    return !c || kind === 'base' ? 0 : kind === 'lowrank' ? 4 : FLOAT_DTYPE_BYTES[c.location(t.name)!.dtype as FloatDType];
+  };
+  // LoRA factors of the largest low-rank tensor per expert, and one ΔW row's float64 accumulator
+  const loraBytes = new Array<number>(N + 1).fill(0);
+  let loraCols = 0;
+  for (const t of plan.tensors) {
+    t.sources.forEach((s, e) => {
+      const spec = s === 'lowrank' ? (experts[e] as LoraCheckpoint).lowRankSpec(t.name)! : null;
+      if (!spec) return;
+      loraBytes[e + 1] = Math.max(loraBytes[e + 1], 4 * spec.rank * (spec.shape[0] + spec.shape[1]));
+      loraCols = Math.max(loraCols, spec.shape[1]);
+    });
+  }
   // per source, the largest chunk in bytes (regions are reused chunk after chunk)
   const srcBytes = new Array<number>(N + 1).fill(0);
   let outBytes = 0;
   for (const u of units) {
-    sources(u.t).forEach((c, i) => (srcBytes[i] = Math.max(srcBytes[i], u.count * elemBytes(c, u.t))));
+    sources(u.t).forEach((c, i) => (srcBytes[i] = Math.max(srcBytes[i], u.count * elemBytes(c, u.t, i))));
     outBytes = Math.max(outBytes, u.count * FLOAT_DTYPE_BYTES[dtypeOf(u.t.name) as FloatDType]);
   }
   const total = plan.tensors.reduce((s, t) => s + t.bytes, 0);
@@ -102,19 +137,58 @@ export async function mergeFused(
   opts.onProgress?.({ phase: 'merge', done, total, unit: 'bytes' });
 
   await heap.exclusive(async () => {
-    const slots: Slot[] = [0, 1].map(() => ({ src: srcBytes.map((b) => (b ? heap.alloc(b) : 0)), out: heap.alloc(outBytes), reading: null, writing: null }));
+    const slots: Slot[] = [0, 1].map(() => ({
+      src: srcBytes.map((b) => (b ? heap.alloc(b) : 0)),
+      lora: loraBytes.map((b) => (b ? heap.alloc(b) : 0)),
+      out: heap.alloc(outBytes),
+      reading: null,
+      writing: null,
+    }));
+    const loraAcc = loraCols ? heap.alloc(8 * loraCols) : 0;
+    // each LoRA expert's factors of the tensor being read (loaded once per tensor)
+    const factors = new Map<string, Promise<LowRankDelta>>();
     const w = heap.alloc(8 * N);
     const cuts = heap.alloc(8 * N);
-    const states = heap.alloc(32 * N);
-    const counts = heap.alloc(4 * (N + 3));
     const sums = heap.alloc(24);
-    const scratch = heap.alloc(exports.mergeScratch(N));
+    // per thread: kernel scratch, NaN/Inf counts, TIES cuts (a copy: the ties budget changes), DARE states
+    const pool = kernelPool();
+    const lanes = Array.from({ length: pool?.threads ?? 1 }, () => ({
+      scratch: heap.alloc(exports.mergeScratch(N)),
+      counts: heap.alloc(4 * (N + 3)),
+      cuts: heap.alloc(8 * N),
+      states: heap.alloc(32 * N),
+    }));
+    const scratch = lanes[0].scratch;
     const desc = (slot: Slot, u: Unit): SourceBlock => {
-      const entries = sources(u.t).map((c, i) => ({ ptr: slot.src[i], code: c ? SOURCE_CODE[c.location(u.t.name)!.dtype as FloatDType] : SOURCE_CODE.ZERO }));
+      const entries = sources(u.t).map((c, i) => {
+        const kind = kindOf(u.t, i);
+        if (kind === 'lowrank') return { ptr: slot.src[i], code: SOURCE_CODE.DELTA };
+        const from = kind === 'base' ? 0 : i; // an adapter that leaves the tensor alone: the base's weight
+        const ck = kind === 'base' ? base : c;
+        return { ptr: slot.src[from], code: ck ? SOURCE_CODE[ck.location(u.t.name)!.dtype as FloatDType] : SOURCE_CODE.ZERO };
+      });
       return sourceBlock(heap, entries[0], entries.slice(1), u.count);
     };
+    const lowRankRows = async (slot: Slot, u: Unit, i: number) => {
+      const key = `${i}\0${u.t.name}`;
+      if (u.first) for (const k of factors.keys()) if (!k.endsWith(`\0${u.t.name}`)) factors.delete(k);
+      if (!factors.has(key)) factors.set(key, (experts[i - 1] as LoraCheckpoint).lowRank(u.t.name));
+      const d = await factors.get(key)!;
+      const [rows, cols] = d.shape;
+      const A = slot.lora[i], B = A + 4 * d.A.length;
+      heap.f32(A, d.A.length).set(d.A);
+      heap.f32(B, d.B.length).set(d.B);
+      exports.loraRows(A, B, d.rank, cols, u.start / cols, Math.min(rows, u.count / cols), d.scale, slot.src[i], loraAcc);
+    };
     const read = (slot: Slot, u: Unit) => {
-      slot.reading = Promise.all(sources(u.t).map((c, i) => (c ? c.readInto(u.t.name, u.start, u.count, heap.u8(slot.src[i], u.count * elemBytes(c, u.t))) : undefined))).then(() => {});
+      slot.reading = Promise.all(
+        sources(u.t).map((c, i) => {
+          const kind = kindOf(u.t, i);
+          if (!c || kind === 'base') return undefined;
+          if (kind === 'lowrank') return lowRankRows(slot, u, i);
+          return c.readInto(u.t.name, u.start, u.count, heap.u8(slot.src[i], u.count * elemBytes(c, u.t, i)));
+        }),
+      ).then(() => {});
       slot.reading.catch(() => undefined); // awaited when the chunk comes up (or at the end)
     };
     const badIn = new Array<number>(N + 1).fill(0);
@@ -126,6 +200,7 @@ export async function mergeFused(
         const t = u.t;
         const slot = slots[k % 2];
         await slot.reading;
+        opts.signal?.throwIfAborted();
         // read ahead: the other slot's sources were consumed by the previous chunk's kernel call
         if (k + 1 < units.length) read(slots[(k + 1) % 2], units[k + 1]);
         await slot.writing; // this slot's output region (two chunks back) is about to be reused
@@ -140,7 +215,7 @@ export async function mergeFused(
             if (id === 'ties') await prepareCuts(t, params, u.whole ? block : null, sources(t), N, rowStep, cuts);
             if (id === 'slerp') coef = await slerpCoefficients(t, num(params, 't'), u.whole ? block : null, sources(t), N, rowStep, sums, scratch);
           }
-          let flags = needBaseAll ? FLAG.readBase : 0;
+          let flags = needBase(t) ? FLAG.readBase : 0;
           let kind: number = KIND.gta;
           let lambda = 1;
           let wdiv = 1;
@@ -158,15 +233,28 @@ export async function mergeFused(
             wdiv = bool(params, 'normalize') && Math.abs(wsum) >= 1e-8 ? wsum : 1;
             if (id === 'ties') flags |= FLAG.cut | FLAG.consensus;
             if (id === 'dare_ties') flags |= FLAG.consensus;
-            if (id.startsWith('dare')) {
-              flags |= FLAG.drop;
-              dareStates(plan.seed, t, u.start, params, states, N);
-            }
+            if (id.startsWith('dare')) flags |= FLAG.drop;
           }
           heap.f64(w, N).set(weights);
-          heap.u32(counts, N + 3).fill(0);
-          exports.mergeRange(block.desc, N, 0, u.count, kind, flags, w, lambda, wdiv, coef[0], coef[1], cuts, states, slot.out, OUT_CODES[dtypeOf(t.name)], counts, scratch);
-          const c = heap.u32(counts, N + 3);
+          const outCode = OUT_CODES[dtypeOf(t.name)];
+          const outSize = FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType];
+          // Big ranges in one part per thread (each its own scratch, counts, DARE states jumped to
+          // its first element, and a copy of the TIES cuts whose ties budget the kernel reduces
+          // by what the parts before it consume): the same bytes as one pass in flat order.
+          const ranges = pool && u.count >= SPLIT_MIN ? pool.split(u.count, 1024) : [[0, u.count]];
+          const calls = ranges.map(([a, b], p) => {
+            const r = lanes[p];
+            heap.u32(r.counts, N + 3).fill(0);
+            if (p > 0) heap.u8(r.cuts, 8 * N).set(heap.u8(cuts, 8 * N));
+            if (flags & FLAG.drop) dareStates(plan.seed, t, u.start + a, params, r.states, N);
+            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, 0];
+          });
+          if (pool && u.count >= ASYNC_MIN) await pool.runAsync('mergePart', calls);
+          else exports.mergePart(...(calls[0] as Parameters<typeof exports.mergePart>));
+          // the last part's ties budget is what a cut of the whole range leaves
+          if (calls.length > 1) heap.u8(cuts, 8 * N).set(heap.u8(lanes[calls.length - 1].cuts, 8 * N));
+          const c = new Array<number>(N + 3).fill(0);
+          for (let p = 0; p < calls.length; p++) heap.u32(lanes[p].counts, N + 3).forEach((x, i) => (c[i] += x));
           for (let i = 0; i <= N; i++) badIn[i] += c[i];
           badOut += c[N + 1];
           const paths = [base?.path ?? '', ...experts.map((e) => e.path)];
@@ -177,8 +265,7 @@ export async function mergeFused(
             throw new MergelensError('NON_FINITE', `${c[N + 2]} merged value(s) exceed the F16 range (±65504) and would be written as Inf`, { tensor: t.name, hint: 'write BF16 or F32 with --dtype' });
           }
         });
-        const outSize = FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType];
-        slot.writing = sink(t.name, u.start, u.count, heap.u8(slot.out, u.count * outSize));
+        slot.writing = sink(t.name, u.start, u.count, heap.u8(slot.out, u.count * FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType]));
         slot.writing.catch(() => undefined); // awaited before the region is reused, or at the end
         done += u.whole ? t.bytes : (t.bytes * u.count) / t.numel;
         opts.onProgress?.({ phase: 'merge', done, total, unit: 'bytes', detail: t.name });

@@ -42,7 +42,7 @@ export interface MergeToDiskOptions extends MergeOptions {
    * All methods but tsv, iso_c and dare/dare_ties with rescale=l1 merge tensors bigger than
    * this in row chunks of at most this many elements per input (ties and slerp scan the chunks
    * first for whole-tensor statistics), so peak memory is ~(2N + 3) × 4 B × chunk whatever the
-   * model size. Default 4M (2²²); results do not depend on it.
+   * model size. Default 1M (2²⁰); results do not depend on it.
    */
   chunkElements?: number;
   /** Bytes a merge may use at its peak, estimated from the headers (memory-estimate.ts); default 80 % of RAM. */
@@ -180,12 +180,21 @@ async function writeMerge(
   recordPath: string,
 ): Promise<MergeResult> {
   const out = opts.out;
-  if (base) await checkSameBase(base, experts, !!opts.allowDifferentBase, (w) => {
-    plan.warnings.push(w);
-    opts.onWarning?.(w);
-  });
-
   const sideFiles = await readModelFiles(plan, single, opts.dtype);
+  const warnings: string[] = [...plan.warnings];
+  // The "same base?" check samples a few blocks per tensor: latency-bound small reads, run while
+  // the merge works (the merge writes only temp names). Its DIFFERENT_BASE error stops the merge
+  // at the next chunk and wins over any error the merge meets meanwhile; nothing is committed
+  // before it has passed.
+  const stop = new AbortController();
+  const sameBase = base
+    ? checkSameBase(base, experts, !!opts.allowDifferentBase, (w) => {
+        plan.warnings.push(w);
+        warnings.push(w);
+        opts.onWarning?.(w);
+      })
+    : Promise.resolve();
+  sameBase.catch((e: unknown) => stop.abort(e));
 
   const specs: WriteSpec[] = plan.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: (opts.dtype ?? t.dtype) as FloatDType }));
   // Everything is built under temp names next to the output and moved into place at the end:
@@ -195,7 +204,6 @@ async function writeMerge(
   // the record included) leaves nothing, and never weights without their record.
   const target = output.tempPath();
   const recordTemp = single ? recordOutput.tempPath() : path.join(target, MERGE_RECORD);
-  const warnings: string[] = [...plan.warnings];
   const writer = createCheckpointWriter(target, specs, {
     shardBytes: opts.shardBytes,
     metadata: { format: 'pt', mergelens_method: plan.method.id },
@@ -211,13 +219,19 @@ async function writeMerge(
     };
     const outDtype = (name: string) => dtypeOf.get(name)!;
     // The fused WebAssembly path (fused.ts) when it covers the plan; the float32 path otherwise (same bytes).
-    if (fusedEligible(plan, outDtype, opts)) {
-      await mergeFused(plan, base, experts, outDtype, (name, start, count, bytes) => writer.writeRangeBytes(name, start, count, bytes), { onProgress: opts.onProgress, chunkElements });
-    } else {
-      for await (const t of streamPlanChunks(plan, base, experts, { onProgress: opts.onProgress, onWarning, nonFinite: opts.nonFinite, chunkElements })) {
-        checkRange(t.name, t.data, outDtype(t.name));
-        await writer.writeRange(t.name, t.offset, t.data);
+    try {
+      if (fusedEligible(plan, outDtype, opts)) {
+        const sink = (name: string, start: number, count: number, bytes: Uint8Array) => writer.writeRangeBytes(name, start, count, bytes);
+        await mergeFused(plan, base, experts, outDtype, sink, { onProgress: opts.onProgress, chunkElements, signal: stop.signal });
+      } else {
+        for await (const t of streamPlanChunks(plan, base, experts, { onProgress: opts.onProgress, onWarning, nonFinite: opts.nonFinite, chunkElements })) {
+          stop.signal.throwIfAborted();
+          checkRange(t.name, t.data, outDtype(t.name));
+          await writer.writeRange(t.name, t.offset, t.data);
+        }
       }
+    } finally {
+      await sameBase; // its error first (also when the merge failed meanwhile)
     }
     files = await writer.finish();
     // An input rewritten during the merge would leave a mix of old and new weights: refuse before committing.

@@ -54,10 +54,18 @@ export interface KernelExports {
   slerpSums(src: number, N: number, e0: number, count: number, useBase: boolean, sums: number, scratch: number): void;
   dareDrop(x: number, n: number, st: number, thr: number, scale: number): void;
   encodeBlock(x: number, n: number, code: number, out: number): void;
+  loraRows(A: number, B: number, r: number, n: number, r0: number, rows: number, scale: number, out: number, acc: number): void;
+  tiesEqual(src: number, N: number, e0: number, count: number, cuts: number, out: number, scratch: number): void;
+  mergePart(
+    src: number, N: number, e0: number, count: number, kind: number, flags: number,
+    w: number, lambda: number, wdiv: number, s0: number, s1: number,
+    cuts: number, states: number,
+    out: number, outCode: number, counts: number, scratch: number, tiesFrom: number,
+  ): void;
 }
 
 /** Source codes of the decode kernels (src/wasm/assembly/dtype.ts). */
-export const SOURCE_CODE = { F32: 0, F16: 1, BF16: 2, F64: 3, TAU: 4, ZERO: 5 } as const;
+export const SOURCE_CODE = { F32: 0, F16: 1, BF16: 2, F64: 3, TAU: 4, ZERO: 5, DELTA: 6 } as const;
 
 const PAGE = 65536;
 /** 4 GiB, wasm32's limit: only address space is reserved up front. */

@@ -11,6 +11,9 @@ import os from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { kernels, KERNELS_PATH, type KernelExports } from './kernels.js';
 
+/** Atomics.waitAsync (Node ≥ 16; not in the ES2023 lib typings). */
+type AtomicsWaitAsync = { waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> } };
+
 type KernelName = { [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => unknown ? K : never }[keyof KernelExports];
 
 /** Helper source (plain CommonJS, eval'd: works the same from dist and from the TypeScript sources). */
@@ -30,17 +33,53 @@ parentPort.on('message', ({ slot, fn, args }) => {
 
 export class KernelPool {
   private readonly helpers: Worker[] = [];
+  /** Completion flags: slots [1, threads) for `run`, [threads, 2·threads) for `runAsync`. */
   private readonly done: Int32Array;
+  private asyncBusy = false;
 
-  /** `threads` counts the caller: threads − 1 helpers. */
+  /** `threads` counts the caller: threads − 1 helpers (one more once `runAsync` is used). */
   constructor(readonly threads: number) {
-    this.done = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads)));
+    this.done = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, threads)));
+    for (let h = 1; h < threads; h++) this.addHelper();
+  }
+
+  private addHelper(): void {
     const { heap } = kernels();
-    for (let h = 1; h < threads; h++) {
-      const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, memory: heap.memory, flags: this.done.buffer } });
-      w.on('message', (m: string) => process.stderr.write(`mergelens kernel helper failed: ${m}\n`));
-      w.unref(); // idle helpers never keep the process alive
-      this.helpers.push(w);
+    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, memory: heap.memory, flags: this.done.buffer } });
+    w.on('message', (m: string) => process.stderr.write(`mergelens kernel helper failed: ${m}\n`));
+    w.unref(); // idle helpers never keep the process alive
+    this.helpers.push(w);
+  }
+
+  /**
+   * `run` with every call on a helper, the caller's event loop free meanwhile (I/O completions,
+   * the next reads and writes go on while the kernels work): resolves once all calls have
+   * finished. One `runAsync` at a time; the calls must write disjoint memory.
+   */
+  async runAsync(fn: KernelName, calls: number[][]): Promise<void> {
+    const parts = calls.length;
+    if (parts > this.threads) throw new Error(`kernel pool: ${parts} parts for ${this.threads} threads`);
+    if (this.asyncBusy) throw new Error('kernel pool: runAsync is already running');
+    while (this.helpers.length < parts) this.addHelper();
+    // the last helpers (`run` uses the first threads − 1), part p on busy[p], its flag in slot threads + p;
+    // a pending Atomics.waitAsync does not keep the process alive: the busy helpers do, until done
+    const busy = this.helpers.slice(-parts).reverse();
+    this.asyncBusy = true;
+    for (const h of busy) h.ref();
+    try {
+      const waits: Promise<unknown>[] = [];
+      for (let p = 0; p < parts; p++) {
+        const slot = this.threads + p;
+        Atomics.store(this.done, slot, 0);
+        busy[p].postMessage({ slot, fn, args: calls[p] });
+        const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.done, slot, 0);
+        waits.push(w.async ? w.value : Promise.resolve(w.value));
+      }
+      await Promise.all(waits);
+      for (let p = 0; p < parts; p++) if (Atomics.load(this.done, this.threads + p) === 2) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
+    } finally {
+      for (const h of busy) h.unref();
+      this.asyncBusy = false;
     }
   }
 

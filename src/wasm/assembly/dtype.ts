@@ -7,6 +7,8 @@ export const CODE_BF16: u32 = 2;
 export const CODE_F64: u32 = 3;
 export const CODE_TAU: u32 = 4;
 export const CODE_ZERO: u32 = 5;
+/** float32 ΔW of a LoRA expert: the weight is fround(θ₀ + ΔW) (merge kernels only: src/wasm/assembly/merge.ts). */
+export const CODE_DELTA: u32 = 6;
 
 /** Weights θ (base subtracted to form τ), as opposed to TAU / ZERO sources. */
 // @ts-ignore: decorator

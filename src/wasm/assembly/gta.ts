@@ -15,6 +15,45 @@ export function gtaCombine(base: usize, taus: usize, weights: usize, N: i32, n: 
   const zero = f64x2.splat(0);
   const one = f64x2.splat(1);
   let e: usize = 0;
+  // four elements a step (one 16-byte load per expert, two float64 lane pairs), then pairs, then singles
+  for (; e + 4 <= n; e += 4) {
+    let tlo = zero, thi = zero;
+    for (let i = 0; i < N; i++) {
+      const t = v128.load(<usize>load<u32>(taus + (<usize>i << 2)) + (e << 2));
+      const w = f64x2.splat(load<f64>(weights + (<usize>i << 3)));
+      tlo = f64x2.add(tlo, f64x2.mul(w, f64x2.promote_low_f32x4(t)));
+      thi = f64x2.add(thi, f64x2.mul(w, f64x2.promote_low_f32x4(v128.shuffle<i32>(t, t, 2, 3, 2, 3))));
+    }
+    let nlo = tlo, nhi = thi, dlo = f64x2.splat(wdiv), dhi = dlo;
+    if (consensus) {
+      const plo = f64x2.ge(tlo, zero), phi = f64x2.ge(thi, zero);
+      nlo = zero;
+      nhi = zero;
+      let glo = zero, ghi = zero;
+      for (let i = 0; i < N; i++) {
+        const t = v128.load(<usize>load<u32>(taus + (<usize>i << 2)) + (e << 2));
+        const w = f64x2.splat(load<f64>(weights + (<usize>i << 3)));
+        const vlo = f64x2.mul(w, f64x2.promote_low_f32x4(t));
+        const vhi = f64x2.mul(w, f64x2.promote_low_f32x4(v128.shuffle<i32>(t, t, 2, 3, 2, 3)));
+        const mlo = v128.bitselect(f64x2.gt(vlo, zero), f64x2.lt(vlo, zero), plo);
+        const mhi = v128.bitselect(f64x2.gt(vhi, zero), f64x2.lt(vhi, zero), phi);
+        nlo = f64x2.add(nlo, v128.and(vlo, mlo));
+        nhi = f64x2.add(nhi, v128.and(vhi, mhi));
+        glo = f64x2.add(glo, v128.and(w, mlo));
+        ghi = f64x2.add(ghi, v128.and(w, mhi));
+      }
+      dlo = normalize ? v128.bitselect(one, glo, f64x2.eq(glo, zero)) : one;
+      dhi = normalize ? v128.bitselect(one, ghi, f64x2.eq(ghi, zero)) : one;
+    }
+    let rlo = f64x2.div(f64x2.mul(lam, nlo), dlo);
+    let rhi = f64x2.div(f64x2.mul(lam, nhi), dhi);
+    if (base) {
+      const b = v128.load(base + (e << 2));
+      rlo = f64x2.add(f64x2.promote_low_f32x4(b), rlo);
+      rhi = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<i32>(b, b, 2, 3, 2, 3)), rhi);
+    }
+    v128.store(out + (e << 2), v128.shuffle<i32>(f32x4.demote_f64x2_zero(rlo), f32x4.demote_f64x2_zero(rhi), 0, 1, 4, 5));
+  }
   for (; e + 2 <= n; e += 2) {
     let total = zero;
     for (let i = 0; i < N; i++) {

@@ -2,7 +2,7 @@
 // output bytes out, block by block in kernel memory — decode, task vectors, sparsify (TIES cut or
 // DARE drop), combine (src/wasm/assembly/gta.ts, float64 in expert order) and encode — with the
 // same float operations as the float32 pipeline it replaces, so the bytes written are identical.
-import { decodePadded, CODE_F32, CODE_F16, CODE_BF16 } from './dtype';
+import { decodePadded, CODE_F32, CODE_F16, CODE_BF16, CODE_DELTA } from './dtype';
 import { applyCut, gtaCombine } from './gta';
 
 /** Elements per block: every source's block stays in L1/L2 between decode and combine. */
@@ -20,9 +20,9 @@ const FLAG_NORMALIZE: u32 = 8;
 const FLAG_SLERP_BASE: u32 = 16;
 const FLAG_READ_BASE: u32 = 32; // decode the base (and count its NaN/Inf) even when the rule does not use it
 
-/** Bytes of scratch `mergeRange` needs for N experts: N + 2 float32 blocks and a pointer table. */
+/** Bytes of scratch `mergeRange` needs for N experts: N + 2 float32 blocks, N DARE mask blocks, a pointer table and lane staging. */
 export function mergeScratch(N: i32): usize {
-  return (<usize>(N + 2) * MB << 2) + (<usize>N << 2) + 64;
+  return (<usize>(2 * N + 2) * MB << 2) + (<usize>N << 2) + 64 + 128;
 }
 
 // ── DARE's drop mask: the xoshiro128** stream of src/merge/random.ts, started at the state the
@@ -57,6 +57,92 @@ export function dareDrop(x: usize, n: usize, st: usize, thr: f64, scale: f64): v
   store<u32>(st, b, 4);
   store<u32>(st, c, 8);
   store<u32>(st, d, 12);
+}
+
+/**
+ * DARE keep masks of one block for every expert at once: the experts' xoshiro128** streams run
+ * side by side in the four i32 lanes (four experts a group), one draw per element, so each
+ * stream yields exactly the numbers `dareDrop` draws one by one. Element j of expert i is kept
+ * iff r < ⌈thr⌉ (for an integer r, the same as r < thr); mask words (all ones / zero) go to
+ * masks + 4·(i·MB + j). Experts without a drop (thr < 0) draw nothing and get no mask. `lanes`:
+ * 96 bytes of staging.
+ */
+function dareMasks(states: usize, N: i32, len: usize, masks: usize, lanes: usize): void {
+  for (let g = 0; g < N; g += 4) {
+    // stage lane l = expert g + l: state words, threshold, always-keep (lanes past N or without a drop: all kept)
+    let any = false;
+    for (let l = 0; l < 4; l++) {
+      const i = g + l;
+      const sp = states + (<usize>i << 5);
+      const drop = i < N && load<f64>(sp, 16) >= 0;
+      any = any || drop;
+      for (let w = 0; w < 4; w++) store<u32>(lanes + (<usize>w << 4) + (<usize>l << 2), drop ? load<u32>(sp + (<usize>w << 2)) : 0);
+      const T = drop ? Math.ceil(load<f64>(sp, 16)) : 0;
+      store<u32>(lanes + 64 + (<usize>l << 2), T < 4294967296 ? <u32>T : 0);
+      store<u32>(lanes + 80 + (<usize>l << 2), !drop || T >= 4294967296 ? 0xffffffff : 0);
+    }
+    if (!any) continue;
+    let a = v128.load(lanes), b = v128.load(lanes, 16), c = v128.load(lanes, 32), d = v128.load(lanes, 48);
+    const T = v128.load(lanes, 64), always = v128.load(lanes, 80);
+    const m0p = masks + (<usize>g * MB << 2);
+    const rows = min(4, N - g);
+    let j: usize = 0;
+    for (; j < len; j += 4) {
+      // four draws (elements j … j + 3), lanes = experts
+      let m0 = i32x4.splat(0), m1 = m0, m2 = m0, m3 = m0;
+      const steps = min<usize>(4, len - j);
+      for (let k: usize = 0; k < steps; k++) {
+        // r = rotl(b·5, 7)·9, then the state update (b·5 = (b << 2) + b, y·9 = (y << 3) + y)
+        const b5 = i32x4.add(i32x4.shl(b, 2), b);
+        const y = v128.or(i32x4.shl(b5, 7), i32x4.shr_u(b5, 25));
+        const r = i32x4.add(i32x4.shl(y, 3), y);
+        const t = i32x4.shl(b, 9);
+        c = v128.xor(c, a);
+        d = v128.xor(d, b);
+        b = v128.xor(b, c);
+        a = v128.xor(a, d);
+        c = v128.xor(c, t);
+        d = v128.or(i32x4.shl(d, 11), i32x4.shr_u(d, 21));
+        const m = v128.or(i32x4.lt_u(r, T), always);
+        if (k == 0) m0 = m;
+        else if (k == 1) m1 = m;
+        else if (k == 2) m2 = m;
+        else m3 = m;
+      }
+      // transpose: rows (elements) × lanes (experts) → one row of four elements per expert
+      const t0 = v128.shuffle<i32>(m0, m1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(m2, m3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<i32>(m0, m1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(m2, m3, 2, 6, 3, 7);
+      const at = m0p + (j << 2);
+      v128.store(at, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+      if (rows > 1) v128.store(at + (MB << 2), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+      if (rows > 2) v128.store(at + (MB << 3), v128.shuffle<i32>(t2, t3, 0, 1, 4, 5));
+      if (rows > 3) v128.store(at + (3 * MB << 2), v128.shuffle<i32>(t2, t3, 2, 3, 6, 7));
+    }
+    v128.store(lanes, a);
+    v128.store(lanes, b, 16);
+    v128.store(lanes, c, 32);
+    v128.store(lanes, d, 48);
+    for (let l = 0; l < rows; l++) {
+      const sp = states + (<usize>(g + l) << 5);
+      if (load<f64>(sp, 16) < 0) continue;
+      for (let w = 0; w < 4; w++) store<u32>(sp + (<usize>w << 2), load<u32>(lanes + (<usize>w << 4) + (<usize>l << 2)));
+    }
+  }
+}
+
+/** x[0, L) = mask ? fround(x·scale) (in float64) : 0, four at a time (L a multiple of 4; x zero past len). */
+function applyDrop(x: usize, L: usize, mask: usize, scale: f64): void {
+  const s = f64x2.splat(scale);
+  const scaled = scale != 1;
+  for (let j: usize = 0; j < L; j += 4) {
+    let v = v128.load(x + (j << 2));
+    if (scaled) {
+      const lo = f64x2.mul(f64x2.promote_low_f32x4(v), s);
+      const hi = f64x2.mul(f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 2, 3)), s);
+      v = v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+    }
+    v128.store(x + (j << 2), v128.and(v, v128.load(mask + (j << 2))));
+  }
 }
 
 // ── encode
@@ -157,7 +243,9 @@ export function mergeRange(
 ): void {
   const base32 = scratch;
   const out32 = scratch + (MB << 2);
-  const table = scratch + (<usize>(N + 2) * MB << 2);
+  const masks = scratch + (<usize>(N + 2) * MB << 2);
+  const table = masks + (<usize>N * MB << 2);
+  const lanes = (table + (<usize>N << 2) + 63) & ~63;
   const outSize: usize = outCode == CODE_F32 ? 4 : 2;
   const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
   const needBase = kind == KIND_GTA || (flags & (FLAG_SLERP_BASE | FLAG_READ_BASE)) != 0;
@@ -170,10 +258,14 @@ export function mergeRange(
       decodePadded(basePtr, baseCode, e, len, L, base32);
       store<u32>(counts, load<u32>(counts) + nonFinite(base32, len));
     }
+    if (kind == KIND_GTA && (flags & FLAG_CUT) == 0 && (flags & FLAG_DROP) != 0) dareMasks(states, N, len, masks, lanes);
     for (let i = 0; i < N; i++) {
       const d = src + (<usize>(i + 1) << 3);
       const x = <usize>load<u32>(table + (<usize>i << 2));
-      decodePadded(load<u32>(d), load<u32>(d, 4), e, len, L, x);
+      const code = load<u32>(d, 4);
+      decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
+      // a LoRA expert's weight: θ = fround(θ₀ + ΔW), as the float32 path forms it
+      if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
       const c = counts + (<usize>(i + 1) << 2);
       store<u32>(c, load<u32>(c) + nonFinite(x, len));
       if (kind != KIND_GTA) continue;
@@ -184,7 +276,7 @@ export function mergeRange(
         if (load<f32>(cp) >= 0) store<u32>(cp, applyCut(x, len, load<f32>(cp), load<u32>(cp, 4)), 4);
       } else if (flags & FLAG_DROP) {
         const sp = states + (<usize>i << 5);
-        if (load<f64>(sp, 16) >= 0) dareDrop(x, len, sp, load<f64>(sp, 16), load<f64>(sp, 24));
+        if (load<f64>(sp, 16) >= 0) applyDrop(x, L, masks + (<usize>i * MB << 2), load<f64>(sp, 24));
       }
     }
     if (kind == KIND_SLERP) {
@@ -202,6 +294,89 @@ export function mergeRange(
     store<u32>(cb, load<u32>(cb) + nonFinite(out32, len));
     if (outCode == CODE_F16) store<u32>(cb, load<u32>(cb, 4) + overF16(out32, len), 4);
     encodeBlock(out32, len, outCode, out + b0 * outSize);
+  }
+}
+
+/**
+ * mergeRange for one part of a range split between threads: with a TIES cut, first takes off
+ * each expert's ties budget (u32 at cuts + 8i + 4) what a cut of the elements
+ * [tiesFrom, e0) before this part consumes (tiesEqual), so the part keeps exactly what one cut
+ * in flat order would. tiesFrom = e0 for the first part.
+ */
+export function mergePart(
+  src: usize, N: i32, e0: usize, count: usize, kind: u32, flags: u32,
+  w: usize, lambda: f64, wdiv: f64, s0: f64, s1: f64,
+  cuts: usize, states: usize,
+  out: usize, outCode: u32, counts: usize, scratch: usize, tiesFrom: usize,
+): void {
+  if ((flags & FLAG_CUT) != 0 && tiesFrom < e0) {
+    const eq = scratch + (<usize>(N + 2) * MB << 2); // the mask blocks, unused by a cut
+    tiesEqual(src, N, tiesFrom, e0 - tiesFrom, cuts, eq, scratch);
+    for (let i = 0; i < N; i++) {
+      const cp = cuts + (<usize>i << 3);
+      if (load<f32>(cp) < 0) continue;
+      const ties = load<u32>(cp, 4), c = load<u32>(eq + (<usize>i << 2));
+      store<u32>(cp, ties > c ? ties - c : 0, 4);
+    }
+  }
+  mergeRange(src, N, e0, count, kind, flags, w, lambda, wdiv, s0, s1, cuts, states, out, outCode, counts, scratch);
+}
+
+/**
+ * Rows [r0, r0 + rows) of a LoRA delta ΔW = scale·B·A (B [m, r], A [r, n], float32) as float32
+ * at out: per row, Σₖ B[row, k]·A[k, :] in float64 in k order (skipping B = 0), then ×scale and
+ * rounded — the arithmetic of src/checkpoint/lowrank.ts denseDeltaRows, two columns a lane pair.
+ * acc: n float64 of scratch.
+ */
+export function loraRows(A: usize, B: usize, r: i32, n: usize, r0: usize, rows: usize, scale: f64, out: usize, acc: usize): void {
+  const s = f64x2.splat(scale);
+  for (let i: usize = 0; i < rows; i++) {
+    memory.fill(acc, 0, n << 3);
+    const bRow = B + ((r0 + i) * <usize>r << 2);
+    for (let k = 0; k < r; k++) {
+      const b = <f64>load<f32>(bRow + (<usize>k << 2));
+      if (b == 0) continue;
+      const bv = f64x2.splat(b);
+      const aRow = A + (<usize>k * n << 2);
+      let j: usize = 0;
+      for (; j + 2 <= n; j += 2) v128.store(acc + (j << 3), f64x2.add(v128.load(acc + (j << 3)), f64x2.mul(bv, f64x2.promote_low_f32x4(v128.load64_zero(aRow + (j << 2))))));
+      for (; j < n; j++) store<f64>(acc + (j << 3), load<f64>(acc + (j << 3)) + b * <f64>load<f32>(aRow + (j << 2)));
+    }
+    const o = out + (i * n << 2);
+    let j: usize = 0;
+    for (; j + 2 <= n; j += 2) v128.store64_lane(o + (j << 2), f32x4.demote_f64x2_zero(f64x2.mul(s, v128.load(acc + (j << 3)))), 0);
+    for (; j < n; j++) store<f32>(o + (j << 2), <f32>(scale * load<f64>(acc + (j << 3))));
+  }
+}
+
+/**
+ * How many |τᵢ| equal expert i's TIES cut threshold over elements [e0, e0 + count), into u32 at
+ * out + 4i (0 for experts without a cut): what a cut of that range consumes of the ties budget,
+ * so the next range (another thread's) starts with what a cut in flat order would have left.
+ * src, cuts and scratch as in mergeRange.
+ */
+export function tiesEqual(src: usize, N: i32, e0: usize, count: usize, cuts: usize, out: usize, scratch: usize): void {
+  const base32 = scratch;
+  const x = scratch + (MB << 2);
+  for (let i = 0; i < N; i++) store<u32>(out + (<usize>i << 2), 0);
+  for (let b0: usize = 0; b0 < count; b0 += MB) {
+    const len = min(MB, count - b0);
+    const L = (len + 3) & ~3;
+    decodePadded(load<u32>(src), load<u32>(src, 4), e0 + b0, len, L, base32);
+    for (let i = 0; i < N; i++) {
+      const t = load<f32>(cuts + (<usize>i << 3));
+      if (t < 0) continue;
+      const d = src + (<usize>(i + 1) << 3);
+      decodePadded(load<u32>(d), load<u32>(d, 4), e0 + b0, len, L, x);
+      const tv = f32x4.splat(t);
+      let acc = i32x4.splat(0);
+      let j: usize = 0;
+      for (; j + 4 <= len; j += 4) acc = i32x4.sub(acc, f32x4.eq(f32x4.abs(f32x4.sub(v128.load(x + (j << 2)), v128.load(base32 + (j << 2)))), tv));
+      let c = <u32>(i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3));
+      for (; j < len; j++) if (abs(load<f32>(x + (j << 2)) - load<f32>(base32 + (j << 2))) == t) c++;
+      const o = out + (<usize>i << 2);
+      store<u32>(o, load<u32>(o) + c);
+    }
   }
 }
 
