@@ -4,6 +4,7 @@
  * every merge method merged by `mergeStream` → each task evaluated with its own expert head →
  * StudyDataset (JSON + CSV) → predictors → HTML report.
  */
+import { pairsOf, resolveMethods, underCwd } from './common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { GroupRow, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
@@ -106,26 +107,6 @@ export function shippedPredictorDir(): string {
 
 /** Families left out of the weights-only predictor (they need calibration data, not just weights). */
 export const DATA_FAMILIES = ['gradient', 'activation'];
-
-/**
- * A checkpoint path as the metrics report records it: relative to the working directory when
- * it lies below it (so a committed report holds no machine's absolute paths), else absolute.
- */
-function underCwd(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
-}
-
-const pairsOf = (n: number): [number, number][] => {
-  const out: [number, number][] = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([i, j]);
-  return out;
-};
-
-function resolveMethods(ids: string[] | undefined): string[] {
-  if (!ids || ids.length === 0) return listMethods().map((m) => m.id);
-  return [...new Set(ids.map((id) => getMethod(id).id))];
-}
 
 function resolveTasks(ids: string[] | undefined, manifest: ZooManifest, zooDir: string): string[] {
   const have = manifest.tasks.map((t) => t.id);

@@ -125,20 +125,27 @@ async function transformerStudyCli(o: StudyCliOptions & { force?: boolean }, out
   await withOutputs([{ path: outDir, kind: 'study', folder: true, flag: '--out' }], { inputs: o.retrain ? [] : [o.zoo ?? defaultTransformerZooDir()], force: o.force }, () => transformerStudyRun(o, outDir));
 }
 
+/** The options both studies take, from the command line. */
+function commonStudyOptions(o: StudyCliOptions, outDir: string) {
+  return {
+    retrain: o.retrain,
+    seed: parseSeed(o.seed),
+    outDir,
+    zooDir: o.zoo,
+    methods: list(o.methods),
+    tasks: list(o.tasks),
+    quick: o.quick,
+    workers: parseWorkers(o.workers),
+    fit: o.fit,
+    report: o.report,
+  };
+}
+
 async function transformerStudyRun(o: StudyCliOptions, outDir: string): Promise<void> {
   const progress = progressSink();
   try {
     const result = await runTransformerStudy({
-      retrain: o.retrain,
-      seed: parseSeed(o.seed),
-      outDir,
-      zooDir: o.zoo,
-      methods: list(o.methods),
-      tasks: list(o.tasks),
-      quick: o.quick,
-      workers: parseWorkers(o.workers),
-      fit: o.fit,
-      report: o.report,
+      ...commonStudyOptions(o, outDir),
       onProgress: progress,
       log: (line) => {
         progress.finish();
@@ -184,17 +191,8 @@ export function register(program: Command): void {
         const progress = progressSink();
         try {
           const result = await runStudy({
-            retrain: o.retrain,
-            seed: parseSeed(o.seed),
-            outDir,
+            ...commonStudyOptions(o, outDir),
             predictorDir: o.updateShipped ? shippedPredictorDir() : null,
-            zooDir: o.zoo,
-            methods: list(o.methods),
-            tasks: list(o.tasks),
-            quick: o.quick,
-            workers: parseWorkers(o.workers),
-            fit: o.fit,
-            report: o.report,
             curve: o.curve ?? o.updateShipped,
             groups: o.groups === undefined ? undefined : parseGroupSample(o.groups),
             onProgress: progress,

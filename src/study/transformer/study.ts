@@ -6,6 +6,7 @@
  * StudyDataset per expert kind (full fine-tunes, LoRA adapters) → predictors → HTML report →
  * transfer between studies (transfer.ts). Mirrors src/study/run.ts (the MNIST study).
  */
+import { pairsOf, resolveMethods, underCwd } from '../common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Checkpoint, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../../types.js';
@@ -14,7 +15,6 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { writeSafetensors } from '../../safetensors/writer.js';
 import { openCheckpoint } from '../../checkpoint/open.js';
 import { computeMetrics } from '../../metrics/engine.js';
-import { getMethod, listMethods } from '../../merge/registry.js';
 import { fitPredictors } from '../../predict/fit.js';
 import { predictPairs } from '../../predict/predict.js';
 import { writeReport } from '../../report/render.js';
@@ -101,22 +101,6 @@ export interface TransformerStudyResult {
   kindComparison?: KindComparison[];
   files: string[];
   seconds: Record<string, number>;
-}
-
-function underCwd(file: string): string {
-  const rel = path.relative(process.cwd(), file);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
-}
-
-const pairsOf = (n: number): [number, number][] => {
-  const out: [number, number][] = [];
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([i, j]);
-  return out;
-};
-
-function resolveMethods(ids: string[] | undefined): string[] {
-  if (!ids || ids.length === 0) return listMethods().map((m) => m.id);
-  return [...new Set(ids.map((id) => getMethod(id).id))];
 }
 
 function resolveTasks(ids: string[] | undefined, manifest: TransformerZooManifest, zooDir: string): string[] {
