@@ -14,6 +14,7 @@ import { renderReport } from '../../src/report/render.js';
 import { formatNumber } from '../../src/report/format.js';
 import type { MetricsReport } from '../../src/types.js';
 import { ROOT } from '../helpers/cli.js';
+import { openWatched, type Watch } from '../helpers/browser.js';
 import { chromiumPath } from '../setup/system-tools.js';
 import { EVIL, EVIL_MARKUP, EVIL_TENSOR, sampleInput, sampleMetrics, sampleStudyAndPredictor } from './sample.js';
 import { orderBreakdown } from '../../src/metrics/layer-order.js';
@@ -22,43 +23,9 @@ const CHROMIUM = chromiumPath();
 const OUT_DIR = path.join(ROOT, 'test-output/report');
 const SCREENSHOT = path.join(OUT_DIR, 'report-screenshot.png');
 
-/** What a page did while it was open: everything the test asserts never happened. */
-interface Watch {
-  page: Page;
-  consoleErrors: string[];
-  pageErrors: string[];
-  dialogs: string[];
-  offline: string[];
-  requests: string[];
-}
-
 let browser: Browser;
 
-async function open(file: string): Promise<Watch> {
-  const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
-  const w = { consoleErrors: [], pageErrors: [], dialogs: [], offline: [], requests: [] } as unknown as Watch;
-  // Block everything that is not this file; record what was attempted.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:')) return route.continue();
-    w.offline.push(url);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  page.on('request', (r) => w.requests.push(r.url()));
-  page.on('console', (m) => {
-    if (m.type() === 'error') w.consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => w.pageErrors.push(e.message));
-  page.on('dialog', (d) => {
-    w.dialogs.push(d.message());
-    void d.dismiss();
-  });
-  await page.goto(pathToFileURL(file).href);
-  await page.waitForSelector('html[data-ready="1"]', { timeout: 30_000 });
-  w.page = page;
-  return w;
-}
+const open = (file: string): Promise<Watch> => openWatched(browser, file);
 
 function expectClean(w: Watch, file: string): void {
   expect(w.pageErrors).toEqual([]);

@@ -12,7 +12,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { renderReport } from '../../src/report/render.js';
@@ -21,6 +20,7 @@ import { validateSearchLog } from '../../src/report/search-load.js';
 import { searchViewModel } from '../../src/report/search-view.js';
 import { formatNumber } from '../../src/report/format.js';
 import { ROOT, runCli } from '../helpers/cli.js';
+import { openWatched, type Watch } from '../helpers/browser.js';
 import { chromiumPath } from '../setup/system-tools.js';
 import { EVIL, EVIL_MARKUP, sampleInput } from './sample.js';
 import { BEST_SO_FAR1, BEST_SO_FAR2, FRONT1, FRONT2, handLog, SEED1, SEED2 } from './search-sample.js';
@@ -49,32 +49,7 @@ interface RealLog {
   pareto: string[];
 }
 
-interface Watch {
-  page: Page;
-  problems: string[];
-}
-
-/** Open a report; everything that is not the file itself is blocked and recorded as a problem. */
-async function open(file: string): Promise<Watch> {
-  const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
-  const problems: string[] = [];
-  await context.route('**/*', (route) => {
-    if (route.request().url().startsWith('file:')) return route.continue();
-    problems.push(`network: ${route.request().url()}`);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  // generous: the shared test machine can be heavily loaded, and each page inlines 4.8 MB of plotly
-  await page.goto(pathToFileURL(file).href, { timeout: 120_000 });
-  await page.waitForSelector('html[data-ready="1"]', { timeout: 120_000 });
-  return { page, problems };
-}
+const open = (file: string): Promise<Watch> => openWatched(browser, file);
 
 interface Trace {
   type: string;

@@ -79,7 +79,7 @@ export function handLog(seed: 1 | 2, opts: { evil?: boolean; groups?: boolean } 
     objective: 'mean',
     budget: 6,
     evaluations: candidates.length,
-    start: { label: 'uniform:0.3', weights: [0.3, 0.3, 0.3], objective: candidates[0].objective },
+    start: { label: 'uniform:0.3', weights: [0.3, 0.3, 0.3], objective: (candidates[0] as { objective?: number }).objective },
     best: candidates.find((c) => c.id === best.id),
     ...(seed === 1 ? { pareto: ['g1-0', 'g1-1', 'g2-0', 'g2-2'] } : {}),
     ...(opts.groups ? { layerGroups: { count: G, rule: 'contiguous', groups: [{ layers: ['layers.0', 'layers.1'], tensors: 4, numel: 100 }, { layers: ['layers.2'], tensors: 2, numel: 50 }, { layers: ['layers.3', 'layers.4', 'layers.5'], tensors: 6, numel: 150 }] } } : {}),

@@ -24,7 +24,7 @@ const study = (rows: [string, string, string, number, number | undefined][]): St
   experts: ['a', 'b', 'c'],
   methods: [...new Set(rows.map((r) => r[2]))],
   metricIds: ['x'],
-  rows: rows.map(([a, b, method, outcome, x]) => ({ a, b, method, outcome, metrics: x === undefined ? {} : { x } })),
+  rows: rows.map(([a, b, method, outcome, x]) => ({ a, b, method, outcome, metrics: (x === undefined ? {} : { x }) as Record<string, number> })),
 });
 
 describe('transfer between studies', () => {
