@@ -304,10 +304,12 @@ function predictorSection(model: ReportModel, predictor: PredictorFile | undefin
     { label: 'Calibrated r', numeric: true, title: 'calibrated model: pooled out-of-fold Pearson r' },
     { label: 'Calibrated MAE', numeric: true },
     { label: 'Baseline MAE', numeric: true, title: 'predicting the training mean' },
+    { label: 'Calibrated RMSE', numeric: true },
+    { label: 'Baseline RMSE', numeric: true, title: 'predicting the training mean' },
   ];
   const rows: Cell[][] = Object.values(predictor.methods).map((mp) => {
     const v = mp.validation?.[0];
-    return [mp.method, mp.trainRows, v ? `${v.scheme}, ${v.folds} folds` : '—', v?.meanFoldR ?? null, v?.pooledR ?? null, v?.calibrated.pooledR ?? null, v?.calibrated.mae ?? null, v?.baseline.mae ?? null];
+    return [mp.method, mp.trainRows, v ? `${v.scheme}, ${v.folds} folds` : '—', v?.meanFoldR ?? null, v?.pooledR ?? null, v?.calibrated.pooledR ?? null, v?.calibrated.mae ?? null, v?.baseline.mae ?? null, v?.calibrated.rmse ?? null, v?.baseline.rmse ?? null];
   });
   const fp = predictor.fingerprints;
   return `<section id="predictor-section"><h2>Predictor fingerprints</h2>

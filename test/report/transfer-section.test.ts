@@ -28,6 +28,22 @@ describe('report: transfer between studies', () => {
     expect(s).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
   });
 
+  it("shows each method's out-of-fold RMSE against the mean baseline's in the validation table", () => {
+    const input = sampleInput();
+    const html = renderReport(input);
+    const start = html.indexOf('id="validation-table"');
+    const table = html.slice(start, html.indexOf('</table>', start));
+    const header = table.slice(0, table.indexOf('</tr>'));
+    expect(header).toContain('Calibrated RMSE');
+    expect(header).toContain('Baseline RMSE');
+    for (const mp of Object.values(input.predictor.methods)) {
+      const v = mp.validation[0];
+      const rowStart = table.indexOf(`>${mp.method}<`);
+      const row = table.slice(rowStart, table.indexOf('</tr>', rowStart));
+      for (const x of [v.calibrated.rmse, v.baseline.rmse]) expect(row).toContain(`data-sort="${x}"`);
+    }
+  });
+
   it('is absent without transfer rows', () => {
     expect(renderReport(sampleInput())).not.toContain('id="transfer-section"');
   });
