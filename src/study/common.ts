@@ -1,6 +1,8 @@
 /** Small pieces both built-in studies (MNIST, src/study/run.ts; transformer, src/study/transformer/study.ts) use. */
 import path from 'node:path';
+import type { MetricsReport, StudyRow } from '../types.js';
 import { getMethod, listMethods } from '../merge/registry.js';
+import { normalizedAccuracy } from './outcome.js';
 
 /**
  * A checkpoint path as the metrics report records it: relative to the working directory when
@@ -22,4 +24,23 @@ export const pairsOf = (n: number): [number, number][] => {
 export function resolveMethods(ids: string[] | undefined): string[] {
   if (!ids || ids.length === 0) return listMethods().map((m) => m.id);
   return [...new Set(ids.map((id) => getMethod(id).id))];
+}
+
+/** One pair's study row: its metrics from the report, and the normalized accuracy of the merge on both tasks. */
+export function pairRow(
+  metrics: MetricsReport,
+  taskIds: readonly string[],
+  expertAccuracy: Record<string, number>,
+  r: { i: number; j: number; method: string; accA: number; accB: number },
+): StudyRow {
+  const { i, j, method, accA, accB } = r;
+  const values: Record<string, number> = {};
+  for (const [id, m] of Object.entries(metrics.metrics)) {
+    const v = m[i]?.[j];
+    if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
+  }
+  const ea = expertAccuracy[taskIds[i]];
+  const eb = expertAccuracy[taskIds[j]];
+  const norm = normalizedAccuracy([accA, accB], [ea, eb]);
+  return { a: taskIds[i], b: taskIds[j], method, outcome: norm.mean, metrics: values, extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b } };
 }

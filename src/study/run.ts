@@ -4,7 +4,7 @@
  * every merge method merged by `mergeStream` → each task evaluated with its own expert head →
  * StudyDataset (JSON + CSV) → predictors → HTML report.
  */
-import { pairsOf, resolveMethods, underCwd } from './common.js';
+import { pairRow, pairsOf, resolveMethods, underCwd } from './common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { GroupRow, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
@@ -22,7 +22,7 @@ import { defaultBudgets, learningCurve, type Curve } from '../sweep/curve.js';
 import { buildTaskData, getTask, headOf, INPUT_DIM, type TaskData } from './data.js';
 import { accuracy } from './mlp.js';
 import { calibrationStats } from './calibration.js';
-import { GROUP_OUTCOME_DESCRIPTION, HELD_OUT_DESCRIPTION, heldOutRatio, normalizedAccuracies, normalizedAccuracy } from './outcome.js';
+import { GROUP_OUTCOME_DESCRIPTION, HELD_OUT_DESCRIPTION, heldOutRatio, normalizedAccuracies } from './outcome.js';
 import { encoderFromTensors, type NamedTensor } from './tensors.js';
 import { readAllTensors, readHead, runMergeJobs, type EvalSpec, type GroupJob, type GroupResult, type MergeJob, type MergeResult, type ProbeJob, type ProbeResult, type StudyJob } from './evaluate.js';
 import { groupsToCsv, studyToCsv } from './csv.js';
@@ -225,24 +225,7 @@ export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
     const results = all.slice(probeResults.length + groupResults.length) as MergeResult[];
     const probeReference = groupPlan.probeJobs.length ? probeReferenceOf(probeResults, taskIds) : undefined;
     const groups = groupPlan.groupJobs.length ? groupResults.map((g) => groupRow(g, taskIds, expertAccuracy, probeReference)) : undefined;
-    const rows: StudyRow[] = results.map(({ i, j, method, accA, accB }) => {
-      const values: Record<string, number> = {};
-      for (const id of metricIds) {
-        const v = metrics.metrics[id][i]?.[j];
-        if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
-      }
-      const ea = expertAccuracy[taskIds[i]];
-      const eb = expertAccuracy[taskIds[j]];
-      const norm = normalizedAccuracy([accA, accB], [ea, eb]);
-      return {
-        a: taskIds[i],
-        b: taskIds[j],
-        method,
-        outcome: norm.mean,
-        metrics: values,
-        extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b },
-      };
-    });
+    const rows: StudyRow[] = results.map((r) => pairRow(metrics, taskIds, expertAccuracy, r));
     lap('merges');
 
     const dataset: StudyDataset = {

@@ -6,7 +6,7 @@
  * StudyDataset per expert kind (full fine-tunes, LoRA adapters) → predictors → HTML report →
  * transfer between studies (transfer.ts). Mirrors src/study/run.ts (the MNIST study).
  */
-import { pairsOf, resolveMethods, underCwd } from '../common.js';
+import { pairRow, pairsOf, resolveMethods, underCwd } from '../common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Checkpoint, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../../types.js';
@@ -18,7 +18,6 @@ import { computeMetrics } from '../../metrics/engine.js';
 import { fitPredictors } from '../../predict/fit.js';
 import { predictPairs } from '../../predict/predict.js';
 import { writeReport } from '../../report/render.js';
-import { normalizedAccuracy } from '../outcome.js';
 import { studyToCsv } from '../csv.js';
 import { DATA_FAMILIES, shippedPredictorDir } from '../run.js';
 import { loadPredictor, loadStudy } from '../../predict/load.js';
@@ -233,17 +232,7 @@ export async function runTransformerStudy(opts: TransformerStudyOptions = {}): P
     const results = await runPairMerges(spec, jobs, w, (done, r) =>
       opts.onProgress?.({ phase: `merge ${kind}`, done, total, unit: 'items', detail: `${r.method} ${taskIds[r.i]} + ${taskIds[r.j]}` }),
     );
-    const rows: StudyRow[] = results.map(({ i, j, method, accA, accB }) => {
-      const values: Record<string, number> = {};
-      for (const id of metricIds) {
-        const v = metrics.metrics[id][i]?.[j];
-        if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
-      }
-      const ea = expertAccuracy[taskIds[i]];
-      const eb = expertAccuracy[taskIds[j]];
-      const norm = normalizedAccuracy([accA, accB], [ea, eb]);
-      return { a: taskIds[i], b: taskIds[j], method, outcome: norm.mean, metrics: values, extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b } };
-    });
+    const rows: StudyRow[] = results.map((r) => pairRow(metrics, taskIds, expertAccuracy, r));
     lap('merges');
 
     const kindWords = kind === 'full' ? 'full fine-tunes (HF Llama-style folders)' : `PEFT LoRA adapters (r ${manifest.config.lora.r}, merged as adapters)`;
