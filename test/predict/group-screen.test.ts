@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fitGroupPredictors } from '../../src/predict/group-fit.js';
@@ -10,7 +10,7 @@ import { formatGroupScreen, groupsToCsv } from '../../src/predict/group-format.j
 import { loadPredictor, loadStudy } from '../../src/predict/load.js';
 import type { PairMetrics, PredictorFile } from '../../src/types.js';
 import { errorOf } from '../helpers/errors.js';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { syntheticGroupStudy } from './group-synthetic.js';
 
 const study = syntheticGroupStudy({ methods: ['ties', 'linear'] });
@@ -123,9 +123,14 @@ describe('group sections on disk', () => {
 describe('screen --group-size (CLI)', () => {
   it('names the predictor and how to get group models when it has none', () => {
     const z = 'fixtures/study';
-    const r = runCli(['screen', `${z}/base.safetensors`, `${z}/experts/digits.safetensors`, `${z}/experts/rot90.safetensors`, `${z}/experts/invert.safetensors`, '--group-size', '3', '--predictor', 'fixtures/predictor/weights-only.json']);
+    // a pairs-only predictor: the shipped one without its group models
+    const dir = mkdtempSync(path.join(tmpdir(), 'ml-groups-cli-'));
+    const { groups: _, ...pairsOnly } = JSON.parse(readFileSync(path.join(ROOT, 'fixtures/predictor/weights-only.json'), 'utf8')) as { groups?: unknown };
+    const pfile = path.join(dir, 'pairs-only.json');
+    writeFileSync(pfile, JSON.stringify(pairsOnly));
+    const r = runCli(['screen', `${z}/base.safetensors`, `${z}/experts/digits.safetensors`, `${z}/experts/rot90.safetensors`, `${z}/experts/invert.safetensors`, '--group-size', '3', '--predictor', pfile]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('weights-only.json');
+    expect(r.stderr).toContain('pairs-only.json');
     expect(r.stderr).toContain('no group models');
     expect(r.stderr).toContain('mergelens study');
     const u = runCli(['screen', `${z}/base.safetensors`, `${z}/experts/digits.safetensors`, `${z}/experts/rot90.safetensors`, '--group-size', '3']);

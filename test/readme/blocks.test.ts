@@ -105,7 +105,8 @@ describe('README.md links', () => {
     const links = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1]).filter((l) => !/^[a-z]+:/.test(l));
     expect(links.length).toBeGreaterThan(10);
     for (const l of links) expect(existsSync(path.join(ROOT, l)), l).toBe(true);
-    expect(readme.split('\n').length).toBeLessThanOrEqual(250);
+    // Reference material lives in docs/; the README holds the tour and the studies' headline tables.
+    expect(readme.split('\n').length).toBeLessThanOrEqual(360);
   });
 });
 
