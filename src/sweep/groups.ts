@@ -13,7 +13,7 @@ import { MergelensError } from '../errors.js';
 import { mergeToDisk } from '../merge/to-disk.js';
 import { sampleGroups, type GroupSample } from '../study/groups.js';
 import type { Candidate, Outcome } from '../eval/runner.js';
-import { ownTaskRatio, type ExpertTasks } from './outcome.js';
+import { mergeOutcome, type ExpertTasks } from './outcome.js';
 
 /** Groups per sweep when --groups is not given. */
 export const DEFAULT_SWEEP_GROUPS = 10;
@@ -72,18 +72,6 @@ export function groupCandidates(
   return { candidates, merges };
 }
 
-/** Normalised outcome of a group merge (see the file comment); null when a score it needs is missing or ≤ 0. */
-export function normalisedGroupScore(merged: Record<string, number>, experts: readonly string[], scores: Record<string, Record<string, number> | undefined>, tasks: ExpertTasks): { parts: number[]; mean: number } | null {
-  const parts: number[] = [];
-  for (const e of experts) {
-    const own = scores[e];
-    const r = own ? ownTaskRatio(merged, own, tasks[e] ?? []) : null;
-    if (r === null) return null;
-    parts.push(r);
-  }
-  return { parts, mean: parts.reduce((s, v) => s + v, 0) / parts.length };
-}
-
 /** Evaluated group merges → GroupRows (updating each merge's status; failures listed). */
 export function groupRows(
   merges: GroupMerge[],
@@ -102,11 +90,8 @@ export function groupRows(
       continue;
     }
     const scores = out.scores!;
-    const norm = normalisedGroupScore(scores, m.experts, ctx.scores, ctx.expertTasks);
-    const own = [...new Set(m.experts.flatMap((e) => ctx.expertTasks[e]))];
-    const raw = own.reduce((s, t) => s + scores[t], 0) / own.length;
-    const outcome = ctx.outcome === 'raw' ? raw : norm?.mean;
-    if (outcome === undefined || !Number.isFinite(outcome)) {
+    const { raw, norm, outcome } = mergeOutcome(scores, m.experts, ctx.scores, ctx.expertTasks, ctx.outcome);
+    if (outcome === undefined) {
       m.reason = 'cannot normalise: an expert scores ≤ 0 on its own task';
       failures.push({ id: out.id, reason: m.reason, attempts: out.attempts });
       continue;

@@ -92,8 +92,35 @@ export function ownTaskRatio(merged: Record<string, number>, own: Record<string,
 
 /** Normalised outcome of a merge of experts a and b; null when a score it needs is missing or ≤ 0. */
 export function normalisedScore(merged: Record<string, number>, expertA: Record<string, number>, tasksA: readonly string[], expertB: Record<string, number>, tasksB: readonly string[]): Normalised | null {
-  const a = ownTaskRatio(merged, expertA, tasksA);
-  const b = ownTaskRatio(merged, expertB, tasksB);
-  if (a === null || b === null) return null;
-  return { a, b, mean: (a + b) / 2 };
+  const n = normalisedMergeScore(merged, ['a', 'b'], { a: expertA, b: expertB }, { a: [...tasksA], b: [...tasksB] });
+  return n && { a: n.parts[0], b: n.parts[1], mean: n.mean };
+}
+
+/** Normalised outcome of a merge of any experts: each expert's ownTaskRatio and their mean; null when one cannot be computed. */
+export function normalisedMergeScore(merged: Record<string, number>, experts: readonly string[], scores: Record<string, Record<string, number> | undefined>, tasks: ExpertTasks): { parts: number[]; mean: number } | null {
+  const parts: number[] = [];
+  for (const e of experts) {
+    const own = scores[e];
+    const r = own ? ownTaskRatio(merged, own, tasks[e] ?? []) : null;
+    if (r === null) return null;
+    parts.push(r);
+  }
+  return { parts, mean: parts.reduce((s, v) => s + v, 0) / parts.length };
+}
+
+export interface MergeOutcome {
+  /** Mean over the experts' own tasks (each once) of the merged model's score. */
+  raw: number;
+  norm: { parts: number[]; mean: number } | null;
+  /** What the sweep records (raw or normalised, per --outcome); undefined when it cannot be computed. */
+  outcome: number | undefined;
+}
+
+/** A merge's outcome from its scores, the same way for pairs and groups. */
+export function mergeOutcome(merged: Record<string, number>, experts: readonly string[], scores: Record<string, Record<string, number> | undefined>, tasks: ExpertTasks, kind: 'normalized' | 'raw' = 'normalized'): MergeOutcome {
+  const norm = normalisedMergeScore(merged, experts, scores, tasks);
+  const own = [...new Set(experts.flatMap((e) => tasks[e] ?? []))];
+  const raw = own.reduce((s, t) => s + merged[t], 0) / own.length;
+  const outcome = kind === 'raw' ? raw : norm?.mean;
+  return { raw, norm, outcome: outcome !== undefined && Number.isFinite(outcome) ? outcome : undefined };
 }

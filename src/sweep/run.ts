@@ -37,7 +37,7 @@ import { checkTemplate } from '../eval/command.js';
 import { openJournal } from '../eval/journal.js';
 import type { MetricChoice } from '../eval/contract.js';
 import { commandEvaluator, JOURNAL_FILE, runEvaluations, type Candidate, type Evaluator, type Outcome, type RunnerTiming } from '../eval/runner.js';
-import { normalisedScore, resolveExpertTasks, taskUniverse, type ExpertTasks } from './outcome.js';
+import { mergeOutcome, resolveExpertTasks, taskUniverse, type ExpertTasks } from './outcome.js';
 import { selectInformative } from './select.js';
 import { DEFAULT_SWEEP_GROUPS, GROUP_OUTCOME_TEXT, groupCandidates, groupRows, sweepGroups, type GroupMerge } from './groups.js';
 import { fitGroupPredictors } from '../predict/group-fit.js';
@@ -317,11 +317,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         continue;
       }
       const scores = out.scores!;
-      const norm = normalisedScore(scores, expertScores[m.a]!, expertTasks[m.a], expertScores[m.b]!, expertTasks[m.b]);
-      const own = [...new Set([...expertTasks[m.a], ...expertTasks[m.b]])];
-      const raw = own.reduce((s, t) => s + scores[t], 0) / own.length;
-      const outcome = o.outcome === 'raw' ? raw : norm?.mean;
-      if (outcome === undefined || !Number.isFinite(outcome)) {
+      const { raw, norm, outcome } = mergeOutcome(scores, [m.a, m.b], expertScores, expertTasks, o.outcome);
+      if (outcome === undefined) {
         m.reason = 'cannot normalise: an expert scores ≤ 0 on its own task';
         failures.push({ id: out.id, reason: m.reason, attempts: out.attempts });
         continue;
@@ -336,7 +333,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
         if (typeof v === 'number' && Number.isFinite(v)) values[id] = v;
       }
       const extra: Record<string, number> = { evaluated: 1, raw_mean: raw };
-      if (norm) Object.assign(extra, { norm_a: norm.a, norm_b: norm.b, normalized: norm.mean });
+      if (norm) Object.assign(extra, { norm_a: norm.parts[0], norm_b: norm.parts[1], normalized: norm.mean });
       for (const [t, v] of Object.entries(scores)) extra[`score_${t}`] = v;
       rows.push({ a: m.a, b: m.b, method: m.method, outcome, metrics: values, extra });
     }
