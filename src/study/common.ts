@@ -44,3 +44,17 @@ export function pairRow(
   const norm = normalizedAccuracy([accA, accB], [ea, eb]);
   return { a: taskIds[i], b: taskIds[j], method, outcome: norm.mean, metrics: values, extra: { acc_a: accA, acc_b: accB, expert_acc_a: ea, expert_acc_b: eb, norm_a: norm.a, norm_b: norm.b } };
 }
+
+/** Wall seconds per stage: `lap(name)` adds the time since the previous lap (or the start) to `seconds[name]`. */
+export function stageTimer(): { seconds: Record<string, number>; lap: (name: string) => void } {
+  const seconds: Record<string, number> = {};
+  let mark = performance.now();
+  return {
+    seconds,
+    lap: (name) => {
+      const now = performance.now();
+      seconds[name] = (seconds[name] ?? 0) + (now - mark) / 1000;
+      mark = now;
+    },
+  };
+}

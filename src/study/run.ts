@@ -4,7 +4,7 @@
  * every merge method merged by `mergeStream` → each task evaluated with its own expert head →
  * StudyDataset (JSON + CSV) → predictors → HTML report.
  */
-import { pairRow, pairsOf, resolveMethods, underCwd } from './common.js';
+import { pairRow, pairsOf, resolveMethods, stageTimer, underCwd } from './common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { GroupRow, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../types.js';
@@ -124,13 +124,7 @@ function resolveTasks(ids: string[] | undefined, manifest: ZooManifest, zooDir: 
 
 export async function runStudy(opts: StudyOptions = {}): Promise<StudyResult> {
   const t0 = performance.now();
-  const seconds: Record<string, number> = {};
-  let mark = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    seconds[name] = (now - mark) / 1000;
-    mark = now;
-  };
+  const { seconds, lap } = stageTimer();
   const log = opts.log ?? (() => {});
   const outDir = opts.outDir ?? DEFAULT_STUDY_OUT;
   const zooDir = opts.zooDir ?? defaultZooDir();

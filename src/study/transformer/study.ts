@@ -6,7 +6,7 @@
  * StudyDataset per expert kind (full fine-tunes, LoRA adapters) → predictors → HTML report →
  * transfer between studies (transfer.ts). Mirrors src/study/run.ts (the MNIST study).
  */
-import { pairRow, pairsOf, resolveMethods, underCwd } from '../common.js';
+import { pairRow, pairsOf, resolveMethods, stageTimer, underCwd } from '../common.js';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Checkpoint, MetricsReport, PredictorFile, ProgressSink, StudyDataset, StudyRow } from '../../types.js';
@@ -139,13 +139,7 @@ export function transformerCalibration(params: Params, cfg: TransformerConfig, e
 
 export async function runTransformerStudy(opts: TransformerStudyOptions = {}): Promise<TransformerStudyResult> {
   const t0 = performance.now();
-  const seconds: Record<string, number> = {};
-  let mark = performance.now();
-  const lap = (name: string) => {
-    const now = performance.now();
-    seconds[name] = (seconds[name] ?? 0) + (now - mark) / 1000;
-    mark = now;
-  };
+  const { seconds, lap } = stageTimer();
   const log = opts.log ?? (() => {});
   const outDir = opts.outDir ?? DEFAULT_TRANSFORMER_STUDY_OUT;
   const zooDir = opts.zooDir ?? defaultTransformerZooDir();
