@@ -11,7 +11,7 @@
  * A pair is in domain when both pass. Pure (no I/O).
  */
 import type { MethodDomain, MethodPredictor, PredictionDomain, PredictorFile, StudyDataset, StudyRow } from '../types.js';
-import { cholesky, choleskySolve } from './coordinate-descent.js';
+import { cholesky, choleskySolve } from '../numerics/linalg/cholesky.js';
 import { zValue } from './design.js';
 import { mean, quantile } from './stats.js';
 

@@ -6,7 +6,7 @@
  * dominates. Features are standardized first (per column, on the probe's training rows) so the
  * one fixed ridge strength means the same for every encoder whatever its feature scale.
  */
-import { cholesky, choleskySolve } from '../predict/coordinate-descent.js';
+import { cholesky, choleskySolve } from '../numerics/linalg/cholesky.js';
 import { denseForward, type Dense, type Floats } from './mlp.js';
 
 /** Training samples per task for the probe: a fixed prefix of the task's seeded training split. */
