@@ -89,6 +89,13 @@ export interface PreflightOptions {
   blockSize?: number;
   /** Median relative delta above which an expert "does not descend from the base" (default 0.5). */
   differentBaseThreshold?: number;
+  /**
+   * Read value samples of at most this many tensors, evenly spaced over the base's 2-D float
+   * tensors (all float tensors when it has none); names, shapes and dtypes are still checked
+   * everywhere. Default: every tensor. A merge's "same base?" check passes 32: the median over
+   * 32 matrices decides as well as over all of them, for a tenth of the small reads.
+   */
+  sampledTensors?: number;
   onProgress?: ProgressSink;
 }
 
@@ -155,6 +162,8 @@ export async function preflight(base: Checkpoint, experts: readonly Checkpoint[]
   const samples = new BaseSamples(base);
   const baseNames = base.tensorNames();
   const baseSet = new Set(baseNames);
+  const limit = opts.sampledTensors;
+  const sampled = sampledNames(baseNames.filter((n) => isFloatDType(base.location(n)!.dtype)), (n) => base.location(n)!.shape, limit);
   for (const w of base.warnings ?? []) col.add('warning', 'OPEN_WARNING', w);
   if (base.config?.tie_word_embeddings === false && !baseNames.some((n) => LM_HEAD.test(n)) && baseNames.some((n) => VOCAB_TENSOR.test(n))) {
     col.add('warning', 'TIED_LM_HEAD', 'base config says tie_word_embeddings: false, but the base has no lm_head.weight', undefined, 'lm_head.weight');
@@ -164,7 +173,7 @@ export async function preflight(base: Checkpoint, experts: readonly Checkpoint[]
   const baseNonFinite: PreflightReport['base']['nonFinite'] = [];
   for (const name of baseNames) {
     const loc = base.location(name)!;
-    if (!isFloatDType(loc.dtype)) continue;
+    if (!isFloatDType(loc.dtype) || !sampled(name)) continue;
     const s = await samples.get(name, sampleRanges(numelOf(loc.shape), settings.sampleBlocks, settings.blockSize));
     const bad = countNonFinite(s);
     if (bad) {
@@ -181,7 +190,7 @@ export async function preflight(base: Checkpoint, experts: readonly Checkpoint[]
   for (const e of experts) nameCount.set(e.name, (nameCount.get(e.name) ?? 0) + 1);
   for (const expert of experts) {
     const label = nameCount.get(expert.name)! > 1 ? expert.path : expert.name;
-    reports.push(await checkExpert(base, baseNames, baseSet, expert, label, samples, settings, col, () => opts.onProgress?.({ phase: 'check', done: ++done, total, unit: 'tensors', detail: label })));
+    reports.push(await checkExpert(base, baseNames, baseSet, expert, label, samples, limit, settings, col, () => opts.onProgress?.({ phase: 'check', done: ++done, total, unit: 'tensors', detail: label })));
   }
   opts.onProgress?.({ phase: 'check', done: total, total, unit: 'tensors' });
   return assemble(base, baseNames, baseNonFinite, reports, col, settings);
@@ -216,6 +225,7 @@ async function checkExpert(
   expert: Checkpoint,
   ex: string,
   samples: BaseSamples,
+  limit: number | undefined,
   settings: PreflightReport['settings'],
   col: Collector,
   tick: () => void,
@@ -248,6 +258,9 @@ async function checkExpert(
     else col.add('warning', 'EXTRA_TENSOR', 'tensor is in the expert but not in the base (ignored by merges)', ex, n);
   }
 
+  // value samples on every tensor, or on `limit` of the ones this expert changes
+  const floatBoth = (n: string) => baseSet.has(n) && isFloatDType(base.location(n)!.dtype) && (!!lora?.lowRankSpec(n) || isFloatDType(expert.location(n)?.dtype ?? ''));
+  const sampled = sampledNames([...names, ...(lora ? lora.lowRankNames() : [])].filter(floatBoth), (n) => base.location(n)!.shape, limit);
   const twoD: number[] = [];
   const all: number[] = [];
   const record = (tensor: string, rel: number | null, sampled: number, shape: readonly number[]) => {
@@ -294,6 +307,7 @@ async function checkExpert(
       col.add('error', 'SHAPE_MISMATCH', `shape [${e.shape.join(', ')}] differs from the base's [${b.shape.join(', ')}]`, ex, n);
       continue;
     }
+    if (!sampled(n)) continue;
     const ranges = sampleRanges(elements, settings.sampleBlocks, settings.blockSize);
     const [bs, es] = await Promise.all([samples.get(n, ranges), readSample(expert, n, ranges)]);
     const cmp = compareSamples(bs, es);
@@ -327,6 +341,7 @@ async function checkExpert(
         continue;
       }
       checked++;
+      if (!sampled(n)) continue;
       const delta = await lora.lowRank(n);
       const bad = countNonFinite(delta.A) + countNonFinite(delta.B);
       if (bad) {
@@ -361,6 +376,15 @@ async function checkExpert(
     }
   }
   return rep;
+}
+
+/** Which of `names` get value samples: all, or `limit` evenly spaced over the matrices among them (over all of them when none is 2-D). */
+function sampledNames(names: readonly string[], shapeOf: (n: string) => readonly number[], limit: number | undefined): (name: string) => boolean {
+  if (limit === undefined) return () => true;
+  const matrices = names.filter((n) => shapeOf(n).length === 2);
+  const pool = matrices.length ? matrices : names;
+  const pick = new Set(pool.length <= limit ? pool : Array.from({ length: limit }, (_, k) => pool[Math.floor(((k + 0.5) * pool.length) / limit)]));
+  return (name) => pick.has(name);
 }
 
 function compareConfigs(base: Checkpoint, expert: Checkpoint, ex: string, col: Collector) {

@@ -58,6 +58,8 @@ export interface CheckpointWriter {
 }
 
 export const INDEX_FILE = 'model.safetensors.index.json';
+/** Bytes written between background flushes (see flushBehind). */
+const FLUSH_EVERY = 32 << 20;
 export const SINGLE_FILE = 'model.safetensors';
 
 export function shardFileName(i: number, n: number): string {
@@ -114,6 +116,9 @@ interface OpenFile {
   final: string;
   temp: string;
   fh: FileHandle | null;
+  /** Bytes written since the last background flush was started, and that flush (its failure is kept for finish). */
+  unflushed: number;
+  flushing: Promise<unknown> | null;
   dataStart: number;
   entries: Map<string, HeaderEntry>;
   prefix: Uint8Array;
@@ -138,7 +143,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     const final = single ? outPath : path.join(outPath, sharded ? shardFileName(i, plan.length) : SINGLE_FILE);
     const entries = layoutEntries(group);
     const prefix = encodeHeader(metadata, entries);
-    return { final, temp: tempPathFor(final), fh: null, dataStart: prefix.length, entries: new Map(entries.map((e) => [e.name, e])), prefix };
+    return { final, temp: tempPathFor(final), fh: null, unflushed: 0, flushing: null, dataStart: prefix.length, entries: new Map(entries.map((e) => [e.name, e])), prefix };
   });
   const fileOf = new Map<string, OpenFile>();
   for (const f of files) for (const name of f.entries.keys()) fileOf.set(name, f);
@@ -149,6 +154,22 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
   const nextElement = new Map<string, number>();
   let state: 'open' | 'finished' | 'aborted' = 'open';
   let opening: Promise<void> | null = null;
+
+  /**
+   * Start writing back what is written so far (fdatasync in the background, one at a time per
+   * file) every FLUSH_EVERY bytes: the disk works while the merge does, and finish()'s fsync
+   * waits only for the tail. A failed flush fails finish().
+   */
+  const flushBehind = (f: OpenFile, n: number) => {
+    f.unflushed += n;
+    if (f.unflushed < FLUSH_EVERY || f.flushing || !f.fh) return;
+    f.unflushed = 0;
+    const p = f.fh.datasync().then(
+      () => (f.flushing = null),
+      (err: unknown) => (f.flushing = Promise.reject(err)),
+    );
+    f.flushing = p;
+  };
 
   const ensureOpen = () =>
     (opening ??= (async () => {
@@ -201,6 +222,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
         const { bytesWritten } = await f.fh!.write(bytes, done, Math.min(bytes.length - done, 1 << 30), at + done);
         done += bytesWritten;
       }
+      flushBehind(f, bytes.length);
     } catch (err) {
       await abort();
       throw err;
@@ -252,7 +274,10 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
       }
       try {
         await ensureOpen();
-        for (const f of files) await f.fh!.sync();
+        for (const f of files) {
+          await f.flushing;
+          await f.fh!.sync();
+        }
         await closeAll();
         for (const f of files) await fsp.rename(f.temp, f.final);
         state = 'finished';

@@ -31,7 +31,7 @@ export interface KernelExports {
   tauRange(src: number, i: number, e0: number, count: number, out: number, scratch: number): number;
   selectAbs(ptr: number, n: number, k: number, hist: number): number;
   selectScratch(): number;
-  select2Abs(ptr: number, n: number, k1: number, k2: number, hist: number, out: number): void;
+  bracketAbs(ptr: number, n: number, k1: number, k2: number, hist: number, out: number): void;
   mulPanelF32(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;
   mulPanelF64(A: number, m: number, n: number, X: number, count: number, Y: number, ldy: number): void;
   mulTPanelF32(A: number, m: number, n: number, lda: number, Q: number, count: number, Z: number, ldz: number): void;

@@ -20,12 +20,14 @@ type KernelName = { [K in keyof KernelExports]: KernelExports[K] extends (...a: 
 const HELPER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
-const { wasm, memory, flags } = workerData;
+const { wasm, memory, flags, results } = workerData;
 const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)), { env: { memory } }).exports;
 const done = new Int32Array(flags);
+const out = new Float64Array(results);
+parentPort.postMessage({ ready: true });
 parentPort.on('message', ({ slot, fn, args }) => {
   let state = 1;
-  try { k[fn](...args); } catch (e) { state = 2; parentPort.postMessage(String(e && e.stack || e)); }
+  try { const r = k[fn](...args); out[slot] = typeof r === 'number' ? r : 0; } catch (e) { state = 2; parentPort.postMessage({ error: String(e && e.stack || e) }); }
   Atomics.store(done, slot, state);
   Atomics.notify(done, slot);
 });
@@ -33,20 +35,33 @@ parentPort.on('message', ({ slot, fn, args }) => {
 
 export class KernelPool {
   private readonly helpers: Worker[] = [];
+  /** Helpers that have booted and instantiated the kernels (a Node worker takes ~50 ms to start). */
+  private readonly ready = new Set<Worker>();
   /** Completion flags: slots [1, threads) for `run`, [threads, 2·threads) for `runAsync`. */
   private readonly done: Int32Array;
+  /** What each slot's kernel call returned (numbers; 0 for none). */
+  private readonly results: Float64Array;
   private asyncBusy = false;
 
   /** `threads` counts the caller: threads − 1 helpers (one more once `runAsync` is used). */
   constructor(readonly threads: number) {
     this.done = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, threads)));
+    this.results = new Float64Array(new SharedArrayBuffer(16 * Math.max(1, threads)));
     for (let h = 1; h < threads; h++) this.addHelper();
+  }
+
+  /** Helpers ready to take calls (the others are still starting). */
+  get booted(): number {
+    return this.ready.size;
   }
 
   private addHelper(): void {
     const { heap } = kernels();
-    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, memory: heap.memory, flags: this.done.buffer } });
-    w.on('message', (m: string) => process.stderr.write(`mergelens kernel helper failed: ${m}\n`));
+    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, memory: heap.memory, flags: this.done.buffer, results: this.results.buffer } });
+    w.on('message', (m: { ready?: boolean; error?: string }) => {
+      if (m.ready) this.ready.add(w);
+      else process.stderr.write(`mergelens kernel helper failed: ${m.error}\n`);
+    });
     w.unref(); // idle helpers never keep the process alive
     this.helpers.push(w);
   }
@@ -54,29 +69,41 @@ export class KernelPool {
   /**
    * `run` with every call on a helper, the caller's event loop free meanwhile (I/O completions,
    * the next reads and writes go on while the kernels work): resolves once all calls have
-   * finished. One `runAsync` at a time; the calls must write disjoint memory.
+   * finished, with what each call returned (numbers; 0 for none). Calls whose helper has not
+   * booted yet run here, at once (a short merge would otherwise start by waiting for the
+   * threads). One `runAsync` at a time; the calls must write disjoint memory.
    */
-  async runAsync(fn: KernelName, calls: number[][]): Promise<void> {
+  async runAsync(fn: KernelName, calls: number[][]): Promise<number[]> {
     const parts = calls.length;
     if (parts > this.threads) throw new Error(`kernel pool: ${parts} parts for ${this.threads} threads`);
     if (this.asyncBusy) throw new Error('kernel pool: runAsync is already running');
     while (this.helpers.length < parts) this.addHelper();
     // the last helpers (`run` uses the first threads − 1), part p on busy[p], its flag in slot threads + p;
     // a pending Atomics.waitAsync does not keep the process alive: the busy helpers do, until done
-    const busy = this.helpers.slice(-parts).reverse();
+    const busy = this.helpers.slice(-parts).reverse().filter((h) => this.ready.has(h));
     this.asyncBusy = true;
     for (const h of busy) h.ref();
     try {
       const waits: Promise<unknown>[] = [];
-      for (let p = 0; p < parts; p++) {
+      for (let p = 0; p < busy.length; p++) {
         const slot = this.threads + p;
         Atomics.store(this.done, slot, 0);
         busy[p].postMessage({ slot, fn, args: calls[p] });
         const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.done, slot, 0);
         waits.push(w.async ? w.value : Promise.resolve(w.value));
       }
+      const { exports } = kernels();
+      const returned = new Array<number>(parts).fill(0);
+      for (let p = busy.length; p < parts; p++) {
+        const r = (exports[fn] as (...a: number[]) => unknown)(...calls[p]);
+        returned[p] = typeof r === 'number' ? r : 0;
+      }
       await Promise.all(waits);
-      for (let p = 0; p < parts; p++) if (Atomics.load(this.done, this.threads + p) === 2) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
+      for (let p = 0; p < busy.length; p++) {
+        if (Atomics.load(this.done, this.threads + p) === 2) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
+        returned[p] = this.results[this.threads + p];
+      }
+      return returned;
     } finally {
       for (const h of busy) h.unref();
       this.asyncBusy = false;

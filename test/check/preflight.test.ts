@@ -101,6 +101,28 @@ describe('preflight on the fixtures', () => {
     await u.close();
   });
 
+  it('sampledTensors: values of that many matrices, evenly spread; the same verdicts and the same per-tensor deltas', async () => {
+    const a = await openCheckpoint(path.join(FIX, 'expert-a.safetensors'));
+    const u = await openCheckpoint(path.join(FIX, 'unrelated.safetensors'));
+    const l = (await openCheckpoint(path.join(FIX, 'lora-expert'))) as LoraCheckpoint;
+    const full = await preflight(base, [a, u, l]);
+    const few = await preflight(base, [a, u, l], { sampledTensors: 3 });
+    // 3 of the matrices an expert shares with the base, at (k + ½)/3 of the list; names still checked everywhere
+    const spread = (names: string[]) => [0, 1, 2].map((k) => names[Math.floor(((k + 0.5) * names.length) / 3)]);
+    for (const [x, c] of [a, u].entries()) {
+      const matrices = c.tensorNames().filter((n) => base.location(n)?.shape.length === 2);
+      expect(matrices.length).toBeGreaterThan(3);
+      expect(few.experts[x].relDelta.map((t) => t.tensor)).toEqual(spread(matrices));
+      for (const t of few.experts[x].relDelta) expect(t.relDelta).toBe(full.experts[x].relDelta.find((f) => f.tensor === t.tensor)!.relDelta);
+      expect(few.experts[x].descendsFromBase).toBe(full.experts[x].descendsFromBase);
+    }
+    // the adapter: 3 of what it changes (its dense tensors, then its modules), not of the base's matrices it may not touch
+    expect(few.experts[2].relDelta.map((t) => t.tensor).sort()).toEqual(spread([...l.tensorNames(), ...l.lowRankNames()].filter((n) => base.location(n)?.shape.length === 2)).sort());
+    expect(few.experts[2].descendsFromBase).toBe(true);
+    expect(few.issues.map((i) => i.code).sort()).toEqual(full.issues.map((i) => i.code).sort());
+    await Promise.all([a, u, l].map((c) => c.close()));
+  });
+
   it('LoRA adapter: shapes fit, relative delta = ‖scale·B·A‖ / ‖θ₀‖ computed densely', async () => {
     const l = (await openCheckpoint(path.join(FIX, 'lora-expert'))) as LoraCheckpoint;
     const r = await preflight(base, [l]);

@@ -171,6 +171,23 @@ describe('streaming checkpoint writer', () => {
     expect(readdirSync(out)).toEqual(['model.safetensors']);
   });
 
+  it('a file past the background-flush size (32 MiB) written in ranges reads back byte for byte', async () => {
+    const out = tmp.file('flushed.safetensors');
+    const rows = 5000, cols = 4096; // 40.96 MB of BF16, written 2 MiB-ish at a time
+    const w = createCheckpointWriter(out, [{ name: 'w', dtype: 'BF16', shape: [rows, cols] }]);
+    const bytes = new Uint8Array(rows * cols * 2);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 24;
+    const step = 256 * cols;
+    for (let e = 0; e < rows * cols; e += step) {
+      const n = Math.min(step, rows * cols - e);
+      await w.writeRangeBytes('w', e, n, bytes.subarray(2 * e, 2 * (e + n)));
+    }
+    await w.finish();
+    const f = await SafetensorsFile.open(out);
+    expect(Buffer.from(await f.readBytes('w')).equals(Buffer.from(bytes))).toBe(true);
+    await f.close();
+  });
+
   it('abort() leaves no file behind, and neither does finish() with a tensor missing', async () => {
     const out = tmp.file('aborted');
     const w = createCheckpointWriter(out, specs, { shardBytes: 600 });

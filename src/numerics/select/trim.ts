@@ -4,8 +4,9 @@
  *
  * Sorting or radix-selecting every τ costs two or more full passes of scalar work per expert.
  * Instead a sample of |τᵢ| (65 536 values in runs of 16) brackets the k-th value: [lo, hi] are
- * the sample's values at ranks r ∓ (6σ + 16) around r = k·s/numel, σ the binomial spread of a
- * sample rank. One SIMD sweep then counts the elements above hi, equal to hi and equal to lo,
+ * the sample's extreme values in the histogram bins (0.8 % wide) of its values at ranks
+ * r ∓ (6σ + 16) around r = k·s/numel, σ the binomial spread of a sample rank. One SIMD sweep
+ * then counts the elements above hi, equal to hi and equal to lo,
  * and collects those strictly between (~2% of them on continuous data; ties at either end cost
  * nothing, and BF16 task vectors are mostly ties), and the k-th largest follows from the counts
  * — exact whatever the sample was, because the counts show whether the k-th lies inside. When
@@ -14,6 +15,7 @@
  */
 import { f32FromBits } from '../../safetensors/dtype.js';
 import { kernels } from '../../wasm/kernels.js';
+import { kernelPool } from '../../wasm/pool.js';
 import { AbsRadixSelect, HI_BINS, LO_BINS } from './radix-select.js';
 import { keepCount, thresholdBits } from './threshold.js';
 import { NonFiniteTau, tauOf, type SourceBlock } from '../sources.js';
@@ -26,12 +28,12 @@ export interface TrimInput {
   N: number;
   /** |τᵢ| per expert at spread-out positions (all of them when `whole`). */
   sample(size: number): Promise<{ values: Float32Array[]; whole: boolean }>;
-  /** Visit the tensor's blocks in element order (a block is valid only during the call). */
-  sweep(visit: (block: SourceBlock) => void): Promise<void>;
+  /** Visit the tensor's blocks in element order (a block is valid until the visit settles). */
+  sweep(visit: (block: SourceBlock) => void | Promise<void>): Promise<void>;
 }
 
 interface Bracket {
-  /** Bit patterns of |τ| values of the sample (hi ≥ lo). */
+  /** Bit patterns of |τ| values of the sample (hi ≥ lo), around the k-th. */
   hi: number;
   lo: number;
   /** Room for the values strictly between. */
@@ -40,8 +42,9 @@ interface Bracket {
 
 /**
  * Bracket around the k-th largest of numel values from a sample of s of them in the heap at
- * `ptr`: the sample's values at ranks r ∓ (6σ + 16), r = k·s/numel, σ the binomial spread of
- * a sample rank (a miss has odds below 1e−9 on data in random order).
+ * `ptr`: the sample's extreme values in the histogram bins (0.8 % wide) of its values at ranks r ∓ (6σ + 16),
+ * r = k·s/numel, σ the binomial spread of a sample rank (a miss has odds below 1e−9 on data in
+ * random order); room for twice the elements the sample puts inside, plus 4096.
  */
 function bracketOf(ptr: number, s: number, k: number, numel: number, hist: number, out: number): Bracket {
   const { exports, heap } = kernels();
@@ -49,9 +52,9 @@ function bracketOf(ptr: number, s: number, k: number, numel: number, hist: numbe
   const d = 6 * Math.sqrt(r * (1 - r / s)) + 16;
   const rHi = Math.floor(r - d);
   const rLo = Math.ceil(r + d);
-  exports.select2Abs(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
-  const [hiBits, loBits] = heap.u32(out, 2);
-  const expected = ((Math.min(rLo, s) - Math.max(rHi, 0)) / s) * numel;
+  exports.bracketAbs(ptr, s, Math.max(rHi, 1), Math.min(rLo, s), hist, out);
+  const [hiBits, loBits, inside] = heap.u32(out, 3);
+  const expected = (inside / s) * numel;
   return { hi: rHi < 1 ? 0x7f800000 : hiBits, lo: rLo > s ? 0 : loBits, cap: Math.min(numel, Math.ceil(2 * expected) + 4096) };
 }
 
@@ -84,7 +87,7 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
   const { exports, heap } = kernels();
   const missed = await heap.scopedAsync(async () => {
     const hist = heap.alloc(exports.selectScratch());
-    const pair = heap.alloc(8);
+    const pair = heap.alloc(12);
     const samples = values.map((v) => heap.place(v));
     if (whole) {
       samples.forEach((p, i) => {
@@ -102,10 +105,7 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
     const collected = brackets.map((b) => heap.alloc(b.cap * 4));
     brackets.forEach((b, i) => specU.set([b.hi, b.lo, collected[i], b.cap], (i * SPEC) / 4));
     const scratch = heap.alloc(exports.sweepScratch());
-    await input.sweep((block) => {
-      const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
-      if (bad) throw new NonFiniteTau(bad - 1);
-    });
+    await input.sweep((block) => sweepBrackets(block, spec, brackets, scratch));
     const miss: number[] = [];
     brackets.forEach((b, i) => {
       const w = (i * SPEC) / 4;
@@ -120,6 +120,51 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
   });
   if (missed.length) await radixFallback(input, k, missed, out, above);
   return out;
+}
+
+/** Blocks from this many elements are swept by every thread of the kernel pool (main thread only). */
+const PARALLEL_MIN = 1 << 16;
+
+/**
+ * bracketSweep over one block, adding to `spec`: in one call, or split between the kernel pool's
+ * threads — each part counts into its own copy of the spec and collects into its own region,
+ * then the parts are added up in element order (counts summed, collected values appended, as
+ * far as the capacity goes, but all counted), which is what one call over the block gives. A
+ * NaN/Inf throws for the expert one call would name (the first part that has one).
+ */
+async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket[], scratch: number): Promise<void> {
+  const { exports, heap } = kernels();
+  const N = brackets.length;
+  const pool = block.count >= PARALLEL_MIN ? kernelPool() : null;
+  if (!pool) {
+    const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
+    if (bad) throw new NonFiniteTau(bad - 1);
+    return;
+  }
+  const SPEC = exports.bracketSpecBytes();
+  await heap.scopedAsync(async () => {
+    const ranges = pool.split(block.count, 1024);
+    const parts = ranges.map((_, p) => {
+      if (p === 0) return { spec, scratch };
+      const own = heap.calloc(N * SPEC);
+      brackets.forEach((b, i) => heap.u32(own + i * SPEC, 4).set([b.hi, b.lo, heap.alloc(b.cap * 4), b.cap]));
+      return { spec: own, scratch: heap.alloc(exports.sweepScratch()) };
+    });
+    const bad = await pool.runAsync('bracketSweep', ranges.map(([a, b], p) => [block.desc, N, a, b - a, parts[p].spec, parts[p].scratch]));
+    const first = bad.find((x) => x !== 0);
+    if (first) throw new NonFiniteTau(first - 1);
+    for (let p = 1; p < parts.length; p++) {
+      for (let i = 0; i < N; i++) {
+        const to = spec + i * SPEC, from = parts[p].spec + i * SPEC;
+        const [, , out, cap, n, eqHi, eqLo] = heap.u32(to, 7);
+        const [, , pOut, , pN, pEqHi, pEqLo] = heap.u32(from, 7);
+        const copy = Math.max(0, Math.min(pN, cap - n));
+        if (copy) heap.u8(out + 4 * n, 4 * copy).set(heap.u8(pOut, 4 * copy));
+        heap.u32(to + 16, 3).set([n + pN, eqHi + pEqHi, eqLo + pEqLo]);
+        heap.f64(to + 32, 1)[0] += heap.f64(from + 32, 1)[0];
+      }
+    }
+  });
 }
 
 /** Two histogram sweeps (high 15 bits, then low 16 bits within the chosen bin) for the experts given. */

@@ -1,7 +1,7 @@
 // mergelens' WebAssembly kernels (AssemblyScript, compiled with SIMD by `npm run build:wasm`):
 // pure numeric code over linear memory that src/wasm/kernels.ts lays out and calls.
 export { accumulate, accumulateScratch, streamTaus } from './pairs';
-export { sampleAbs, bracketSweep, bracketSpecBytes, histogramSweep, sweepScratch, tauRange, selectAbs, select2Abs, selectScratch } from './select';
+export { sampleAbs, bracketSweep, bracketSpecBytes, histogramSweep, sweepScratch, tauRange, selectAbs, bracketAbs, selectScratch } from './select';
 export { mulPanelF32, mulPanelF64, mulTPanelF32, mulTPanelF64, dot64, axpy64 } from './gemm';
 
 /** First free byte after the module's static data: where the TypeScript heap starts. */

@@ -211,16 +211,44 @@ export function selectAbs(ptr: usize, n: usize, k: usize, hist: usize): u32 {
 }
 
 /**
- * The k1-th and k2-th largest (k1 ≤ k2, both in [1, n]) in one pass over the high bits:
- * out[0], out[1] (u32 bit patterns). Scratch as selectAbs.
+ * A bracket around the k1-th and k2-th largest (k1 ≤ k2, both in [1, n]) of n float32 |v| bit
+ * patterns from one histogram of their bits 16..30 (exponent and 7 mantissa bits: bins 0.8 %
+ * wide): out[0] = hi, the largest value in the k1-th's bin; out[1] = lo, the smallest in the
+ * k2-th's bin (values of the sample, so a heavy tie there is counted by the sweep, not
+ * collected); out[2] = how many of the n lie in [lo, hi]. Only the bins are needed — the sweep
+ * that uses the bracket counts exactly — so the two low-bit passes of an exact select are
+ * skipped. Scratch as selectAbs.
  */
-export function select2Abs(ptr: usize, n: usize, k1: usize, k2: usize, hist: usize, out: usize): void {
+export function bracketAbs(ptr: usize, n: usize, k1: usize, k2: usize, hist: usize, out: usize): void {
   const tmp = hist + (LO_BINS << 2);
   histHi(ptr, n, hist);
   walk(hist, HI_BINS - 1, k1, tmp);
-  const b1 = <usize>load<u32>(tmp), r1 = <usize>load<u32>(tmp, 4);
-  walk(hist, HI_BINS - 1, k2, tmp);
-  const b2 = <usize>load<u32>(tmp), r2 = <usize>load<u32>(tmp, 4);
-  store<u32>(out, inBin(ptr, n, b1, r1, hist, tmp));
-  store<u32>(out, inBin(ptr, n, b2, r2, hist, tmp), 4);
+  const b1 = <usize>load<u32>(tmp);
+  walk(hist, b1, k2 - k1 + <usize>load<u32>(tmp, 4), tmp);
+  const b2 = <usize>load<u32>(tmp);
+  let inside: u32 = 0;
+  for (let b = b2; b <= b1; b++) inside += load<u32>(hist + (b << 2));
+  // the extreme values inside the bins' range [b2 << 16, (b1 << 16) | 0xffff]
+  const top = <i32>((b1 << 16) | 0xffff), bottom = <i32>(b2 << 16);
+  const topV = i32x4.splat(top), bottomV = i32x4.splat(bottom), absMask = i32x4.splat(0x7fffffff);
+  let hi = i32x4.splat(-1), lo = i32x4.splat(0x7fffffff);
+  let e: usize = 0;
+  for (; e + 4 <= n; e += 4) {
+    const v = v128.and(v128.load(ptr + (e << 2)), absMask);
+    const keep = v128.and(i32x4.ge_s(v, bottomV), i32x4.le_s(v, topV));
+    hi = i32x4.max_s(hi, v128.bitselect(v, i32x4.splat(-1), keep));
+    lo = i32x4.min_s(lo, v128.bitselect(v, absMask, keep));
+  }
+  let h = max(max(i32x4.extract_lane(hi, 0), i32x4.extract_lane(hi, 1)), max(i32x4.extract_lane(hi, 2), i32x4.extract_lane(hi, 3)));
+  let l = min(min(i32x4.extract_lane(lo, 0), i32x4.extract_lane(lo, 1)), min(i32x4.extract_lane(lo, 2), i32x4.extract_lane(lo, 3)));
+  for (; e < n; e++) {
+    const v = load<i32>(ptr + (e << 2)) & 0x7fffffff;
+    if (v >= bottom && v <= top) {
+      h = max(h, v);
+      l = min(l, v);
+    }
+  }
+  store<u32>(out, <u32>h);
+  store<u32>(out, <u32>l, 4);
+  store<u32>(out, inside, 8);
 }

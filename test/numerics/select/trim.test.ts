@@ -11,7 +11,7 @@ const reference = (v: Float32Array, k: number) => Array.from(v, Math.abs).sort((
 
 /**
  * A TrimInput over in-memory τ arrays, streamed in chunks of `chunk` elements (a chunk's block
- * exists only during the visit, like the engine's reads). Counts sweeps.
+ * exists only until the visit settles, like the engine's reads). Counts sweeps.
  */
 function input(tau: Float32Array[], chunk: number, sampleStride?: number): TrimInput & { sweeps: number } {
   const { heap, exports } = kernels();
@@ -26,9 +26,9 @@ function input(tau: Float32Array[], chunk: number, sampleStride?: number): TrimI
       const idx = Array.from({ length: Math.min(size, Math.floor(numel / stride)) }, (_, k) => Math.floor(k * stride));
       return { values: tau.map((t) => Float32Array.from(idx, (e) => Math.abs(t[e]))), whole: idx.length === numel };
     },
-    async sweep(visit: (b: SourceBlock) => void) {
+    async sweep(visit: (b: SourceBlock) => void | Promise<void>) {
       inp.sweeps++;
-      for (let e0 = 0; e0 < numel; e0 += chunk) heap.scoped(() => visit(tauSources(heap, tau.map((t) => t.subarray(e0, e0 + chunk)))));
+      for (let e0 = 0; e0 < numel; e0 += chunk) await heap.scopedAsync(async () => visit(tauSources(heap, tau.map((t) => t.subarray(e0, e0 + chunk)))));
     },
   };
   void exports;
