@@ -313,10 +313,11 @@ async function prepareCuts(t: TensorPlan, params: Record<string, ParamValue>, bl
   const rows = t.shape.length ? t.shape[0] : 1;
   const cols = rows ? t.numel / rows : 0;
   const input: TrimInput = block
-    ? { numel: t.numel, N, sample: async (size) => sampleBlock(block, size), sweep: async (visit) => visit(block) }
+    ? { numel: t.numel, N, parallel: true, sample: async (size) => sampleBlock(block, size), sweep: async (visit) => visit(block) }
     : {
         numel: t.numel,
         N,
+        parallel: true,
         // ⌈size/cols⌉ whole rows in up to 64 runs spread over the tensor, as the metrics engine samples
         sample: async (size) => {
           const want = Math.min(rows, Math.ceil(size / cols));

@@ -30,6 +30,11 @@ export interface TrimInput {
   sample(size: number): Promise<{ values: Float32Array[]; whole: boolean }>;
   /** Visit the tensor's blocks in element order (a block is valid until the visit settles). */
   sweep(visit: (block: SourceBlock) => void | Promise<void>): Promise<void>;
+  /**
+   * Split big blocks' sweeps between the kernel pool's threads (a merge, whose main thread
+   * otherwise waits); the metrics pass's workers already use every core.
+   */
+  parallel?: boolean;
 }
 
 interface Bracket {
@@ -105,7 +110,7 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
     const collected = brackets.map((b) => heap.alloc(b.cap * 4));
     brackets.forEach((b, i) => specU.set([b.hi, b.lo, collected[i], b.cap], (i * SPEC) / 4));
     const scratch = heap.alloc(exports.sweepScratch());
-    await input.sweep((block) => sweepBrackets(block, spec, brackets, scratch));
+    await input.sweep((block) => sweepBrackets(block, spec, brackets, scratch, !!input.parallel));
     const miss: number[] = [];
     brackets.forEach((b, i) => {
       const w = (i * SPEC) / 4;
@@ -132,10 +137,10 @@ const PARALLEL_MIN = 1 << 16;
  * far as the capacity goes, but all counted), which is what one call over the block gives. A
  * NaN/Inf throws for the expert one call would name (the first part that has one).
  */
-async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket[], scratch: number): Promise<void> {
+async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket[], scratch: number, parallel: boolean): Promise<void> {
   const { exports, heap } = kernels();
   const N = brackets.length;
-  const pool = block.count >= PARALLEL_MIN ? kernelPool() : null;
+  const pool = parallel && block.count >= PARALLEL_MIN ? kernelPool() : null;
   if (!pool) {
     const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
     if (bad) throw new NonFiniteTau(bad - 1);

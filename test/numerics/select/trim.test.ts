@@ -13,12 +13,13 @@ const reference = (v: Float32Array, k: number) => Array.from(v, Math.abs).sort((
  * A TrimInput over in-memory τ arrays, streamed in chunks of `chunk` elements (a chunk's block
  * exists only until the visit settles, like the engine's reads). Counts sweeps.
  */
-function input(tau: Float32Array[], chunk: number, sampleStride?: number): TrimInput & { sweeps: number } {
+function input(tau: Float32Array[], chunk: number, sampleStride?: number, parallel = false): TrimInput & { sweeps: number } {
   const { heap, exports } = kernels();
   const numel = tau[0].length;
   const inp = {
     numel,
     N: tau.length,
+    parallel,
     sweeps: 0,
     async sample(size: number) {
       // a stride sample, as the kernels take one (or a sparser one, to force bracket misses)
@@ -41,9 +42,10 @@ describe('exact trim thresholds (sample → bracket → one counting sweep)', ()
     const numel = 300_000;
     // rng() is uniform on [−0.5, 0.5): 5% exact zeros, the rest uniform in ±(i+1)·5e-4
     const tau = [0, 1, 2].map((i) => Float32Array.from({ length: numel }, () => (r() < -0.45 ? 0 : r() * (i + 1) * 1e-3)));
+    // parallel: blocks ≥ 64Ki split between the kernel pool's threads, their counts and collected values added up
     for (const trim of [0.2, 0.01, 0.9]) {
-      for (const chunk of [numel, 77_777]) {
-        const inp = input(tau, chunk);
+      for (const [chunk, parallel] of [[numel, false], [numel, true], [77_777, true], [77_777, false]] as const) {
+        const inp = input(tau, chunk, undefined, parallel);
         const got = await trimThresholds(inp, trim);
         const k = keepCount(numel, trim);
         expect(Array.from(got)).toEqual(tau.map((t) => reference(t, k)));
@@ -58,10 +60,12 @@ describe('exact trim thresholds (sample → bracket → one counting sweep)', ()
     const levels = [0, 2 ** -12, 2 ** -11, 3 * 2 ** -12, 2 ** -10];
     const tau = [0, 1].map(() => Float32Array.from({ length: numel }, () => (r() < 0 ? -1 : 1) * levels[Math.floor((r() + 0.5) * levels.length)]));
     for (const trim of [0.2, 0.5, 0.05]) {
-      const inp = input(tau, 100_000);
-      const got = await trimThresholds(inp, trim);
-      expect(Array.from(got)).toEqual(tau.map((t) => reference(t, keepCount(numel, trim))));
-      expect(inp.sweeps).toBe(1);
+      for (const parallel of [false, true]) {
+        const inp = input(tau, 100_000, undefined, parallel);
+        const got = await trimThresholds(inp, trim);
+        expect(Array.from(got)).toEqual(tau.map((t) => reference(t, keepCount(numel, trim))));
+        expect(inp.sweeps).toBe(1);
+      }
     }
   });
 
