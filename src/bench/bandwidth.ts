@@ -29,6 +29,12 @@ export interface Bandwidth {
   pageCacheGBs?: number;
   /** The same reads per CPU-second of the process (the read threads' time): what a shared machine cannot halve. */
   pageCacheCpuGBs?: number;
+  /**
+   * GB/s of 16 MiB writes of a new 512 MiB file into the page cache (no fsync): the first file,
+   * then a second one after deleting the first (its pages recycled). A merge writes its output
+   * this way; on a VM whose host backs guest memory on first touch the first is far slower.
+   */
+  pageCacheWriteGBs?: { first: number; again: number };
   method: string;
 }
 
@@ -132,9 +138,22 @@ export async function pageCacheReadGBs(file: string, maxBytes = 2048 * MiB): Pro
   }
 }
 
+/** pageCacheWriteGBs: two new files of `bytes` written in `dir` one after the other (each removed). */
+export async function pageCacheWrites(dir: string, bytes = 512 * MiB): Promise<{ first: number; again: number }> {
+  const once = async () => {
+    const t0 = performance.now();
+    const file = await scratchFile(dir, bytes, 'write');
+    const seconds = (performance.now() - t0) / 1000;
+    await fsp.rm(file, { force: true });
+    return bytes / seconds / 1e9;
+  };
+  const first = await once();
+  return { first, again: await once() };
+}
+
 /** Write a scratch file of `bytes` in `dir` for the page-cache test (caller removes it). */
-export async function scratchFile(dir: string, bytes = 1024 * MiB): Promise<string> {
-  const file = path.join(dir, `bandwidth-${process.pid}.bin`);
+export async function scratchFile(dir: string, bytes = 1024 * MiB, tag = 'read'): Promise<string> {
+  const file = path.join(dir, `bandwidth-${tag}-${process.pid}.bin`);
   const fh = await fsp.open(file, 'w');
   try {
     const chunk = new Uint8Array(16 * MiB).fill(7);
@@ -150,16 +169,19 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
   const single = singleThreadBandwidth();
   const readAllThreadsGBs = await multiThreadReadBandwidth(threads);
   const pageCache = opts.cacheFile ? await pageCacheReadGBs(opts.cacheFile) : undefined;
+  const pageCacheWriteGBs = opts.cacheFile ? await pageCacheWrites(path.dirname(opts.cacheFile)) : undefined;
   return {
     ...single,
     readAllThreadsGBs,
     threads,
     pageCacheGBs: pageCache?.wall,
     pageCacheCpuGBs: pageCache?.cpu,
+    pageCacheWriteGBs,
     method:
       'read: Σ of 512 MiB of float64 by a WebAssembly SIMD loop (8 accumulators), best of 3; copy: TypedArray.set of 512 MiB counted read+write; ' +
       `all threads: ${threads} worker_threads each summing 256 MiB at once with the same loop (Atomics barrier), total bytes / slowest; ` +
-      'page cache: 16 MiB positioned reads of an already-read file, best of 3 (by wall time, and per CPU-second of the process)',
+      'page cache: 16 MiB positioned reads of an already-read file, best of 3 (by wall time, and per CPU-second of the process); ' +
+      'page-cache writes: two new 512 MiB files written in 16 MiB writes, no fsync, one after the other (the second reuses the first one\'s freed pages)',
   };
 }
 

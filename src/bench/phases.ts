@@ -48,26 +48,41 @@ export interface MetricsResult {
   peakRss: number;
   /** Whole-model values for the numpy cross-check, by pair (i<j, lexicographic). */
   values: { i: number; j: number; cosine: number | null; l2: number | null; sign: number | null }[];
+  /** The same pass again in the same process (code compiled, workers' modules cached by the OS): the rate without start-up. */
+  warm?: Timing;
+}
+
+/** Wall and CPU seconds of a repeat in the same process. */
+export interface Timing {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** Time `fn` (wall and CPU of every thread of the process). */
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T } & Timing> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const value = await fn();
+  const cpu = process.cpuUsage(c0);
+  return { value, seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 export async function metricsPhase(p: MetricsPhase): Promise<MetricsResult> {
   const { b, es, close } = await openAll(p.base, p.experts);
   try {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const partial = await computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace });
-    const report = finalizeReport(partial);
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(c0);
+    const pass = () => computeMetricsPartialParallel(b, es, { threads: p.threads, subspace: p.subspace }).then(finalizeReport);
+    const { value: report, seconds, cpuSeconds } = await timed(pass);
+    const { seconds: ws, cpuSeconds: wc } = await timed(pass);
     return {
       seconds,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      cpuSeconds,
       bytesRead: report.stats.bytesRead,
       params: report.stats.parameters,
       tensors: report.stats.tensors,
       pairs: report.pairs.length,
       peakRss: peakRssBytes(),
       values: report.pairs.map(([i, j]) => ({ i, j, cosine: report.metrics.tv_cosine[i][j], l2: report.metrics.tv_l2[i][j], sign: report.metrics.sign_agreement[i][j] })),
+      warm: { seconds: ws, cpuSeconds: wc },
     };
   } finally {
     await close();
@@ -93,23 +108,22 @@ export interface MergeResultFigures {
   bytesOut: number;
   tensors: number;
   peakRss: number;
+  /** The same merge again in the same process (helper threads started, code compiled): what a sweep's or search's later merges see. */
+  warm?: Timing;
 }
 
 export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
   const { b, es, close } = await openAll(p.base, p.experts);
   try {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const r = await mergeToDisk(b, es, { method: p.method, out: p.out, shardBytes: 500e6, force: true });
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(c0);
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const merge = () => mergeToDisk(b, es, { method: p.method, out: p.out, shardBytes: 500e6, force: true });
+    const { value: r, seconds, cpuSeconds } = await timed(merge);
+    const { seconds: ws, cpuSeconds: wc } = await timed(merge);
     let bytesOut = 0;
     for (const f of r.files) bytesOut += (await fsp.stat(f)).size;
     // Every expert is read in full; the base only by methods that need it (streamPlan skips it otherwise).
     const sizeOf = (c: Checkpoint) => checkpointFiles(c).reduce((n, f) => n + f.size, 0);
     const bytesIn = es.reduce((n, c) => n + sizeOf(c), 0) + (r.plan.method.needsBase ? sizeOf(b) : 0);
-    return { seconds, cpuSeconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes() };
+    return { seconds, cpuSeconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes(), warm: { seconds: ws, cpuSeconds: wc } };
   } finally {
     await close();
     if (!p.keep) await fsp.rm(p.out, { recursive: true, force: true });
