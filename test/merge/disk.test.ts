@@ -122,6 +122,33 @@ describe('mergeToDisk', () => {
     await Promise.all([base, a, unrelated].map((x) => x.close()));
   });
 
+  it('NaN/Inf inputs are refused naming the file, tensor and count, for every rule (some count them only where an output is NaN/Inf)', async () => {
+    // 2 × 3000 elements, so the second row starts in the kernel's third block; NaN/Inf placed in both rows
+    const shape = [2, 3000];
+    // fine-tunes of one base: θ₀ plus a small task vector each
+    const values = (seed: number) => Float32Array.from({ length: 6000 }, (_, i) => Math.sin(i * 0.37) * 0.1 + (seed ? 0.005 * Math.sin(i * 0.91 + seed) : 0));
+    const file = async (name: string, data: Float32Array) => {
+      const p = path.join(tmp, name);
+      await writeSafetensors(p, [{ name: 'w', dtype: 'BF16', shape, data }, { name: 'b', dtype: 'BF16', shape: [8], data: new Float32Array(8).fill(0.5) }]);
+      return openCheckpoint(p);
+    };
+    const bad = values(2);
+    bad[10] = NaN;
+    bad[4000] = Infinity;
+    bad[5999] = -Infinity;
+    const [base, good, worse] = await Promise.all([file('nan-base.safetensors', values(0)), file('nan-good.safetensors', values(1)), file('nan-bad.safetensors', bad)]);
+    for (const method of ['weight_avg', 'task_arithmetic', 'slerp', 'ties', 'dare', 'dare_ties']) {
+      const out = path.join(tmp, `nan-${method}.safetensors`);
+      const e = await mergeToDisk(base, [good, worse], { method, out }).catch((err: unknown) => err);
+      expect(e, method).toBeInstanceOf(MergelensError);
+      expect(e).toMatchObject({ code: 'NON_FINITE', tensor: 'w', file: worse.path });
+      // (TIES meets it first in its threshold prescan, which does not count)
+      expect((e as Error).message, method).toMatch(method === 'ties' ? /input has NaN\/Inf value\(s\) in θ − θ₀/ : /input has 3 NaN\/Inf value\(s\)/);
+      expect(existsSync(out)).toBe(false);
+    }
+    await Promise.all([base, good, worse].map((c) => c.close()));
+  });
+
   it('F16 output that would overflow is refused, naming the tensor', async () => {
     const big = path.join(tmp, 'big.safetensors');
     await writeSafetensors(big, [{ name: 'w', dtype: 'F32', shape: [2], data: Float32Array.from([1e5, 1]) }]);

@@ -213,6 +213,13 @@ function nonFinite(x: usize, n: usize): u32 {
   return c;
 }
 
+/** counts[1 + i] += #NaN/Inf among expert i's n decoded values at x. */
+// @ts-ignore: decorator
+@inline function countInput(counts: usize, i: i32, x: usize, n: usize): void {
+  const c = counts + (<usize>(i + 1) << 2);
+  store<u32>(c, load<u32>(c) + nonFinite(x, n));
+}
+
 /** #{|x| > 65504}: finite float32 values an F16 output would turn into ±Inf. */
 function overF16(x: usize, n: usize): u32 {
   let c: u32 = 0;
@@ -249,6 +256,10 @@ export function mergeRange(
   const outSize: usize = outCode == CODE_F32 ? 4 : 2;
   const basePtr = load<u32>(src), baseCode = load<u32>(src, 4);
   const needBase = kind == KIND_GTA || (flags & (FLAG_SLERP_BASE | FLAG_READ_BASE)) != 0;
+  // Rules that keep every input's value (no cut, drop or sign election) turn any NaN/Inf input
+  // into a NaN/Inf output (finite weights; 0·Inf and 0·NaN are NaN), so their inputs are counted
+  // only in a block whose output has one: the same counts, without a pass per expert and block.
+  const lazyCount = (flags & (FLAG_CUT | FLAG_DROP | FLAG_CONSENSUS)) == 0;
   for (let i = 0; i < N; i++) store<u32>(table + (<usize>i << 2), <u32>(out32 + (<usize>(i + 1) * MB << 2)));
   for (let b0: usize = 0; b0 < count; b0 += MB) {
     const len = min(MB, count - b0);
@@ -266,8 +277,7 @@ export function mergeRange(
       decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
       // a LoRA expert's weight: θ = fround(θ₀ + ΔW), as the float32 path forms it
       if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
-      const c = counts + (<usize>(i + 1) << 2);
-      store<u32>(c, load<u32>(c) + nonFinite(x, len));
+      if (!lazyCount) countInput(counts, i, x, len);
       if (kind != KIND_GTA) continue;
       // τ = θ − θ₀ in float32: the correctly rounded difference, as fround of the float64 one
       for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.sub(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
@@ -291,7 +301,19 @@ export function mergeRange(
       gtaCombine(kind == KIND_GTA ? base32 : 0, table, w, N, len, consensus, normalize, kind == KIND_GTA ? lambda : 1, wdiv, out32);
     }
     const cb = counts + (<usize>(N + 1) << 2);
-    store<u32>(cb, load<u32>(cb) + nonFinite(out32, len));
+    const badOut = nonFinite(out32, len);
+    store<u32>(cb, load<u32>(cb) + badOut);
+    if (lazyCount && badOut != 0) {
+      // the inputs of this block again, as decoded above (the buffers now hold task vectors)
+      for (let i = 0; i < N; i++) {
+        const d = src + (<usize>(i + 1) << 3);
+        const x = <usize>load<u32>(table + (<usize>i << 2));
+        const code = load<u32>(d, 4);
+        decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
+        if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
+        countInput(counts, i, x, len);
+      }
+    }
     if (outCode == CODE_F16) store<u32>(cb, load<u32>(cb, 4) + overF16(out32, len), 4);
     encodeBlock(out32, len, outCode, out + b0 * outSize);
   }
