@@ -116,9 +116,10 @@ interface OpenFile {
   final: string;
   temp: string;
   fh: FileHandle | null;
-  /** Bytes written since the last background flush was started, and that flush (its failure is kept for finish). */
+  /** Bytes written since the last background flush was started, that flush, and its failure (reported by finish). */
   unflushed: number;
-  flushing: Promise<unknown> | null;
+  flushing: Promise<void> | null;
+  flushError?: unknown;
   dataStart: number;
   entries: Map<string, HeaderEntry>;
   prefix: Uint8Array;
@@ -164,11 +165,10 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     f.unflushed += n;
     if (f.unflushed < FLUSH_EVERY || f.flushing || !f.fh) return;
     f.unflushed = 0;
-    const p = f.fh.datasync().then(
-      () => (f.flushing = null),
-      (err: unknown) => (f.flushing = Promise.reject(err)),
+    f.flushing = f.fh.datasync().then(
+      () => void (f.flushing = null),
+      (err: unknown) => void (f.flushError ??= err), // kept, not left unhandled; no more flushes for this file
     );
-    f.flushing = p;
   };
 
   const ensureOpen = () =>
@@ -276,6 +276,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
         await ensureOpen();
         for (const f of files) {
           await f.flushing;
+          if (f.flushError !== undefined) throw f.flushError;
           await f.fh!.sync();
         }
         await closeAll();
