@@ -213,6 +213,18 @@ function nonFinite(x: usize, n: usize): u32 {
   return c;
 }
 
+/**
+ * Expert i's weights θ for elements [e, e + len) as float32 at x, zero-padded to L (src as in
+ * mergeRange); a LoRA expert's θ = fround(θ₀ + ΔW), as the float32 path forms it (base32 holds θ₀).
+ */
+// @ts-ignore: decorator
+@inline function decodeExpert(src: usize, i: i32, e: usize, len: usize, L: usize, base32: usize, x: usize): void {
+  const d = src + (<usize>(i + 1) << 3);
+  const code = load<u32>(d, 4);
+  decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
+  if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
+}
+
 /** counts[1 + i] += #NaN/Inf among expert i's n decoded values at x. */
 // @ts-ignore: decorator
 @inline function countInput(counts: usize, i: i32, x: usize, n: usize): void {
@@ -271,12 +283,8 @@ export function mergeRange(
     }
     if (kind == KIND_GTA && (flags & FLAG_CUT) == 0 && (flags & FLAG_DROP) != 0) dareMasks(states, N, len, masks, lanes);
     for (let i = 0; i < N; i++) {
-      const d = src + (<usize>(i + 1) << 3);
       const x = <usize>load<u32>(table + (<usize>i << 2));
-      const code = load<u32>(d, 4);
-      decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
-      // a LoRA expert's weight: θ = fround(θ₀ + ΔW), as the float32 path forms it
-      if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
+      decodeExpert(src, i, e, len, L, base32, x);
       if (!lazyCount) countInput(counts, i, x, len);
       if (kind != KIND_GTA) continue;
       // τ = θ − θ₀ in float32: the correctly rounded difference, as fround of the float64 one
@@ -306,11 +314,8 @@ export function mergeRange(
     if (lazyCount && badOut != 0) {
       // the inputs of this block again, as decoded above (the buffers now hold task vectors)
       for (let i = 0; i < N; i++) {
-        const d = src + (<usize>(i + 1) << 3);
         const x = <usize>load<u32>(table + (<usize>i << 2));
-        const code = load<u32>(d, 4);
-        decodePadded(load<u32>(d), code == CODE_DELTA ? CODE_F32 : code, e, len, L, x);
-        if (code == CODE_DELTA) for (let j: usize = 0; j < L; j += 4) v128.store(x + (j << 2), f32x4.add(v128.load(x + (j << 2)), v128.load(base32 + (j << 2))));
+        decodeExpert(src, i, e, len, L, base32, x);
         countInput(counts, i, x, len);
       }
     }
