@@ -13,7 +13,7 @@ import { MergelensError } from '../errors.js';
 import { mergeToDisk } from '../merge/to-disk.js';
 import { sampleGroups, type GroupSample } from '../study/groups.js';
 import type { Candidate, Outcome } from '../eval/runner.js';
-import { mergeOutcome, type ExpertTasks } from './outcome.js';
+import { settleMerge, type ExpertTasks, type SweepFailure } from './outcome.js';
 
 /** Groups per sweep when --groups is not given. */
 export const DEFAULT_SWEEP_GROUPS = 10;
@@ -76,32 +76,18 @@ export function groupCandidates(
 export function groupRows(
   merges: GroupMerge[],
   outcomes: ReadonlyMap<string, Outcome>,
-  ctx: { scores: Record<string, Record<string, number> | undefined>; expertTasks: ExpertTasks; outcome?: 'normalized' | 'raw' },
-  failures: { id: string; reason: string; attempts: number }[],
+  ctx: Parameters<typeof settleMerge>[3],
+  failures: SweepFailure[],
 ): GroupRow[] {
   const rows: GroupRow[] = [];
   for (const m of merges) {
     if (m.status !== 'failed') continue;
-    const out = outcomes.get(groupMergeId(m.method, m.experts));
-    if (!out || out.status !== 'ok') {
-      m.reason = out?.reason;
-      if (!out || out.status === 'pending') m.status = 'skipped';
-      else failures.push({ id: out.id, reason: out.reason ?? '', attempts: out.attempts });
-      continue;
-    }
-    const scores = out.scores!;
-    const { raw, norm, outcome } = mergeOutcome(scores, m.experts, ctx.scores, ctx.expertTasks, ctx.outcome);
-    if (outcome === undefined) {
-      m.reason = 'cannot normalise: an expert scores ≤ 0 on its own task';
-      failures.push({ id: out.id, reason: m.reason, attempts: out.attempts });
-      continue;
-    }
-    m.status = 'evaluated';
-    m.measured = outcome;
-    const extra: Record<string, number> = { raw_mean: raw };
-    norm?.parts.forEach((v, k) => (extra[`norm_${k}`] = v));
-    for (const [t, v] of Object.entries(scores)) extra[`score_${t}`] = v;
-    rows.push({ experts: m.experts, method: m.method, outcome, extra });
+    const r = settleMerge(m, outcomes.get(groupMergeId(m.method, m.experts)), m.experts, ctx, failures);
+    if (!r) continue;
+    const extra: Record<string, number> = { raw_mean: r.raw };
+    r.norm?.parts.forEach((v, k) => (extra[`norm_${k}`] = v));
+    for (const [t, v] of Object.entries(r.scores)) extra[`score_${t}`] = v;
+    rows.push({ experts: m.experts, method: m.method, outcome: r.outcome, extra });
   }
   return rows;
 }

@@ -8,6 +8,7 @@
  * With one task per expert this is exactly src/study/outcome.ts's normalizedAccuracy.
  */
 import { MergelensError } from '../errors.js';
+import type { Outcome } from '../eval/runner.js';
 
 export type ExpertTasks = Record<string, string[]>;
 
@@ -123,4 +124,48 @@ export function mergeOutcome(merged: Record<string, number>, experts: readonly s
   const raw = own.reduce((s, t) => s + merged[t], 0) / own.length;
   const outcome = kind === 'raw' ? raw : norm?.mean;
   return { raw, norm, outcome: outcome !== undefined && Number.isFinite(outcome) ? outcome : undefined };
+}
+
+/** A sweep merge's state, as pairs and groups record it. */
+export interface SettledMerge {
+  status: 'evaluated' | 'failed' | 'skipped' | 'predicted';
+  reason?: string;
+  measured?: number;
+}
+
+/** An evaluation that could not become an outcome: what sweep.json lists under failures. */
+export interface SweepFailure {
+  id: string;
+  reason: string;
+  attempts: number;
+}
+
+/**
+ * The runner's outcome of merge m (experts in order) → its scores and outcome, with m marked
+ * evaluated; or null, with m's reason set: not run (m skipped), failed, or not normalisable (an
+ * expert scores ≤ 0 on its own task) — the last two listed in `failures`. Pairs and groups alike.
+ */
+export function settleMerge(
+  m: SettledMerge,
+  out: Outcome | undefined,
+  experts: readonly string[],
+  ctx: { scores: Record<string, Record<string, number> | undefined>; expertTasks: ExpertTasks; outcome?: 'normalized' | 'raw' },
+  failures: SweepFailure[],
+): (MergeOutcome & { scores: Record<string, number>; outcome: number }) | null {
+  if (!out || out.status !== 'ok') {
+    m.reason = out?.reason;
+    if (!out || out.status === 'pending') m.status = 'skipped';
+    else failures.push({ id: out.id, reason: out.reason ?? '', attempts: out.attempts });
+    return null;
+  }
+  const scores = out.scores!;
+  const r = mergeOutcome(scores, experts, ctx.scores, ctx.expertTasks, ctx.outcome);
+  if (r.outcome === undefined) {
+    m.reason = 'cannot normalise: an expert scores ≤ 0 on its own task';
+    failures.push({ id: out.id, reason: m.reason, attempts: out.attempts });
+    return null;
+  }
+  m.status = 'evaluated';
+  m.measured = r.outcome;
+  return { ...r, scores, outcome: r.outcome };
 }

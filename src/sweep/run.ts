@@ -37,7 +37,7 @@ import { checkTemplate } from '../eval/command.js';
 import { openJournal } from '../eval/journal.js';
 import type { MetricChoice } from '../eval/contract.js';
 import { commandEvaluator, JOURNAL_FILE, runEvaluations, type Candidate, type Evaluator, type Outcome, type RunnerTiming } from '../eval/runner.js';
-import { mergeOutcome, resolveExpertTasks, taskUniverse, type ExpertTasks } from './outcome.js';
+import { resolveExpertTasks, settleMerge, taskUniverse, type ExpertTasks } from './outcome.js';
 import { selectInformative } from './select.js';
 import { DEFAULT_SWEEP_GROUPS, GROUP_OUTCOME_TEXT, groupCandidates, groupRows, sweepGroups, type GroupMerge } from './groups.js';
 import { fitGroupPredictors } from '../predict/group-fit.js';
@@ -309,22 +309,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const metricIds = Object.keys(metrics.metrics);
     for (const m of merges) {
       if (m.status !== 'failed') continue;
-      const out = second.outcomes.get(mergeId(m.method, m.a, m.b))!;
-      if (out.status !== 'ok') {
-        m.reason = out.reason;
-        if (out.status === 'pending') m.status = 'skipped';
-        else failures.push({ id: out.id, reason: out.reason ?? '', attempts: out.attempts });
-        continue;
-      }
-      const scores = out.scores!;
-      const { raw, norm, outcome } = mergeOutcome(scores, [m.a, m.b], expertScores, expertTasks, o.outcome);
-      if (outcome === undefined) {
-        m.reason = 'cannot normalise: an expert scores ≤ 0 on its own task';
-        failures.push({ id: out.id, reason: m.reason, attempts: out.attempts });
-        continue;
-      }
-      m.status = 'evaluated';
-      m.measured = outcome;
+      const settled = settleMerge(m, second.outcomes.get(mergeId(m.method, m.a, m.b)), [m.a, m.b], { scores: expertScores, expertTasks, outcome: o.outcome }, failures);
+      if (!settled) continue;
+      const { raw, norm, outcome, scores } = settled;
       const i = names.indexOf(m.a);
       const j = names.indexOf(m.b);
       const values: Record<string, number> = {};
