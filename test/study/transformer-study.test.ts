@@ -75,17 +75,22 @@ describe('transformer study (tiny zoo, end to end)', () => {
     }
   });
 
+  /** The study's weight_avg row of tasks a, b: both accuracies equal `merged` evaluated independently. */
+  function expectWeightAvgRow(study: number, a: string, b: string, merged: Parameters<typeof taskAccuracy>[0]) {
+    const da = buildTextTaskData(getTextTask(a), TINY.seed, TINY.split);
+    const db = buildTextTaskData(getTextTask(b), TINY.seed, TINY.split);
+    const row = result.studies[study].dataset.rows.find((r) => r.a === a && r.b === b && r.method === 'weight_avg')!;
+    expect(row.extra!.acc_a).toBe(taskAccuracy(merged, TINY.model, da.task, da.test));
+    expect(row.extra!.acc_b).toBe(taskAccuracy(merged, TINY.model, db.task, db.test));
+    return { row, da };
+  }
+
   it('a full-fine-tune row matches an independent evaluation: float64 mean of the two folders', async () => {
     const m = await readTransformerZooManifest(zooDir);
     const [ta, tb] = [m.tasks[0], m.tasks[2]];
     const a = (await readHfFolder(path.join(zooDir, ta.full))).params;
     const b = (await readHfFolder(path.join(zooDir, tb.full))).params;
-    const merged = mean2(a, b);
-    const da = buildTextTaskData(getTextTask(ta.id), TINY.seed, TINY.split);
-    const db = buildTextTaskData(getTextTask(tb.id), TINY.seed, TINY.split);
-    const row = result.studies[0].dataset.rows.find((r) => r.a === ta.id && r.b === tb.id && r.method === 'weight_avg')!;
-    expect(row.extra!.acc_a).toBe(taskAccuracy(merged, TINY.model, da.task, da.test));
-    expect(row.extra!.acc_b).toBe(taskAccuracy(merged, TINY.model, db.task, db.test));
+    const { row, da } = expectWeightAvgRow(0, ta.id, tb.id, mean2(a, b));
     expect(row.extra!.expert_acc_a).toBe(taskAccuracy(a, TINY.model, da.task, da.test));
   });
 
@@ -96,12 +101,7 @@ describe('transformer study (tiny zoo, end to end)', () => {
     const a = mergeLora(base, TINY.model, await readLoraAdapter(path.join(zooDir, ta.lora)));
     const b = mergeLora(base, TINY.model, await readLoraAdapter(path.join(zooDir, tb.lora)));
     // Averaging the two merged models = base + mean of the deltas.
-    const merged = mean2(a, b);
-    const da = buildTextTaskData(getTextTask(ta.id), TINY.seed, TINY.split);
-    const db = buildTextTaskData(getTextTask(tb.id), TINY.seed, TINY.split);
-    const row = result.studies[1].dataset.rows.find((r) => r.a === ta.id && r.b === tb.id && r.method === 'weight_avg')!;
-    expect(row.extra!.acc_a).toBe(taskAccuracy(merged, TINY.model, da.task, da.test));
-    expect(row.extra!.acc_b).toBe(taskAccuracy(merged, TINY.model, db.task, db.test));
+    expectWeightAvgRow(1, ta.id, tb.id, mean2(a, b));
   });
 
   it('merge results are the same on worker threads as inline', async () => {
