@@ -5,6 +5,7 @@
  * harder as more experts are added". Pure arithmetic over a StudyDataset.
  */
 import type { StudyDataset } from '../types.js';
+import { mean, std } from '../predict/stats.js';
 
 export interface TrendCell {
   /** Merges at this k. */
@@ -44,14 +45,9 @@ export interface GroupTrend {
   methods: MethodTrend[];
 }
 
-const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
-
 /** Mean and standard error of the mean (sample sd/√n; 0 when n = 1). */
 export function meanSe(v: number[]): { mean: number; se: number } {
-  const m = mean(v);
-  if (v.length < 2) return { mean: m, se: 0 };
-  const ss = v.reduce((s, x) => s + (x - m) ** 2, 0);
-  return { mean: m, se: Math.sqrt(ss / (v.length - 1) / v.length) };
+  return { mean: mean(v), se: v.length < 2 ? 0 : std(v, 1) / Math.sqrt(v.length) };
 }
 
 /** Ordinary least-squares slope of y on x with its standard error (residual variance / Sxx). */
