@@ -90,9 +90,10 @@ export interface PreflightOptions {
   /** Median relative delta above which an expert "does not descend from the base" (default 0.5). */
   differentBaseThreshold?: number;
   /**
-   * Read value samples of at most this many tensors, evenly spaced over the base's 2-D float
-   * tensors (all float tensors when it has none); names, shapes and dtypes are still checked
-   * everywhere. Default: every tensor. A merge's "same base?" check passes 32: the median over
+   * Read value samples of at most this many tensors, evenly spaced over the matrices (all float
+   * tensors when there are none): the base's for its NaN/Inf check, and for each expert those
+   * it shares with the base (an adapter: those it changes); names, shapes and dtypes are still
+   * checked everywhere. Default: every tensor. A merge's "same base?" check passes 32: the median over
    * 32 matrices decides as well as over all of them, for a tenth of the small reads.
    */
   sampledTensors?: number;
