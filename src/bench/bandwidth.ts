@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { kernels, KERNELS_PATH } from '../wasm/kernels.js';
+import { openOutputFile } from '../util/output-file.js';
 
 export interface Bandwidth {
   /** GB/s (1e9 bytes), single thread, WebAssembly SIMD sum loop. */
@@ -35,6 +36,8 @@ export interface Bandwidth {
    * this way; on a VM whose host backs guest memory on first touch the first is far slower.
    */
   pageCacheWriteGBs?: { first: number; again: number };
+  /** The same size written through O_DIRECT as merges write their outputs (src/util/output-file.ts), fsync included; absent where the filesystem refuses it. */
+  directWriteGBs?: number;
   method: string;
 }
 
@@ -151,6 +154,25 @@ export async function pageCacheWrites(dir: string, bytes = 512 * MiB): Promise<{
   return { first, again: await once() };
 }
 
+/** A new file of `bytes` written in `dir` as a merge writes its output (O_DIRECT, 16 MiB ranges, two in flight, fsync), or undefined where O_DIRECT is refused. */
+export async function directWrites(dir: string, bytes = 512 * MiB): Promise<number | undefined> {
+  const file = path.join(dir, `bandwidth-direct-${process.pid}.bin`);
+  const chunk = new Uint8Array(16 * MiB).fill(7);
+  const t0 = performance.now();
+  const out = await openOutputFile(file, bytes, { direct: true });
+  try {
+    if (!out.direct) return undefined;
+    for (let pos = 0; pos < bytes; pos += 2 * chunk.length) {
+      await Promise.all([pos, pos + chunk.length].filter((p) => p < bytes).map((p) => out.write(chunk.subarray(0, Math.min(chunk.length, bytes - p)), p)));
+    }
+    await out.sync();
+    return bytes / ((performance.now() - t0) / 1000) / 1e9;
+  } finally {
+    await out.close();
+    await fsp.rm(file, { force: true });
+  }
+}
+
 /** Write a scratch file of `bytes` in `dir` for the page-cache test (caller removes it). */
 export async function scratchFile(dir: string, bytes = 1024 * MiB, tag = 'read'): Promise<string> {
   const file = path.join(dir, `bandwidth-${tag}-${process.pid}.bin`);
@@ -170,6 +192,7 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
   const readAllThreadsGBs = await multiThreadReadBandwidth(threads);
   const pageCache = opts.cacheFile ? await pageCacheReadGBs(opts.cacheFile) : undefined;
   const pageCacheWriteGBs = opts.cacheFile ? await pageCacheWrites(path.dirname(opts.cacheFile)) : undefined;
+  const directWriteGBs = opts.cacheFile ? await directWrites(path.dirname(opts.cacheFile)) : undefined;
   return {
     ...single,
     readAllThreadsGBs,
@@ -177,11 +200,13 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
     pageCacheGBs: pageCache?.wall,
     pageCacheCpuGBs: pageCache?.cpu,
     pageCacheWriteGBs,
+    directWriteGBs,
     method:
       'read: Σ of 512 MiB of float64 by a WebAssembly SIMD loop (8 accumulators), best of 3; copy: TypedArray.set of 512 MiB counted read+write; ' +
       `all threads: ${threads} worker_threads each summing 256 MiB at once with the same loop (Atomics barrier), total bytes / slowest; ` +
       'page cache: 16 MiB positioned reads of an already-read file, best of 3 (by wall time, and per CPU-second of the process); ' +
-      'page-cache writes: two new 512 MiB files written in 16 MiB writes, no fsync, one after the other (the second reuses the first one\'s freed pages)',
+      'page-cache writes: two new 512 MiB files written in 16 MiB writes, no fsync, one after the other (the second reuses the first one\'s freed pages); ' +
+      'direct writes: a new 512 MiB file through O_DIRECT, as merges write their outputs, 16 MiB ranges two at a time, fsync included',
   };
 }
 

@@ -119,7 +119,8 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
       `Memory bandwidth (in-process): read ${f(bw.readGBs, 1)} GB/s (1 thread), ${f(bw.readAllThreadsGBs, 1)} GB/s (${bw.threads} threads), ` +
         `memcpy ${f(bw.copyGBs, 1)} GB/s (read+write); page-cache positioned reads ${f(bw.pageCacheGBs, 1)} GB/s` +
         (bw.pageCacheCpuGBs ? ` (${f(bw.pageCacheCpuGBs, 1)} GB per CPU-second)` : '') +
-        (bw.pageCacheWriteGBs ? `; page-cache writes of a new file ${f(bw.pageCacheWriteGBs.first, 2)} GB/s, of the next one ${f(bw.pageCacheWriteGBs.again, 1)} GB/s.` : '.'),
+        (bw.pageCacheWriteGBs ? `; page-cache writes of a new file ${f(bw.pageCacheWriteGBs.first, 2)} GB/s, of the next one ${f(bw.pageCacheWriteGBs.again, 1)} GB/s` : '') +
+        (bw.directWriteGBs ? `; direct writes (O_DIRECT, fsync included: how merges write) ${f(bw.directWriteGBs, 2)} GB/s.` : '.'),
     );
     out.push(`  How: ${bw.method}.`);
   }

@@ -21,6 +21,7 @@ import { MergelensError } from '../errors.js';
 import { openJournal, summarise, type AttemptRecord } from './journal.js';
 import { readResults, GarbageResult, type MetricChoice } from './contract.js';
 import { runCommand, type CommandResult } from './command.js';
+import { resourcePool } from '../util/resource-pool.js';
 
 export interface Candidate {
   /** Stable key in the journal: the same candidate must get the same id in every run. */
@@ -194,14 +195,7 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
 
   const disk = semaphore(jobs + 1);
   const mergeLock = semaphore(1);
-  const slotsFree = Array.from({ length: jobs }, (_, i) => i);
-  const slotWaiters: ((slot: number) => void)[] = [];
-  const takeSlot = () => (slotsFree.length ? Promise.resolve(slotsFree.shift()!) : new Promise<number>((r) => slotWaiters.push(r)));
-  const giveSlot = (s: number) => {
-    const w = slotWaiters.shift();
-    if (w) w(s);
-    else slotsFree.push(s);
-  };
+  const slots = resourcePool(Array.from({ length: jobs }, (_, i) => i));
   const busy = busyClock();
   let materialiseSeconds = 0;
   let evaluateSeconds = 0;
@@ -261,7 +255,7 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
         matSeconds = (performance.now() - tm) / 1000;
         materialiseSeconds += matSeconds;
       }
-      const slot = await takeSlot();
+      const slot = await slots.take();
       try {
         while (attempts < maxAttempts) {
           if (signal.aborted) return;
@@ -292,7 +286,7 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
           if (attempts >= maxAttempts) finish({ id: c.id, status: 'failed', reason: rec.reason, attempts }, c.name);
         }
       } finally {
-        giveSlot(slot);
+        slots.give(slot);
       }
     } finally {
       if (materialised) {

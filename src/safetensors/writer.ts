@@ -9,11 +9,11 @@
  * the temps, so a failed run never leaves a partial checkpoint.
  */
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { FloatDType } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
+import { openOutputFile, type OutputFile } from '../util/output-file.js';
 import { FLOAT_DTYPE_BYTES, dtypeAlignment, encodeFloats, isFloatDType } from './dtype.js';
 import { encodeHeader, numelOf, type HeaderEntry } from './header.js';
 
@@ -32,6 +32,8 @@ export interface CheckpointWriterOptions {
   shardBytes?: number;
   /** Extra `__metadata__` entries; "format" defaults to "pt". */
   metadata?: Record<string, string>;
+  /** Write past the page cache (O_DIRECT where the filesystem takes it); default: files from 256 MiB (src/util/output-file.ts). */
+  directIO?: boolean;
 }
 
 export interface CheckpointWriter {
@@ -58,8 +60,6 @@ export interface CheckpointWriter {
 }
 
 export const INDEX_FILE = 'model.safetensors.index.json';
-/** Bytes written between background flushes (see flushBehind). */
-const FLUSH_EVERY = 32 << 20;
 export const SINGLE_FILE = 'model.safetensors';
 
 export function shardFileName(i: number, n: number): string {
@@ -115,11 +115,7 @@ function planShards(specs: readonly WriteSpec[], shardBytes: number | undefined)
 interface OpenFile {
   final: string;
   temp: string;
-  fh: FileHandle | null;
-  /** Bytes written since the last background flush was started, that flush, and its failure (reported by finish). */
-  unflushed: number;
-  flushing: Promise<void> | null;
-  flushError?: unknown;
+  out: OutputFile | null;
   dataStart: number;
   entries: Map<string, HeaderEntry>;
   prefix: Uint8Array;
@@ -144,7 +140,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     const final = single ? outPath : path.join(outPath, sharded ? shardFileName(i, plan.length) : SINGLE_FILE);
     const entries = layoutEntries(group);
     const prefix = encodeHeader(metadata, entries);
-    return { final, temp: tempPathFor(final), fh: null, unflushed: 0, flushing: null, dataStart: prefix.length, entries: new Map(entries.map((e) => [e.name, e])), prefix };
+    return { final, temp: tempPathFor(final), out: null, dataStart: prefix.length, entries: new Map(entries.map((e) => [e.name, e])), prefix };
   });
   const fileOf = new Map<string, OpenFile>();
   for (const f of files) for (const name of f.entries.keys()) fileOf.set(name, f);
@@ -156,38 +152,22 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
   let state: 'open' | 'finished' | 'aborted' = 'open';
   let opening: Promise<void> | null = null;
 
-  /**
-   * Start writing back what is written so far (fdatasync in the background, one at a time per
-   * file) every FLUSH_EVERY bytes: the disk works while the merge does, and finish()'s fsync
-   * waits only for the tail. A failed flush fails finish().
-   */
-  const flushBehind = (f: OpenFile, n: number) => {
-    f.unflushed += n;
-    if (f.unflushed < FLUSH_EVERY || f.flushing || !f.fh) return;
-    f.unflushed = 0;
-    f.flushing = f.fh.datasync().then(
-      () => void (f.flushing = null),
-      (err: unknown) => void (f.flushError ??= err), // kept, not left unhandled; no more flushes for this file
-    );
-  };
-
   const ensureOpen = () =>
     (opening ??= (async () => {
       await fsp.mkdir(path.dirname(path.resolve(files[0].final)), { recursive: true });
       for (const f of files) {
-        f.fh = await fsp.open(f.temp, 'w');
-        await f.fh.write(f.prefix, 0, f.prefix.length, 0);
         const last = [...f.entries.values()].reduce((m, e) => Math.max(m, e.end), 0);
-        // Size the file up front so unwritten ranges read back as zeros, never as garbage.
-        await f.fh.truncate(f.dataStart + last);
+        // sized up front, so unwritten ranges read back as zeros, never as garbage
+        f.out = await openOutputFile(f.temp, f.dataStart + last, { direct: opts.directIO });
+        await f.out.write(f.prefix, 0);
       }
     })());
 
   const closeAll = async () => {
     for (const f of files) {
-      const fh = f.fh;
-      f.fh = null;
-      if (fh) await fh.close().catch(() => {});
+      const out = f.out;
+      f.out = null;
+      if (out) await out.close().catch(() => {});
     }
   };
 
@@ -216,13 +196,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     try {
       await ensureOpen();
       const bytes = 'bytes' in data ? data.bytes : encodeFloats(e.dtype as FloatDType, data);
-      const at = f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType];
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await f.fh!.write(bytes, done, Math.min(bytes.length - done, 1 << 30), at + done);
-        done += bytesWritten;
-      }
-      flushBehind(f, bytes.length);
+      await f.out!.write(bytes, f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType]);
     } catch (err) {
       await abort();
       throw err;
@@ -274,11 +248,7 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
       }
       try {
         await ensureOpen();
-        for (const f of files) {
-          await f.flushing;
-          if (f.flushError !== undefined) throw f.flushError;
-          await f.fh!.sync();
-        }
+        for (const f of files) await f.out!.sync();
         await closeAll();
         for (const f of files) await fsp.rename(f.temp, f.final);
         state = 'finished';
