@@ -39,9 +39,9 @@ export interface OutputFileOptions {
  */
 export const DIRECT_MIN_BYTES = 256 << 20;
 const BLOCK = 4096;
-/** Staging: this many slots of this many bytes (8 MiB writes, 3 in flight, measured at the device's rate). */
-const SLOT_BYTES = 8 << 20;
-const SLOTS = 3;
+/** Staging: this many slots of this many bytes (a merge writes 2 MiB chunks; up to 8 device writes in flight). */
+const SLOT_BYTES = 4 << 20;
+const SLOTS = 8;
 /** Bytes of buffered writes between background flushes, so the final fsync waits for the tail only. */
 const FLUSH_EVERY = 32 << 20;
 /** One write call moves at most this many bytes (the platform's limit is just under 2 GiB). */
@@ -134,17 +134,33 @@ interface PartialBlock {
 
 function directFile(fh: FileHandle, size: number, staging: Uint8Array): OutputFile {
   const slots = resourcePool(Array.from({ length: SLOTS }, (_, i) => staging.subarray(i * SLOT_BYTES, (i + 1) * SLOT_BYTES)));
-  /** Copy whole blocks (the last one padded with zeros) into a slot and write them at `at` (block-aligned). */
+  /** Device writes still running, and the first that failed (thrown by the next write or sync). */
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  /**
+   * Copy whole blocks (the last one padded with zeros) into a staging slot and start writing
+   * them at `at` (block-aligned); resolves once copied — the caller's memory is free again while
+   * the device works, and a merge waits for the disk only when every slot is in flight.
+   */
   const writeBlocks = async (bytes: Uint8Array, at: number) => {
     const slot = await slots.take();
-    try {
-      const len = Math.ceil(bytes.length / BLOCK) * BLOCK;
-      slot.set(bytes);
-      slot.fill(0, bytes.length, len);
-      await writeAll(fh, slot.subarray(0, len), at);
-    } finally {
+    if (failure) {
       slots.give(slot);
+      throw failure.error;
     }
+    const len = Math.ceil(bytes.length / BLOCK) * BLOCK;
+    slot.set(bytes);
+    slot.fill(0, bytes.length, len);
+    const w: Promise<void> = writeAll(fh, slot.subarray(0, len), at)
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => {
+        running.delete(w);
+        slots.give(slot);
+      });
+    running.add(w);
+  };
+  const drain = async () => {
+    while (running.size) await Promise.all(running);
   };
   /** Blocks only partly written so far, by index. */
   const partial = new Map<number, PartialBlock>();
@@ -185,9 +201,14 @@ function directFile(fh: FileHandle, size: number, staging: Uint8Array): OutputFi
       const left = [...partial.entries()];
       partial.clear();
       await Promise.all(left.map(([i, b]) => writeBlocks(b.bytes, i * BLOCK)));
+      await drain();
+      if (failure) throw failure.error;
       await fh.truncate(size); // the last block went out padded
       await fh.sync();
     },
-    close: () => fh.close(),
+    async close() {
+      await drain(); // never close the descriptor under a running write
+      await fh.close();
+    },
   };
 }

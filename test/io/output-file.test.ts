@@ -4,9 +4,9 @@
  * here) and through the page cache. The folder is inside the repository (test-output/), which
  * lies on a disk, not on a tmpfs that refuses O_DIRECT.
  */
-import { constants as fsc, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { constants as fsc, promises as fsp, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openOutputFile } from '../../src/util/output-file.js';
 import { createCheckpointWriter } from '../../src/safetensors/writer.js';
 import { SafetensorsFile } from '../../src/safetensors/reader.js';
@@ -87,6 +87,35 @@ describe('openOutputFile', () => {
     want.fill(7, 10, 5010);
     want.fill(9, size - 50);
     expect(Buffer.from(readFileSync(file)).equals(Buffer.from(want))).toBe(true);
+  });
+
+  it.runIf(direct)('O_DIRECT: a failed device write fails the next write and sync(), after the rest have finished', async () => {
+    // the writer's file handle, with its third write (the first is the open probe) failing as a disk would
+    const realOpen = fsp.open.bind(fsp);
+    let calls = 0;
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const fh = await realOpen(...args);
+      return new Proxy(fh, {
+        get(target, key) {
+          if (key === 'write') {
+            return (...a: unknown[]) => (++calls === 3 ? Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })) : (target.write as (...x: unknown[]) => unknown)(...a));
+          }
+          const v = Reflect.get(target, key, target) as unknown;
+          return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    });
+    try {
+      const f = await openOutputFile(path.join(DIR, 'failing.bin'), 32 << 20, { direct: true });
+      expect(f.direct).toBe(true);
+      await f.write(new Uint8Array(12 << 20).fill(1), 0); // three staging slots' worth: returns once copied
+      await expect(f.sync()).rejects.toMatchObject({ code: 'EIO' });
+      await expect(f.write(new Uint8Array(4096), 12 << 20)).rejects.toMatchObject({ code: 'EIO' });
+      await f.close();
+      expect(calls).toBe(4); // probe + 3 pieces; nothing written after the failure was known
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a write past the declared size is refused', async () => {
