@@ -118,6 +118,39 @@ describe('openOutputFile', () => {
     }
   });
 
+  for (const refused of ['open', 'write'] as const) {
+    it(`where the filesystem refuses O_DIRECT (EINVAL on ${refused}), writes go through the page cache`, async () => {
+      const einval = () => Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
+      const realOpen = fsp.open.bind(fsp);
+      const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+        const isDirect = typeof args[1] === 'number' && (args[1] & fsc.O_DIRECT) !== 0;
+        if (isDirect && refused === 'open') throw einval();
+        const fh = await realOpen(...args);
+        if (!isDirect) return fh;
+        return new Proxy(fh, {
+          get(target, key) {
+            if (key === 'write') return () => Promise.reject(einval());
+            const v = Reflect.get(target, key, target) as unknown;
+            return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+      });
+      try {
+        const file = path.join(DIR, `refused-${refused}.bin`);
+        const want = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
+        const f = await openOutputFile(file, want.length, { direct: true });
+        expect(f.direct).toBe(false);
+        await f.write(want.subarray(0, 5000), 0);
+        await f.write(want.subarray(5000), 5000);
+        await f.sync();
+        await f.close();
+        expect(Buffer.from(readFileSync(file)).equals(Buffer.from(want))).toBe(true);
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  }
+
   it('a write past the declared size is refused', async () => {
     const f = await openOutputFile(path.join(DIR, 'small.bin'), 10_000, { direct: true });
     await expect(f.write(new Uint8Array(20), 9_990)).rejects.toThrow(/past the file's 10000 bytes/);
