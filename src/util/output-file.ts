@@ -4,7 +4,7 @@
  * must not expose unwritten data), so the disk bounds the time either way, and writing through
  * the page cache only adds a copy into fresh cache pages — 8 CPU-s and 7 s per 2.2 GB on the
  * bench VM against 0.4 CPU-s and 2 s direct (docs/performance.md) — and evicts the experts a
- * sweep reads again. Where O_DIRECT is refused (tmpfs, macOS, some FUSE), plain writes.
+ * sweep reads again. Where O_DIRECT is refused (tmpfs before Linux 6.6, macOS, some FUSE), plain writes.
  *
  * O_DIRECT wants offsets, lengths and memory aligned to the device block: whole 4 KiB blocks go
  * out from page-aligned staging (a WebAssembly memory: its base is page-aligned, which a

@@ -2,7 +2,7 @@
  * src/util/output-file.ts: ranges written in any order, with blocks shared between ranges, read
  * back byte for byte — through O_DIRECT where the filesystem takes it (checked independently
  * here) and through the page cache. The folder is inside the repository (test-output/), which
- * lies on a disk, not on a tmpfs that refuses O_DIRECT.
+ * lies on a disk, not on a tmpfs that may refuse O_DIRECT (before Linux 6.6).
  */
 import { constants as fsc, promises as fsp, mkdirSync, openSync, closeSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
