@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Build dist/ (WebAssembly kernels + TypeScript) only when its sources changed, and say so.
+ * Build dist/ (WebAssembly kernels, TypeScript, the optional native merge kernel) only when its
+ * sources changed, and say so.
  *
  *   node scripts/build.mjs           # `prepare`: build what is stale, otherwise one line and exit
  *   node scripts/build.mjs --always  # `npm run build`: build everything
@@ -8,7 +9,8 @@
  * "Stale" is decided by content, not mtimes (a fresh clone or a checkout touches every file):
  * a SHA-256 of the inputs of each part is kept in dist/.build-stamp.json after a successful
  * build. The WebAssembly part hashes src/wasm/assembly and the build:wasm script; the TypeScript
- * part hashes the rest of src/, the tsconfig files and package.json. A published package has no
+ * part hashes the rest of src/, the tsconfig files and package.json; the optional native merge
+ * kernel (scripts/build-native.mjs) hashes src/native/*.c. A published package has no
  * src/: nothing to do. Plain JavaScript with no dependencies, so it runs before anything is built.
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildNative, NATIVE_FLAGS, NATIVE_OUTPUT } from './build-native.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'dist', '.build-stamp.json');
@@ -54,16 +57,27 @@ if (!existsSync(path.join(root, 'src'))) process.exit(0); // installed from a pa
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
 const wasmDir = path.join('src', 'wasm', 'assembly');
+const nativeDir = path.join('src', 'native');
 const parts = {
   wasm: {
+    label: 'WebAssembly kernels',
     hash: hash(files(wasmDir), pkg.scripts['build:wasm']),
     output: 'dist/wasm/kernels.wasm',
     build: () => run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build:wasm']),
   },
   ts: {
-    hash: hash([...files('src', [wasmDir]), 'tsconfig.json', 'tsconfig.build.json', 'package.json']),
+    label: 'TypeScript',
+    hash: hash([...files('src', [wasmDir]).filter((f) => !f.endsWith('.c')), 'tsconfig.json', 'tsconfig.build.json', 'package.json']),
     output: 'dist/cli/main.js',
     build: () => run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']),
+  },
+  // optional: without a C compiler (or Node-API headers) merges run on the WebAssembly kernels, with the same bytes
+  native: {
+    label: 'native merge kernel',
+    hash: hash(files(nativeDir).filter((f) => f.endsWith('.c')), NATIVE_FLAGS.join(' ')),
+    output: NATIVE_OUTPUT,
+    optional: true,
+    build: () => buildNative(root, say),
   },
 };
 
@@ -74,7 +88,9 @@ try {
 } catch {
   // no stamp: everything is stale
 }
-const stale = Object.entries(parts).filter(([name, p]) => always || stamp[name] !== p.hash || !existsSync(path.join(root, p.output)));
+// an optional part whose last build of these sources failed is not retried until they change (or --always)
+const missing = (name, p) => !existsSync(path.join(root, p.output)) && !(p.optional && stamp[name] === p.hash);
+const stale = Object.entries(parts).filter(([name, p]) => always || stamp[name] !== p.hash || missing(name, p));
 if (stale.length === 0) {
   say('dist/ is current (sources unchanged since the last build); nothing to do');
   process.exit(0);
@@ -84,12 +100,12 @@ if (!existsSync(path.join(root, 'node_modules', 'typescript'))) {
   process.exit(1);
 }
 for (const [name, p] of stale) {
-  const why = always ? 'requested' : stamp[name] === undefined || !existsSync(path.join(root, p.output)) ? 'no previous build' : 'sources changed';
-  say(`building ${name === 'wasm' ? 'WebAssembly kernels' : 'TypeScript'} (${why})…`);
+  const why = always ? 'requested' : stamp[name] === undefined || missing(name, p) ? 'no previous build' : 'sources changed';
+  say(`building ${p.label} (${why})…`);
   const t0 = Date.now();
-  p.build();
+  const built = p.build() !== false; // an optional part says itself why it was not built
   stamp[name] = p.hash;
   mkdirSync(path.dirname(stampFile), { recursive: true });
   writeFileSync(stampFile, JSON.stringify(stamp, null, 1) + '\n');
-  say(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (built) say(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { nativeMerge } from '../native/load.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
@@ -35,6 +36,7 @@ interface Options {
   numpy: boolean;
   torch: boolean;
   before: boolean;
+  wasm: boolean;
   subspaceSize: string;
   only?: string;
   runs?: string;
@@ -173,7 +175,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--methods <list>', 'merge methods to time, comma-separated (default: all but the SVD-based tsv, iso_c)')
     .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup (default: all), and screen / sweep (only when named: screen vs metrics, minutes; the sweep overhead on the built-in zoo, ~1 min)')
     .option('--no-torch', 'skip the torch (mergekit-style) merge side-by-side')
-    .option('--no-before', 'skip the float32-path merges (the "before" column of the fused WebAssembly path)')
+    .option('--no-before', 'skip the float32-path merges (the "before" column of the fused path)')
+    .option('--no-wasm', 'skip the merges on the WebAssembly kernel alone (the comparison column where the native merge kernel is built)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
@@ -294,6 +297,13 @@ async function main(argv: string[]): Promise<void> {
         await readAll([synth.base, ...experts]);
         before = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_FUSED: '0' });
       }
+      // where the native merge kernel is built, the same merge on the WebAssembly kernel alone
+      let wasm: MergeResultFigures | undefined;
+      if (o.wasm && nativeMerge()) {
+        log(`merge ${method} (${experts.length} experts), WebAssembly kernel (MERGELENS_NATIVE=0)`);
+        await readAll([synth.base, ...experts]);
+        wasm = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_NATIVE: '0' });
+      }
       log(`merge ${method} (${experts.length} experts)`);
       await readAll([synth.base, ...experts]);
       const result = await child<MergeResultFigures>({ ...phase, keep: torchOk });
@@ -306,7 +316,7 @@ async function main(argv: string[]): Promise<void> {
         await fsp.rm(ref, { force: true });
         await fsp.rm(out, { recursive: true, force: true });
       }
-      merges.push({ method, experts: experts.length, result, before, torch });
+      merges.push({ method, experts: experts.length, result, before, wasm, torch });
     }
   }
 

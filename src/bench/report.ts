@@ -56,8 +56,8 @@ export interface BenchReport {
   numpySvd?: Record<string, unknown>;
   /** numpy with one BLAS thread. */
   numpySvd1?: Record<string, unknown>;
-  /** result: the merge as shipped; before: the float32 path (MERGELENS_FUSED=0); torch: the side-by-side. */
-  merges: { method: string; experts: number; result: MergeResultFigures; before?: MergeResultFigures; torch?: TorchMerge }[];
+  /** result: the merge as shipped; before: the float32 path (MERGELENS_FUSED=0); wasm: the WebAssembly kernel alone (MERGELENS_NATIVE=0, where native is built); torch: the side-by-side. */
+  merges: { method: string; experts: number; result: MergeResultFigures; before?: MergeResultFigures; wasm?: MergeResultFigures; torch?: TorchMerge }[];
   /** Why the torch column is missing. */
   torchNote?: string;
   /** CLI start-up against bare node (startup.ts). */
@@ -219,12 +219,13 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     out.push(
       'Merge (to disk, sharded BF16 output, fsync included; GB/s = checkpoint bytes read per second; % pc = of the page-cache read rate; ' +
         'warm = the same merge again in the same process, helper threads started and code compiled, as a sweep\'s or search\'s later merges run; before = the float32 path, ' +
-        'MERGELENS_FUSED=0; torch = bench/merge_reference.py, mergekit\'s loop in torch float32, BF16 out, same files):',
+        'MERGELENS_FUSED=0; WebAssembly = the fused path on the WebAssembly kernel alone, MERGELENS_NATIVE=0 (where the native merge kernel is built; same bytes); ' +
+        'torch = bench/merge_reference.py, mergekit\'s loop in torch float32, BF16 out, same files):',
     );
     const gb = (x: { bytesIn?: number; seconds?: number } | undefined) => (x?.bytesIn && x.seconds ? x.bytesIn / x.seconds / GB : undefined);
     out.push(
       ...table(
-        ['method', 'experts', 'seconds', 'CPU s', 'GB/s read', '% pc', 'warm s', '% pc warm', 'before s', 'speed-up', 'torch s', 'torch CPU s', 'torch GB/s', 'ours/torch time', 'max |Δ| vs torch', 'peak RSS'],
+        ['method', 'experts', 'seconds', 'CPU s', 'GB/s read', '% pc', 'warm s', '% pc warm', 'before s', 'speed-up', 'WebAssembly s', 'native speed-up', 'torch s', 'torch CPU s', 'torch GB/s', 'ours/torch time', 'max |Δ| vs torch', 'peak RSS'],
         r.merges.map((x) => {
           const t = x.torch;
           const warm = x.result.warm && { bytesIn: x.result.bytesIn, seconds: x.result.warm.seconds };
@@ -240,6 +241,8 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
             ofPc(gb(warm)),
             f(x.before?.seconds, 1),
             x.before ? `${f(x.before.seconds / x.result.seconds, 1)}×` : '—',
+            f(x.wasm?.seconds, 2),
+            x.wasm ? `${f(x.wasm.seconds / x.result.seconds, 2)}×` : '—',
             f(t?.seconds, 1),
             f(t?.cpuSeconds, 1),
             f(gb(t), 2),

@@ -384,9 +384,37 @@ async function readRows(t: TensorPlan, srcs: (Checkpoint | null)[], ranges: [num
   return sourceBlock(heap, entries[0], entries.slice(1), count);
 }
 
-/** Visit tensor t in blocks of `rowStep` rows, in order (each block's heap freed after its visit). */
-async function sweepRows(t: TensorPlan, srcs: (Checkpoint | null)[], rowStep: number, visit: (b: SourceBlock) => void): Promise<void> {
+/**
+ * Visit tensor t in blocks of `rowStep` rows, in order, the next block's reads in flight while
+ * this one is visited (two regions per source, used in turn; what a visit allocates is freed
+ * after it). TIES's counting sweep and SLERP's sums ran read, then compute, then read.
+ */
+async function sweepRows(t: TensorPlan, srcs: (Checkpoint | null)[], rowStep: number, visit: (b: SourceBlock) => void | Promise<void>): Promise<void> {
   const { heap } = kernels();
   const rows = t.shape.length ? t.shape[0] : 1;
-  for (let r0 = 0; r0 < rows; r0 += rowStep) await heap.scopedAsync(async () => visit(await readRows(t, srcs, [[r0, Math.min(rowStep, rows - r0)]])));
+  const cols = rows ? t.numel / rows : 0;
+  const sizes = srcs.map((c) => (c ? FLOAT_DTYPE_BYTES[c.location(t.name)!.dtype as FloatDType] : 0));
+  await heap.scopedAsync(async () => {
+    const regions = [0, 1].map(() => sizes.map((size) => (size ? heap.alloc(rowStep * cols * size) : 0)));
+    // each region's source block (pointers and codes fixed; the count is the chunk's)
+    const blocks = regions.map((ptrs) => {
+      const entries = srcs.map((c, i) => (c ? { ptr: ptrs[i], code: SOURCE_CODE[c.location(t.name)!.dtype as FloatDType] } : { ptr: 0, code: SOURCE_CODE.ZERO }));
+      return sourceBlock(heap, entries[0], entries.slice(1), 0);
+    });
+    const read = (k: number, r0: number): Promise<SourceBlock> => {
+      const count = Math.min(rowStep, rows - r0) * cols;
+      return Promise.all(srcs.map((c, i) => c?.readInto(t.name, r0 * cols, count, heap.u8(regions[k % 2][i], count * sizes[i])))).then(() => ({ ...blocks[k % 2], count }));
+    };
+    let next: Promise<SourceBlock> | null = read(0, 0);
+    try {
+      for (let r0 = 0, k = 0; r0 < rows; r0 += rowStep, k++) {
+        const block: SourceBlock = await next!;
+        next = r0 + rowStep < rows ? read(k + 1, r0 + rowStep) : null;
+        next?.catch(() => undefined); // awaited next round (or settled below)
+        await heap.scopedAsync(async () => visit(block));
+      }
+    } finally {
+      await next?.catch(() => undefined); // no read may still write into the regions once they are freed
+    }
+  });
 }

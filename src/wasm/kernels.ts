@@ -7,8 +7,9 @@
  * vectorise plain TypeScript loops. Measured on one machine (README, Performance): the fused
  * pair kernel takes ~1.0 ns per pair-element with decode included, against ~7.2 ns for the
  * TypeScript kernels it replaced without it; the panel products run at ~13 GFLOP/s against ~3.
- * A native addon would be faster still but needs a compiler at install time; WebAssembly SIMD
- * runs wherever Node 20 does.
+ * WebAssembly SIMD runs wherever Node 20 does; where a C compiler was present at install, the
+ * merge kernel's calls go to its native twin instead (src/native/merge.c: AVX2/AVX-512, the same
+ * bytes), see withNative below.
  *
  * One instance per thread (worker_threads each load their own). Its memory is a shared
  * WebAssembly.Memory: growing it never detaches the typed-array views callers hold, so a view
@@ -16,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { nativeMerge } from '../native/load.js';
 
 /** The exports of kernels.wasm (pointers are byte offsets into the shared memory). */
 export interface KernelExports {
@@ -203,8 +205,18 @@ export function instantiateKernels(): Kernels {
   }
   const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
-  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  const exports = withNative(new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports, memory);
   return { exports, heap: new WasmHeap(memory, exports.heapBase()) };
+}
+
+/** The exports, with mergePart going to the native kernel where it is built and takes the call (src/native/load.ts). */
+function withNative(wasm: KernelExports, memory: WebAssembly.Memory): KernelExports {
+  const native = nativeMerge();
+  if (!native) return wasm;
+  const mergePart: KernelExports['mergePart'] = (...a) => {
+    if (!native.mergePart(new Uint8Array(memory.buffer), ...a)) wasm.mergePart(...a);
+  };
+  return Object.create(wasm, { mergePart: { value: mergePart } }) as KernelExports; // the exports object is frozen
 }
 
 /** This thread's kernels, instantiated on first use (synchronously: the module is ~10 KB). */

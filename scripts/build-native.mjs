@@ -1,0 +1,59 @@
+/**
+ * The optional native merge kernel: src/native/merge.c → dist/native/merge.node with the
+ * system's C compiler (cc, gcc or clang; $CC first) and Node-API headers (Node's own
+ * include/node, else the node-api-headers package). No compiler or no headers: say so in one
+ * line and build nothing — merges then run on the WebAssembly kernels, with the same bytes.
+ * Plain JavaScript, no dependencies (runs before anything is built). Why not node-gyp: it
+ * downloads Node's headers from the network at install; one compiler call needs none of it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export const NATIVE_OUTPUT = 'dist/native/merge.node';
+/**
+ * Exact float arithmetic (no FMA contraction, no fast-math): the bytes must equal the WebAssembly
+ * kernel's. -fno-trapping-math only lets comparisons be vectorised (no one reads the FP flags).
+ */
+export const NATIVE_FLAGS = ['-O3', '-std=gnu11', '-fPIC', '-shared', '-fvisibility=hidden', '-ffp-contract=off', '-fno-math-errno', '-fno-trapping-math'];
+
+/** Node-API headers: Node's own, or the node-api-headers package's. */
+function includeDir(root) {
+  const own = path.join(path.dirname(process.execPath), '..', 'include', 'node');
+  if (existsSync(path.join(own, 'node_api.h'))) return own;
+  try {
+    return createRequire(path.join(root, 'package.json'))('node-api-headers').include_dir;
+  } catch {
+    return null;
+  }
+}
+
+/** Build the addon; false (having said why) when it cannot be built here. */
+export function buildNative(root, say) {
+  const out = path.join(root, NATIVE_OUTPUT);
+  rmSync(out, { force: true }); // never leave a binary of older sources behind
+  const skip = (why) => {
+    say(`native merge kernel not built (${why}); merges run on the WebAssembly kernels, with the same results`);
+    return false;
+  };
+  if (process.env.MERGELENS_NATIVE === '0') return skip('MERGELENS_NATIVE=0');
+  const include = includeDir(root);
+  if (!include) return skip('no Node-API headers found');
+  const compilers = [...new Set([process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean))];
+  mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  let last = 'no C compiler found (cc, gcc, clang)';
+  for (const cc of compilers) {
+    const r = spawnSync(cc, [...NATIVE_FLAGS, '-I', include, path.join(root, 'src', 'native', 'merge.c'), '-o', tmp], { cwd: root, encoding: 'utf8' });
+    if (r.error) continue; // not installed
+    if (r.status === 0) {
+      renameSync(tmp, out);
+      return true;
+    }
+    const lines = (r.stderr || '').trim().split('\n');
+    last = `${cc} failed: ${(lines.filter((l) => /error/i.test(l)).slice(0, 3).join(' / ') || lines.slice(0, 3).join(' / '))}`;
+  }
+  rmSync(tmp, { force: true });
+  return skip(last);
+}

@@ -1,0 +1,273 @@
+/**
+ * The native merge kernel (src/native/merge.c, built at install where a C compiler is present)
+ * against the WebAssembly kernel it stands in for: the same call on the same memory must write
+ * the same bytes and the same NaN/Inf and F16-range counts, for every source code (BF16, F16,
+ * F32, F64, a LoRA ΔW on the base, an expert that leaves the tensor alone), every rule it takes
+ * (weight_avg's linear sum, task arithmetic, SLERP with and without the base, TIES, DARE,
+ * dare_ties), every output
+ * dtype, TIES cuts with their ties budget (also for a later thread's part of a range), DARE
+ * drops with their random streams, sign consensus, and blocks that do not end on a SIMD group
+ * or a 1024-element block. Where native is
+ * not built (no compiler), these tests are skipped and merges run on WebAssembly alone.
+ *
+ * Output elements that are NaN are compared by class, not payload: a NaN output always stops
+ * the merge with an error (nothing is written), and which operand's payload a sum keeps is
+ * not something either kernel promises.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, vi } from 'vitest';
+import { nativeMerge } from '../../src/native/load.js';
+import { KERNELS_PATH, SOURCE_CODE, WasmHeap, type KernelExports } from '../../src/wasm/kernels.js';
+import { testRng } from './reference.js';
+
+const native = nativeMerge();
+const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
+const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
+const OUT_SIZE: Record<number, number> = { [SOURCE_CODE.F32]: 4, [SOURCE_CODE.F16]: 2, [SOURCE_CODE.BF16]: 2 };
+
+/** The WebAssembly kernels alone (kernels() would route mergePart to native): a fresh instance over its own memory. */
+function wasmOnly(): { k: KernelExports; heap: WasmHeap; memory: WebAssembly.Memory } {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 4096, shared: true });
+  const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(KERNELS_PATH)), { env: { memory } }).exports as unknown as KernelExports;
+  return { k, heap: new WasmHeap(memory, k.heapBase()), memory };
+}
+
+type Code = 'BF16' | 'F16' | 'F32' | 'F64' | 'ZERO' | 'DELTA';
+
+/** Values of every binade the merges meet (weights around 1e-3…10, a few tiny and huge), as float32. */
+function values(n: number, rng: () => number, special: boolean): Float32Array {
+  const v = Float32Array.from({ length: n }, () => (rng() - 0.5) * 2 ** Math.floor(rng() * 14 - 10));
+  if (special) {
+    // subnormal-scale, signed zeros and an F16 overflow; NaN/Inf where `special` asks for them
+    v[1] = 3e-41;
+    v[2] = -0;
+    v[5] = 70000;
+    v[n - 2] = Number.NaN;
+    v[Math.floor(n / 2)] = -Infinity;
+  }
+  return v;
+}
+
+/** Encode float32 values as a source's stored bytes (round to nearest even for 16-bit codes). */
+function stored(code: Code, v: Float32Array, heap: WasmHeap): number {
+  const n = v.length;
+  if (code === 'ZERO') return 0;
+  if (code === 'F64') return heap.place(Float64Array.from(v, (x, j) => x * (1 + (j % 7) * 1e-9))); // not exact in float32: exercises the rounding
+  if (code === 'F32' || code === 'DELTA') return heap.place(v);
+  const bits = new Uint32Array(v.buffer, v.byteOffset, n);
+  const u16 = new Uint16Array(n);
+  for (let j = 0; j < n; j++) {
+    const b = bits[j];
+    if (code === 'BF16') u16[j] = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+    else u16[j] = f16BitsOf(v[j]);
+  }
+  return heap.place(u16);
+}
+
+/** float → f16 bits by the plain definition (nearest, ties to even; overflow to Inf), an independent encoder. */
+function f16BitsOf(x: number): number {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a >= 65520) return sign | 0x7c00;
+  // multiples of 2^-24 below 2^-14, else 11 significant bits
+  const e = a < 2 ** -14 ? -14 : Math.floor(Math.log2(a));
+  const ulp = 2 ** (e - 10);
+  let m = a / ulp;
+  const f = Math.floor(m);
+  m = m - f > 0.5 || (m - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  const r = m * ulp;
+  if (r < 2 ** -14) return sign | m;
+  const re = Math.floor(Math.log2(r));
+  return sign | ((re + 15) << 10) | Math.round(r / 2 ** re * 1024 - 1024);
+}
+
+interface Case {
+  kind: number;
+  flags: number;
+  experts: Code[];
+  base: Code | null;
+  outCode: number;
+  e0: number;
+  count: number;
+  special: boolean;
+  /** Task vectors on a coarse grid (|τ| ∈ {0, 1, 2, 3}/64: TIES thresholds with many ties). */
+  grid?: boolean;
+  /** Per expert: TIES cut [threshold (< 0: none), ties budget]. */
+  cuts?: [number, number][];
+  /** Per expert: DARE [keep threshold·2³² (< 0: no drop), scale]. */
+  drops?: [number, number][];
+  /** mergePart's tiesFrom (a later thread's part of a TIES range). */
+  tiesFrom?: number;
+}
+
+/** Run one mergePart call on both kernels over the same inputs; outputs, counts, and the TIES budgets and DARE states they leave. */
+function both(c: Case, seed: number) {
+  const { k, heap, memory } = wasmOnly();
+  const rng = testRng(seed);
+  const N = c.experts.length;
+  const n = c.e0 + c.count;
+  const baseValues = c.grid ? Float32Array.from({ length: n }, () => [1, -1, 0.5, -2][Math.floor(rng() * 4)]) : values(n, rng, false);
+  const entries = [c.base, ...c.experts].map((code, i) => {
+    if (code === null) return { ptr: 0, code: SOURCE_CODE.ZERO };
+    if (i > 0 && c.grid) return { ptr: stored(code, baseValues.map((b) => b + Math.round((rng() - 0.5) * 6.99) / 64), heap), code: SOURCE_CODE[code] };
+    // experts: the base plus a task vector (so task arithmetic sees small τ), specials where asked
+    const v = i === 0 ? baseValues : values(n, rng, c.special && i === N);
+    if (i > 0 && code !== 'DELTA') for (let j = 0; j < n; j++) v[j] = baseValues[j] + v[j] / 64;
+    return { ptr: stored(code, v, heap), code: SOURCE_CODE[code] };
+  });
+  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const w = heap.place(Float64Array.from({ length: N }, (_, i) => (i % 3 === 2 ? -0.4 : 0.3 + 0.1 * i)));
+  const outBytes = c.count * OUT_SIZE[c.outCode];
+  const streams = Uint32Array.from({ length: 4 * N }, () => Math.floor(rng() * 2 ** 32));
+  const run = (f: (...a: number[]) => unknown) => {
+    const out = heap.calloc(outBytes);
+    const counts = heap.calloc(4 * (N + 3));
+    const scratch = heap.alloc(k.mergeScratch(N));
+    const cuts = heap.calloc(8 * N);
+    const states = heap.calloc(32 * N);
+    c.cuts?.forEach(([t, ties], i) => {
+      heap.f32(cuts + 8 * i, 1)[0] = t;
+      heap.u32(cuts + 8 * i + 4, 1)[0] = ties;
+    });
+    c.drops?.forEach(([thr, scale], i) => {
+      heap.u32(states + 32 * i, 4).set(streams.subarray(4 * i, 4 * i + 4));
+      heap.f64(states + 32 * i + 16, 2).set([thr, scale]);
+    });
+    const handled = f(desc, N, c.e0, c.count, c.kind, c.flags, w, 0.7, 1.3, 0.35, 0.8, cuts, states, out, c.outCode, counts, scratch, c.tiesFrom ?? c.e0);
+    return { handled, bytes: heap.u8(out, outBytes).slice(), counts: Array.from(heap.u32(counts, N + 3)), cuts: Array.from(heap.u32(cuts, 2 * N)), states: Array.from(heap.u32(states, 8 * N)) };
+  };
+  const ours = run((...a) => native!.mergePart(new Uint8Array(memory.buffer), ...a));
+  const ref = run((...a) => k.mergePart(...(a as Parameters<KernelExports['mergePart']>)));
+  return { ours, ref, streams };
+}
+
+/** Output element j's bits, with any NaN mapped to one value (see the header). */
+function outBits(bytes: Uint8Array, outCode: number): number[] {
+  const size = OUT_SIZE[outCode];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: number[] = [];
+  for (let o = 0; o < bytes.length; o += size) {
+    const b = size === 4 ? view.getUint32(o, true) : view.getUint16(o, true);
+    const nan = size === 4 ? (b & 0x7fffffff) > 0x7f800000 : outCode === SOURCE_CODE.BF16 ? (b & 0x7fff) > 0x7f80 : (b & 0x7fff) > 0x7c00;
+    out.push(nan ? -1 : b);
+  }
+  return out;
+}
+
+/** The suite; native-generic.test.ts runs it again with the AVX-512 paths off (how other CPUs run). */
+export function nativeSuite(label: string): void {
+describe.skipIf(!native)(`native merge kernel = WebAssembly kernel${label}`, () => {
+  const rules: [string, number, number][] = [
+    ['weight_avg', KIND.linear, 0],
+    ['weight_avg, base read', KIND.linear, FLAG.readBase],
+    ['task_arithmetic', KIND.gta, FLAG.readBase],
+    ['task_arithmetic, normalize flag', KIND.gta, FLAG.readBase | FLAG.normalize],
+  ];
+  const mixes: Code[][] = [['BF16', 'F16', 'F32', 'F64', 'ZERO', 'DELTA', 'BF16'], ['BF16', 'BF16', 'BF16', 'BF16', 'BF16', 'BF16', 'BF16', 'BF16']];
+  let seed = 1;
+  for (const [name, kind, flags] of rules) {
+    for (const experts of mixes) {
+      for (const outCode of [SOURCE_CODE.BF16, SOURCE_CODE.F16, SOURCE_CODE.F32]) {
+        for (const special of [false, true]) {
+          const s = seed++;
+          it(`${name}, experts ${experts.join('/')}, out ${Object.keys(SOURCE_CODE).find((key) => SOURCE_CODE[key as Code] === outCode)}${special ? ', NaN/Inf/F16 overflow inputs' : ''}`, () => {
+            const { ours, ref } = both({ kind, flags, experts, base: 'BF16', outCode, e0: 37, count: 2503, special }, s);
+            expect(ours.handled).toBe(true);
+            expect(ours.counts).toEqual(ref.counts);
+            expect(outBits(ours.bytes, outCode)).toEqual(outBits(ref.bytes, outCode));
+            if (special) expect(ref.counts[experts.length + 1]).toBeGreaterThan(0); // the case did reach the NaN/Inf recount
+            else expect(ref.counts.every((x) => x === 0)).toBe(true);
+          });
+        }
+      }
+    }
+  }
+  for (const [name, flags, experts] of [
+    ['slerp between two experts', 0, ['BF16', 'F16']],
+    ['slerp from the base', FLAG.slerpBase, ['F32']],
+    ['slerp, LoRA expert', 0, ['DELTA', 'BF16']],
+  ] as [string, number, Code[]][]) {
+    for (const count of [3, 1024, 2503]) {
+      it(`${name}, ${count} elements`, () => {
+        const { ours, ref } = both({ kind: KIND.slerp, flags: flags | FLAG.readBase, experts, base: 'BF16', outCode: SOURCE_CODE.BF16, e0: 5, count, special: count > 1024 }, seed++);
+        expect(ours.handled).toBe(true);
+        expect(ours.counts).toEqual(ref.counts);
+        expect(outBits(ours.bytes, SOURCE_CODE.BF16)).toEqual(outBits(ref.bytes, SOURCE_CODE.BF16));
+      });
+    }
+  }
+
+  // TIES: thresholds on the grid's 2/64 with a ties budget smaller than the ties (so the budget
+  // decides which equal elements stay), an expert without a cut; a later thread's part (the
+  // budget first reduced by the ties before it); with and without normalising by the kept weights
+  const tiesCuts: [number, number][] = [[2 / 64, 300], [1 / 64, 5], [-1, 0], [3 / 64, 0], [2 / 64, 100000]];
+  for (const [name, flags, tiesFrom] of [
+    ['ties', FLAG.cut | FLAG.consensus | FLAG.normalize | FLAG.readBase, undefined],
+    ['ties, no normalize', FLAG.cut | FLAG.consensus | FLAG.readBase, undefined],
+    ['ties, a later part of the range', FLAG.cut | FLAG.consensus | FLAG.normalize | FLAG.readBase, 0],
+  ] as [string, number, number | undefined][]) {
+    for (const outCode of [SOURCE_CODE.BF16, SOURCE_CODE.F32]) {
+      it(`${name}, out ${outCode === SOURCE_CODE.F32 ? 'F32' : 'BF16'}`, () => {
+        const { ours, ref } = both({ kind: KIND.gta, flags, experts: ['BF16', 'F16', 'BF16', 'F32', 'BF16'], base: 'BF16', outCode, e0: 1001, count: 4099, special: false, grid: true, cuts: tiesCuts, tiesFrom }, seed++);
+        expect(ours.handled).toBe(true);
+        expect(ours.cuts).toEqual(ref.cuts);
+        expect(ref.cuts[1]).toBeLessThan(300); // the budget was used (ties were met)
+        expect(ours.counts).toEqual(ref.counts);
+        expect(outBits(ours.bytes, outCode)).toEqual(outBits(ref.bytes, outCode));
+      });
+    }
+  }
+  // DARE: 0.3 density rescaled by 1/0.3, one expert not dropped, one without rescale, one
+  // keeping all (threshold ≥ 2³²); with and without sign consensus (dare_ties); NaN/Inf counted per expert
+  const drops: [number, number][] = [[0.3 * 2 ** 32, 1 / 0.3], [-1, 1], [0.6 * 2 ** 32, 1], [2 ** 32, 1], [0.3 * 2 ** 32 + 0.5, 1 / 0.3]];
+  for (const [name, flags] of [
+    ['dare', FLAG.drop | FLAG.readBase],
+    ['dare, normalize', FLAG.drop | FLAG.normalize | FLAG.readBase],
+    ['dare_ties', FLAG.drop | FLAG.consensus | FLAG.normalize | FLAG.readBase],
+  ] as [string, number][]) {
+    for (const special of [false, true]) {
+      it(`${name}${special ? ', NaN/Inf inputs' : ''}`, () => {
+        const { ours, ref, streams } = both({ kind: KIND.gta, flags, experts: ['BF16', 'BF16', 'F16', 'BF16', 'DELTA'], base: 'BF16', outCode: SOURCE_CODE.BF16, e0: 77, count: 3001, special, drops }, seed++);
+        expect(ours.handled).toBe(true);
+        expect(ours.states).toEqual(ref.states);
+        // the harness did drop: streams advanced by one draw per element, except the expert without a drop
+        expect(ref.states.slice(8, 12)).toEqual(Array.from(streams.subarray(4, 8)));
+        expect(ref.states.slice(0, 4)).not.toEqual(Array.from(streams.subarray(0, 4)));
+        expect(ours.counts).toEqual(ref.counts);
+        expect(outBits(ours.bytes, SOURCE_CODE.BF16)).toEqual(outBits(ref.bytes, SOURCE_CODE.BF16));
+        if (special) expect(ref.counts[5]).toBeGreaterThan(0);
+      });
+    }
+  }
+
+  it('refuses regions outside the memory it is given', () => {
+    const { heap, memory } = wasmOnly();
+    const desc = heap.place(new Uint32Array(4));
+    const w = heap.place(new Float64Array(1));
+    const counts = heap.calloc(16);
+    expect(() => native!.mergePart(new Uint8Array(memory.buffer), desc, 1, 0, 1024, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, memory.buffer.byteLength - 100, SOURCE_CODE.F32, counts, 0, 0)).toThrow(/outside the kernels' memory/);
+  });
+
+  it('is what a merge runs on this machine (the checkpoint-level tests then cover it too)', async () => {
+    const { kernels } = await import('../../src/wasm/kernels.js');
+    const spy = vi.spyOn(native!, 'mergePart');
+    try {
+      const { exports, heap } = kernels();
+      heap.scoped(() => {
+        const N = 2;
+        const src = heap.place(new Float32Array(8).fill(1));
+        const desc = heap.place(Uint32Array.from([0, SOURCE_CODE.ZERO, src, SOURCE_CODE.F32, src, SOURCE_CODE.F32]));
+        const w = heap.place(Float64Array.from([0.25, 0.5]));
+        const out = heap.calloc(32);
+        const counts = heap.calloc(4 * (N + 3));
+        exports.mergePart(desc, N, 0, 8, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, out, SOURCE_CODE.F32, counts, heap.alloc(exports.mergeScratch(N)), 0);
+        expect(Array.from(heap.f32(out, 8))).toEqual(new Array(8).fill(0.75));
+      });
+      expect(spy).toHaveReturnedWith(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+}
