@@ -40,10 +40,10 @@ export function buildNative(root, say) {
   if (process.env.MERGELENS_NATIVE === '0') return skip('MERGELENS_NATIVE=0');
   const include = includeDir(root);
   if (!include) return skip('no Node-API headers found');
-  const compilers = [...new Set([process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean))];
+  // $CC when set; else the first of cc, gcc, clang that is installed
+  const compilers = process.env.CC ? [process.env.CC] : ['cc', 'gcc', 'clang'];
   mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  let last = 'no C compiler found (cc, gcc, clang)';
   for (const cc of compilers) {
     const r = spawnSync(cc, [...NATIVE_FLAGS, '-I', include, path.join(root, 'src', 'native', 'merge.c'), '-o', tmp], { cwd: root, encoding: 'utf8' });
     if (r.error) continue; // not installed
@@ -51,9 +51,9 @@ export function buildNative(root, say) {
       renameSync(tmp, out);
       return true;
     }
+    rmSync(tmp, { force: true });
     const lines = (r.stderr || '').trim().split('\n');
-    last = `${cc} failed: ${(lines.filter((l) => /error/i.test(l)).slice(0, 3).join(' / ') || lines.slice(0, 3).join(' / '))}`;
+    return skip(`${cc} failed: ${lines.filter((l) => /error/i.test(l)).slice(0, 3).join(' / ') || lines.slice(0, 3).join(' / ')}`);
   }
-  rmSync(tmp, { force: true });
-  return skip(last);
+  return skip(`no C compiler found (${compilers.join(', ')})`);
 }

@@ -24,9 +24,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stampFile = path.join(root, 'dist', '.build-stamp.json');
 const say = (s) => process.stderr.write(`mergelens build: ${s}\n`);
 
-/** Every file under `dir` (relative to root), sorted, skipping `except` folders. */
+/** Every file under `dir` (relative to root), sorted, skipping `except` folders; none when `dir` is absent. */
 function files(dir, except = []) {
   const out = [];
+  if (!existsSync(path.join(root, dir))) return out;
   const walk = (d) => {
     for (const e of readdirSync(path.join(root, d), { withFileTypes: true })) {
       const rel = path.join(d, e.name);

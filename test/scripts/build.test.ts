@@ -1,10 +1,10 @@
 /**
  * scripts/build.mjs (`prepare`, `npm run build`): builds only the parts whose sources changed
  * by content, says what it does, and does nothing when dist/ is current — run on a scratch
- * project whose "compilers" are stubs that log each call.
+ * project whose "compilers" are stubs that log each call (the C compiler through $CC).
  */
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,13 @@ function put(file: string, text: string): void {
 function setup(): void {
   mkdirSync(p('scripts'));
   copyFileSync(path.join(ROOT, 'scripts', 'build.mjs'), p('scripts', 'build.mjs'));
+  copyFileSync(path.join(ROOT, 'scripts', 'build-native.mjs'), p('scripts', 'build-native.mjs'));
+  // C compilers: one that writes its -o output, one that fails (both log their call)
+  for (const [file, ok] of [['cc-ok', true], ['cc-fail', false]] as const) {
+    put(file, `#!${process.execPath}\nconst fs = require('fs'); fs.appendFileSync(${JSON.stringify(log)}, 'cc\\n');\n${ok ? "fs.writeFileSync(process.argv[process.argv.indexOf('-o') + 1], 'built');" : "console.error('merge.c:1:1: error: stub'); process.exit(1);"}\n`);
+    chmodSync(p(file), 0o755);
+  }
+  put('src/native/merge.c', 'int f(void) { return 1; }');
   const stub = (name: string, out: string) =>
     `require('fs').appendFileSync(${JSON.stringify(log)}, '${name}\\n'); require('fs').mkdirSync(require('path').dirname(${JSON.stringify(p(out))}), { recursive: true }); require('fs').writeFileSync(${JSON.stringify(p(out))}, 'built');`;
   put('wasm-stub.cjs', stub('wasm', 'dist/wasm/kernels.wasm'));
@@ -34,8 +41,9 @@ function setup(): void {
   put('src/cli/main.ts', 'console.log(1);');
 }
 
+let cc = 'cc-ok';
 const build = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [p('scripts', 'build.mjs'), ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [p('scripts', 'build.mjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CC: p(cc), MERGELENS_NATIVE: '' } });
   const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
   rmSync(log, { force: true });
   return { status: r.status, stderr: r.stderr, calls };
@@ -46,9 +54,11 @@ describe('scripts/build.mjs', () => {
     setup();
     let r = build();
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual(['wasm', 'tsc']);
+    expect(r.calls).toEqual(['wasm', 'tsc', 'cc']);
     expect(r.stderr).toContain('building WebAssembly kernels (no previous build)');
     expect(r.stderr).toContain('building TypeScript (no previous build)');
+    expect(r.stderr).toContain('building native merge kernel (no previous build)');
+    expect(existsSync(p('dist/native/merge.node'))).toBe(true);
 
     r = build();
     expect(r.calls).toEqual([]);
@@ -67,10 +77,30 @@ describe('scripts/build.mjs', () => {
     appendFileSync(p('src/wasm/assembly/index.ts'), '\n// changed');
     expect(build().calls).toEqual(['wasm']);
 
+    appendFileSync(p('src/native/merge.c'), '\n// changed');
+    expect(build().calls).toEqual(['cc']); // the C source is the native part's alone
+
     rmSync(p('dist/cli/main.js'));
     expect(build().calls).toEqual(['tsc']); // an output removed by hand is rebuilt
 
-    expect(build('--always').calls).toEqual(['wasm', 'tsc']);
+    expect(build('--always').calls).toEqual(['wasm', 'tsc', 'cc']);
+  });
+
+  it('the native kernel is optional: a failed compile says so, exits 0, and is retried only when its source changes', () => {
+    cc = 'cc-fail';
+    appendFileSync(p('src/native/merge.c'), '\n// changed again');
+    let r = build();
+    expect(r.status).toBe(0);
+    expect(r.calls).toEqual(['cc']);
+    expect(r.stderr).toMatch(/native merge kernel not built \(.*cc-fail failed: merge\.c:1:1: error: stub\); merges run on the WebAssembly kernels/);
+    expect(existsSync(p('dist/native/merge.node'))).toBe(false); // no binary of older sources left behind
+    r = build();
+    expect(r.calls).toEqual([]);
+    expect(r.stderr).toContain('dist/ is current');
+    cc = 'cc-ok';
+    appendFileSync(p('src/native/merge.c'), '\n// fixed');
+    expect(build().calls).toEqual(['cc']);
+    expect(existsSync(p('dist/native/merge.node'))).toBe(true);
   });
 
   it('a failed build leaves the part stale (no stamp), so the next run builds it again', () => {
