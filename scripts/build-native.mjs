@@ -37,7 +37,6 @@ export function buildNative(root, say) {
     say(`native merge kernel not built (${why}); merges run on the WebAssembly kernels, with the same results`);
     return false;
   };
-  if (process.env.MERGELENS_NATIVE === '0') return skip('MERGELENS_NATIVE=0');
   const include = includeDir(root);
   if (!include) return skip('no Node-API headers found');
   // $CC when set; else the first of cc, gcc, clang that is installed

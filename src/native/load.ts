@@ -1,9 +1,9 @@
 /**
  * The optional native merge kernel (src/native/merge.c, built at install into
- * dist/native/merge.node by scripts/build.mjs when a C compiler is present). It handles the
- * streaming rules (weight_avg, task_arithmetic, slerp) with the WebAssembly kernel's exact
- * arithmetic, eight float64 lanes wide; every other call, and every machine without it, runs
- * the WebAssembly kernel. MERGELENS_NATIVE=0 turns it off (the bench's A/B, a suspected bug).
+ * dist/native/merge.node by scripts/build.mjs when a C compiler is present): the fused merge
+ * kernel's mergePart for every rule, with the WebAssembly kernel's exact arithmetic (the same
+ * bytes), AVX2/AVX-512 wide; every machine without it runs the WebAssembly kernel.
+ * MERGELENS_NATIVE=0 turns it off (the bench's A/B, a suspected bug).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,17 +19,11 @@ export const NATIVE_PATH = fileURLToPath(new URL('../../dist/native/merge.node',
 
 let loaded: NativeMerge | null | undefined;
 
-/** Whether the native kernel may be used in this process (built, loadable, not turned off). */
-export function nativeMergePath(): string | null {
-  return process.env.MERGELENS_NATIVE === '0' || !existsSync(NATIVE_PATH) ? null : NATIVE_PATH;
-}
-
-/** The native kernel, or null (not built, turned off, or not loadable on this platform: the WebAssembly kernel runs). */
+/** The native kernel (loaded from NATIVE_PATH), or null (not built, turned off, or not loadable on this platform: the WebAssembly kernel runs). */
 export function nativeMerge(): NativeMerge | null {
   if (loaded !== undefined) return loaded;
-  const at = nativeMergePath();
   try {
-    loaded = at ? (createRequire(import.meta.url)(at) as NativeMerge) : null;
+    loaded = process.env.MERGELENS_NATIVE !== '0' && existsSync(NATIVE_PATH) ? (createRequire(import.meta.url)(NATIVE_PATH) as NativeMerge) : null;
   } catch {
     loaded = null; // e.g. a dist/ copied to another platform
   }

@@ -180,6 +180,16 @@ static inline uint32_t first_bits(uint32_t m, uint32_t ties) {
   return out;
 }
 
+/** apply_cut element by element (the steps' tail). */
+static uint32_t cut_elements(float *x, size_t n, float t, uint32_t ties) {
+  for (size_t j = 0; j < n; j++) {
+    const float a = __builtin_fabsf(x[j]);
+    if (a == t && ties > 0) ties--;
+    else if (!(a > t)) x[j] = 0.0f;
+  }
+  return ties;
+}
+
 /**
  * A magnitude cut in place (gta.ts applyCut): keep |x| > t and the first `ties` with |x| = t, in
  * flat order; zero the rest (NaN included). Returns the ties left. Sixteen elements a step: the
@@ -196,12 +206,7 @@ CLONES static uint32_t apply_cut_plain(float *x, size_t n, float t, uint32_t tie
     ties = c <= ties ? ties - c : 0;
     for (uint32_t k = 0; k < 16; k++) x[j + k] = __builtin_fabsf(x[j + k]) > t || ((keep >> k) & 1u) ? x[j + k] : 0.0f;
   }
-  for (; j < n; j++) {
-    const float a = __builtin_fabsf(x[j]);
-    if (a == t && ties > 0) ties--;
-    else if (!(a > t)) x[j] = 0.0f;
-  }
-  return ties;
+  return cut_elements(x + j, n - j, t, ties);
 }
 
 #ifdef HAVE_AVX512_PATH
@@ -222,12 +227,7 @@ __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) static uint32_t ap
     }
     _mm512_storeu_ps(x + j, _mm512_maskz_mov_ps((__mmask16)keep, v));
   }
-  for (; j < n; j++) {
-    const float a = __builtin_fabsf(x[j]);
-    if (a == t && ties > 0) ties--;
-    else if (!(a > t)) x[j] = 0.0f;
-  }
-  return ties;
+  return cut_elements(x + j, n - j, t, ties);
 }
 #endif
 

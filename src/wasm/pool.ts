@@ -10,7 +10,7 @@
 import os from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { kernels, KERNELS_PATH, type KernelExports } from './kernels.js';
-import { nativeMerge, nativeMergePath } from '../native/load.js';
+import { nativeMerge, NATIVE_PATH } from '../native/load.js';
 
 /** Atomics.waitAsync (Node ≥ 16; not in the ES2023 lib typings). */
 type AtomicsWaitAsync = { waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> } };
@@ -61,7 +61,7 @@ export class KernelPool {
 
   private addHelper(): void {
     const { heap } = kernels();
-    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, native: nativeMerge() ? nativeMergePath() : null, memory: heap.memory, flags: this.done.buffer, results: this.results.buffer } });
+    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, native: nativeMerge() ? NATIVE_PATH : null, memory: heap.memory, flags: this.done.buffer, results: this.results.buffer } });
     w.on('message', (m: { ready?: boolean; error?: string }) => {
       if (m.ready) this.ready.add(w);
       else process.stderr.write(`mergelens kernel helper failed: ${m.error}\n`);

@@ -43,7 +43,7 @@ function setup(): void {
 
 let cc = 'cc-ok';
 const build = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [p('scripts', 'build.mjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CC: p(cc), MERGELENS_NATIVE: '' } });
+  const r = spawnSync(process.execPath, [p('scripts', 'build.mjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CC: p(cc) } });
   const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
   rmSync(log, { force: true });
   return { status: r.status, stderr: r.stderr, calls };
