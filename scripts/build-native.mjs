@@ -1,5 +1,6 @@
 /**
- * The optional native merge kernel: src/native/merge.c → dist/native/merge.node with the
+ * The optional native kernels: src/native/*.c (the merge kernel and TIES's trim sweep, twins of
+ * WebAssembly exports) → dist/native/kernels.node with the
  * system's C compiler (cc, gcc or clang; $CC first) and Node-API headers (Node's own
  * include/node, else the node-api-headers package). No compiler or no headers: say so in one
  * line and build nothing — merges then run on the WebAssembly kernels, with the same bytes.
@@ -7,11 +8,11 @@
  * downloads Node's headers from the network at install; one compiler call needs none of it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-export const NATIVE_OUTPUT = 'dist/native/merge.node';
+export const NATIVE_OUTPUT = 'dist/native/kernels.node';
 /**
  * Exact float arithmetic (no FMA contraction, no fast-math): the bytes must equal the WebAssembly
  * kernel's. -fno-trapping-math only lets comparisons be vectorised (no one reads the FP flags).
@@ -34,17 +35,19 @@ export function buildNative(root, say) {
   const out = path.join(root, NATIVE_OUTPUT);
   rmSync(out, { force: true }); // never leave a binary of older sources behind
   const skip = (why) => {
-    say(`native merge kernel not built (${why}); merges run on the WebAssembly kernels, with the same results`);
+    say(`native kernels not built (${why}); merges run on the WebAssembly kernels, with the same results`);
     return false;
   };
   const include = includeDir(root);
+  const dir = path.join(root, 'src', 'native');
+  const sources = readdirSync(dir).filter((f) => f.endsWith('.c')).sort().map((f) => path.join(dir, f));
   if (!include) return skip('no Node-API headers found');
   // $CC when set; else the first of cc, gcc, clang that is installed
   const compilers = process.env.CC ? [process.env.CC] : ['cc', 'gcc', 'clang'];
   mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
   for (const cc of compilers) {
-    const r = spawnSync(cc, [...NATIVE_FLAGS, '-I', include, path.join(root, 'src', 'native', 'merge.c'), '-o', tmp], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(cc, [...NATIVE_FLAGS, '-I', include, ...sources, '-o', tmp], { cwd: root, encoding: 'utf8' });
     if (r.error) continue; // not installed
     if (r.status === 0) {
       renameSync(tmp, out);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Build dist/ (WebAssembly kernels, TypeScript, the optional native merge kernel) only when its
+ * Build dist/ (WebAssembly kernels, TypeScript, the optional native kernels) only when its
  * sources changed, and say so.
  *
  *   node scripts/build.mjs           # `prepare`: build what is stale, otherwise one line and exit
@@ -9,8 +9,8 @@
  * "Stale" is decided by content, not mtimes (a fresh clone or a checkout touches every file):
  * a SHA-256 of the inputs of each part is kept in dist/.build-stamp.json after a successful
  * build. The WebAssembly part hashes src/wasm/assembly and the build:wasm script; the TypeScript
- * part hashes the rest of src/, the tsconfig files and package.json; the optional native merge
- * kernel (scripts/build-native.mjs) hashes src/native/*.c. A published package has no
+ * part hashes the rest of src/, the tsconfig files and package.json; the optional native
+ * kernels (scripts/build-native.mjs) hash src/native/*.c and *.h. A published package has no
  * src/: nothing to do. Plain JavaScript with no dependencies, so it runs before anything is built.
  */
 import { spawnSync } from 'node:child_process';
@@ -68,14 +68,14 @@ const parts = {
   },
   ts: {
     label: 'TypeScript',
-    hash: hash([...files('src', [wasmDir]).filter((f) => !f.endsWith('.c')), 'tsconfig.json', 'tsconfig.build.json', 'package.json']),
+    hash: hash([...files('src', [wasmDir]).filter((f) => !/\.[ch]$/.test(f)), 'tsconfig.json', 'tsconfig.build.json', 'package.json']),
     output: 'dist/cli/main.js',
     build: () => run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']),
   },
   // optional: without a C compiler (or Node-API headers) merges run on the WebAssembly kernels, with the same bytes
   native: {
-    label: 'native merge kernel',
-    hash: hash(files(nativeDir).filter((f) => f.endsWith('.c')), NATIVE_FLAGS.join(' ')),
+    label: 'native kernels',
+    hash: hash(files(nativeDir).filter((f) => /\.[ch]$/.test(f)), NATIVE_FLAGS.join(' ')),
     output: NATIVE_OUTPUT,
     optional: true,
     build: () => buildNative(root, say),

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { nativeMerge } from '../native/load.js';
+import { nativeKernels } from '../native/load.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
@@ -176,7 +176,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--only <list>', 'phases to run: bandwidth,kernel,native,stream,metrics,numpy,subspace,merge,startup (default: all), and screen / sweep (only when named: screen vs metrics, minutes; the sweep overhead on the built-in zoo, ~1 min)')
     .option('--no-torch', 'skip the torch (mergekit-style) merge side-by-side')
     .option('--no-before', 'skip the float32-path merges (the "before" column of the fused path)')
-    .option('--no-wasm', 'skip the merges on the WebAssembly kernel alone (the comparison column where the native merge kernel is built)')
+    .option('--no-wasm', 'skip the merges on the WebAssembly kernels alone (the comparison column where the native kernels are built)')
     .option('--runs <list>', 'metrics passes: default,single,pair,subspace (default: default,single,pair)')
     .option('--subspace-size <n>', 'side of the square subspace test matrix', '4096')
     .option('--no-numpy', 'skip the numpy side-by-side')
@@ -297,9 +297,9 @@ async function main(argv: string[]): Promise<void> {
         await readAll([synth.base, ...experts]);
         before = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_FUSED: '0' });
       }
-      // where the native merge kernel is built, the same merge on the WebAssembly kernel alone
+      // where the native kernels are built, the same merge on the WebAssembly kernels alone
       let wasm: MergeResultFigures | undefined;
-      if (o.wasm && nativeMerge()) {
+      if (o.wasm && nativeKernels()) {
         log(`merge ${method} (${experts.length} experts), WebAssembly kernel (MERGELENS_NATIVE=0)`);
         await readAll([synth.base, ...experts]);
         wasm = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_NATIVE: '0' });

@@ -219,7 +219,7 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     out.push(
       'Merge (to disk, sharded BF16 output, fsync included; GB/s = checkpoint bytes read per second; % pc = of the page-cache read rate; ' +
         'warm = the same merge again in the same process, helper threads started and code compiled, as a sweep\'s or search\'s later merges run; before = the float32 path, ' +
-        'MERGELENS_FUSED=0; WebAssembly = the fused path on the WebAssembly kernel alone, MERGELENS_NATIVE=0 (where the native merge kernel is built; same bytes); ' +
+        'MERGELENS_FUSED=0; WebAssembly = the fused path on the WebAssembly kernel alone, MERGELENS_NATIVE=0 (where the native kernels are built; same bytes); ' +
         'torch = bench/merge_reference.py, mergekit\'s loop in torch float32, BF16 out, same files):',
     );
     const gb = (x: { bytesIn?: number; seconds?: number } | undefined) => (x?.bytesIn && x.seconds ? x.bytesIn / x.seconds / GB : undefined);

@@ -22,7 +22,7 @@
 import type { Checkpoint, FloatDType, LoraCheckpoint, LowRankDelta, ParamValue } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
-import { kernels, SOURCE_CODE } from '../wasm/kernels.js';
+import { instantiateKernels, kernels, SOURCE_CODE, type Kernels } from '../wasm/kernels.js';
 import { kernelPool } from '../wasm/pool.js';
 import { sampleBlock, trimThresholds, type TrimInput } from '../numerics/select/trim.js';
 import { NonFiniteTau, sourceBlock, type SourceBlock } from '../numerics/sources.js';
@@ -31,7 +31,7 @@ import type { MergeOptions, MergePlan, TensorPlan } from './plan.js';
 import { rowsPerChunk } from './stream.js';
 import { bool, num, str } from './params.js';
 import { tensorStateAt } from './random.js';
-import { SlerpSums } from './methods/slerp.js';
+import { SLERP_LANES, SlerpSums } from './methods/slerp.js';
 
 /** Where merged bytes go: a range of one tensor's elements, already encoded; `bytes` is valid until the promise settles. */
 export type EncodedSink = (name: string, start: number, count: number, bytes: Uint8Array) => Promise<void>;
@@ -59,6 +59,12 @@ export function fusedEligible(plan: MergePlan, dtypeOf: (name: string) => string
     const params = t.params ?? plan.params;
     return !(plan.method.id.startsWith('dare') && params.rescale === 'l1');
   });
+}
+
+/** What a tensor's merge needs from a sweep of it first: TIES's cuts ([threshold bits, ties] per expert), SLERP's coefficients. */
+interface Prescan {
+  cuts?: Uint32Array;
+  coef?: [number, number];
 }
 
 interface Unit {
@@ -149,7 +155,6 @@ export async function mergeFused(
     const factors = new Map<string, Promise<LowRankDelta>>();
     const w = heap.alloc(8 * N);
     const cuts = heap.alloc(8 * N);
-    const sums = heap.alloc(24);
     // per thread: kernel scratch, NaN/Inf counts, TIES cuts (a copy: the ties budget changes), DARE states
     const pool = kernelPool();
     const lanes = Array.from({ length: pool?.threads ?? 1 }, () => ({
@@ -158,7 +163,6 @@ export async function mergeFused(
       cuts: heap.alloc(8 * N),
       states: heap.alloc(32 * N),
     }));
-    const scratch = lanes[0].scratch;
     const desc = (slot: Slot, u: Unit): SourceBlock => {
       const entries = sources(u.t).map((c, i) => {
         const kind = kindOf(u.t, i);
@@ -191,6 +195,31 @@ export async function mergeFused(
       ).then(() => {});
       slot.reading.catch(() => undefined); // awaited when the chunk comes up (or at the end)
     };
+    // TIES cuts / SLERP coefficients of a tensor: from its block when whole, else a sweep of its chunks
+    const prescan = async (t: TensorPlan, block: SourceBlock | null, k?: Kernels): Promise<Prescan | undefined> => {
+      const rowStep = Math.max(1, rowsPerChunk(plan, t, opts.chunkElements));
+      if (id === 'ties') return { cuts: await tiesCuts(t, t.params ?? plan.params, block, sources(t), N, rowStep) };
+      if (id === 'slerp') return { coef: await slerpCoefficients(t, num(t.params ?? plan.params, 't'), block, sources(t), N, rowStep, k) };
+      return undefined;
+    };
+    // SLERP's sweeps of chunked tensors run ahead of the merge, one after another, in a kernels
+    // instance of their own (its own memory and heap: this one's is a stack the merge is using).
+    // With the sums eight lanes wide a sweep is mostly reads, which then overlap the merge's
+    // work instead of stalling it. (TIES's counting sweep is compute: ahead, on this thread, it
+    // measured slower than split between the pool's threads in turn.)
+    const ahead = new Map<TensorPlan, Promise<Prescan | undefined>>();
+    let stopped = false;
+    let chain: Promise<unknown> = Promise.resolve();
+    if (id === 'slerp' && units.some((u) => !u.whole)) {
+      const own = instantiateKernels();
+      for (const u of units) {
+        if (!u.first || u.whole) continue;
+        const p = chain.then(() => (stopped ? undefined : prescan(u.t, null, own)));
+        p.catch(() => undefined); // awaited when the tensor comes up
+        ahead.set(u.t, p);
+        chain = p.catch(() => undefined);
+      }
+    }
     const badIn = new Array<number>(N + 1).fill(0);
     let badOut = 0;
     let coef: [number, number] = [0, 0];
@@ -211,9 +240,9 @@ export async function mergeFused(
           if (u.first) {
             badIn.fill(0);
             badOut = 0;
-            const rowStep = Math.max(1, rowsPerChunk(plan, t, opts.chunkElements));
-            if (id === 'ties') await prepareCuts(t, params, u.whole ? block : null, sources(t), N, rowStep, cuts);
-            if (id === 'slerp') coef = await slerpCoefficients(t, num(params, 't'), u.whole ? block : null, sources(t), N, rowStep, sums, scratch);
+            const pre = await (ahead.get(t) ?? prescan(t, u.whole ? block : null));
+            if (pre?.cuts) heap.u32(cuts, 2 * N).set(pre.cuts);
+            if (pre?.coef) coef = pre.coef;
           }
           let flags = needBase(t) ? FLAG.readBase : 0;
           let kind: number = KIND.gta;
@@ -276,8 +305,10 @@ export async function mergeFused(
       await mergeUnits();
       await Promise.all(slots.map((s) => s.writing));
     } finally {
-      // nothing may still be reading into or writing from these regions once they are freed
-      await Promise.allSettled(slots.flatMap((s) => [s.reading, s.writing]));
+      // nothing may still be reading into or writing from these regions once they are freed, and no
+      // sweep still reading the checkpoints once the merge is over
+      stopped = true;
+      await Promise.allSettled([chain, ...slots.flatMap((s) => [s.reading, s.writing])]);
     }
   });
 }
@@ -295,15 +326,16 @@ function dareStates(seed: number, t: TensorPlan, start: number, params: Record<s
 }
 
 /**
- * Each expert's TIES cut of tensor t (threshold = k-th largest |τᵢ|, ties = k − #{|τᵢ| > t}) into
- * `cuts` (threshold −1: no cut): from the block in memory when the tensor is whole, else from
- * one sample read of spread-out rows and one counting sweep over the chunks.
+ * Each expert's TIES cut of tensor t (threshold = k-th largest |τᵢ|, ties = k − #{|τᵢ| > t}) as
+ * the kernel takes it: [threshold's float32 bits (−1: no cut), ties] per expert. From the block
+ * in memory when the tensor is whole, else from one sample read of spread-out rows and one
+ * counting sweep over the chunks.
  */
-async function prepareCuts(t: TensorPlan, params: Record<string, ParamValue>, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number, cuts: number): Promise<void> {
+async function tiesCuts(t: TensorPlan, params: Record<string, ParamValue>, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number): Promise<Uint32Array> {
   const { heap } = kernels();
   const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density'));
-  const cutF = heap.f32(cuts, 2 * N);
-  const cutU = heap.u32(cuts, 2 * N);
+  const cutU = new Uint32Array(2 * N);
+  const cutF = new Float32Array(cutU.buffer);
   // one threshold search per distinct density < 1 (experts at density ≥ 1 are kept whole)
   const byDensity = new Map<number, number[]>();
   densities.forEach((d, e) => {
@@ -345,17 +377,20 @@ async function prepareCuts(t: TensorPlan, params: Record<string, ParamValue>, bl
       cutU[2 * e + 1] = k - above[e];
     }
   }
+  return cutU;
 }
 
-/** SLERP's (s0, s1) for tensor t: sums from the block when whole, else one pass over its chunks. */
-async function slerpCoefficients(t: TensorPlan, pos: number, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number, sums: number, scratch: number): Promise<[number, number]> {
-  const { exports, heap } = kernels();
-  heap.f64(sums, 3).fill(0);
-  const useBase = N === 1;
-  if (block) exports.slerpSums(block.desc, N, 0, block.count, useBase, sums, scratch);
-  else await sweepRows(t, srcs, rowStep, (b) => exports.slerpSums(b.desc, N, 0, b.count, useBase, sums, scratch));
-  const [aa, bb, ab] = heap.f64(sums, 3);
-  return Object.assign(new SlerpSums(), { aa, bb, ab }).coefficients(pos);
+/** SLERP's (s0, s1) for tensor t: sums from the block when whole, else one pass over its chunks (on kernels `k`). */
+async function slerpCoefficients(t: TensorPlan, pos: number, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number, k = kernels()): Promise<[number, number]> {
+  const { exports, heap } = k;
+  return heap.scopedAsync(async () => {
+    const sums = heap.calloc(8 * (3 * SLERP_LANES + 1));
+    const scratch = heap.alloc(exports.mergeScratch(N));
+    const useBase = N === 1;
+    if (block) exports.slerpSums(block.desc, N, 0, block.count, useBase, sums, scratch);
+    else await sweepRows(t, srcs, rowStep, (b) => exports.slerpSums(b.desc, N, 0, b.count, useBase, sums, scratch), k);
+    return SlerpSums.fromLanes(heap.f64(sums, 3 * SLERP_LANES + 1)).coefficients(pos);
+  });
 }
 
 /** Row ranges [first row, rows] of tensor t read into a fresh heap block (stored bytes of every source, back to back). */
@@ -389,8 +424,8 @@ async function readRows(t: TensorPlan, srcs: (Checkpoint | null)[], ranges: [num
  * this one is visited (two regions per source, used in turn; what a visit allocates is freed
  * after it). TIES's counting sweep and SLERP's sums ran read, then compute, then read.
  */
-async function sweepRows(t: TensorPlan, srcs: (Checkpoint | null)[], rowStep: number, visit: (b: SourceBlock) => void | Promise<void>): Promise<void> {
-  const { heap } = kernels();
+async function sweepRows(t: TensorPlan, srcs: (Checkpoint | null)[], rowStep: number, visit: (b: SourceBlock) => void | Promise<void>, k = kernels()): Promise<void> {
+  const { heap } = k;
   const rows = t.shape.length ? t.shape[0] : 1;
   const cols = rows ? t.numel / rows : 0;
   const sizes = srcs.map((c) => (c ? FLOAT_DTYPE_BYTES[c.location(t.name)!.dtype as FloatDType] : 0));

@@ -1,29 +1,37 @@
 /**
- * The optional native merge kernel (src/native/merge.c, built at install into
- * dist/native/merge.node by scripts/build.mjs when a C compiler is present): the fused merge
- * kernel's mergePart for every rule, with the WebAssembly kernel's exact arithmetic (the same
- * bytes), AVX2/AVX-512 wide; every machine without it runs the WebAssembly kernel.
- * MERGELENS_NATIVE=0 turns it off (the bench's A/B, a suspected bug).
+ * The optional native kernels (src/native/*.c, built at install into dist/native/kernels.node by
+ * scripts/build.mjs when a C compiler is present): twins of WebAssembly exports — the fused
+ * merge kernel's mergePart for every rule, and bracketSweep, TIES's trim-threshold sweep — with
+ * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide; every machine
+ * without them runs the WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
+ * A/B, a suspected bug).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** What merge.node exports: mergePart(view of the kernels' memory, …the WebAssembly mergePart's arguments) → handled. */
-export interface NativeMerge {
-  mergePart(memory: Uint8Array, ...args: number[]): boolean;
+/** Returned by a twin that leaves the call to the WebAssembly kernel. */
+export const NOT_TAKEN = -1;
+
+/** A native twin: f(view of the kernels' memory, …the WebAssembly export's arguments) → its result, or NOT_TAKEN. */
+export type NativeTwin = (memory: Uint8Array, ...args: number[]) => number;
+
+/** What kernels.node exports: twins by the name of the WebAssembly export each stands in for. */
+export interface NativeKernels {
+  mergePart: NativeTwin;
+  bracketSweep: NativeTwin;
 }
 
 /** Where the build puts the addon (absolute path). */
-export const NATIVE_PATH = fileURLToPath(new URL('../../dist/native/merge.node', import.meta.url));
+export const NATIVE_PATH = fileURLToPath(new URL('../../dist/native/kernels.node', import.meta.url));
 
-let loaded: NativeMerge | null | undefined;
+let loaded: NativeKernels | null | undefined;
 
-/** The native kernel (loaded from NATIVE_PATH), or null (not built, turned off, or not loadable on this platform: the WebAssembly kernel runs). */
-export function nativeMerge(): NativeMerge | null {
+/** The native kernels (loaded from NATIVE_PATH), or null (not built, turned off, or not loadable on this platform: the WebAssembly kernels run). */
+export function nativeKernels(): NativeKernels | null {
   if (loaded !== undefined) return loaded;
   try {
-    loaded = process.env.MERGELENS_NATIVE !== '0' && existsSync(NATIVE_PATH) ? (createRequire(import.meta.url)(NATIVE_PATH) as NativeMerge) : null;
+    loaded = process.env.MERGELENS_NATIVE !== '0' && existsSync(NATIVE_PATH) ? (createRequire(import.meta.url)(NATIVE_PATH) as NativeKernels) : null;
   } catch {
     loaded = null; // e.g. a dist/ copied to another platform
   }

@@ -8,67 +8,10 @@
 // into the sum, and the next block is prefetched.
 //
 // Build flags keep the arithmetic exact: -ffp-contract=off (no FMA fusion), no -ffast-math.
-#include <node_api.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX512_PATH 1
-#endif
+#include "common.h"
 
-#define MB 1024
-enum { CODE_F32 = 0, CODE_F16 = 1, CODE_BF16 = 2, CODE_F64 = 3, CODE_TAU = 4, CODE_ZERO = 5, CODE_DELTA = 6 };
 enum { KIND_LINEAR = 0, KIND_GTA = 1, KIND_SLERP = 2 };
 enum { FLAG_CUT = 1, FLAG_DROP = 2, FLAG_CONSENSUS = 4, FLAG_NORMALIZE = 8, FLAG_SLERP_BASE = 16, FLAG_READ_BASE = 32 };
-
-// One binary for every x86-64: the loops are compiled for AVX-512, AVX2 and baseline, picked at load.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define CLONES
-#endif
-
-// A block is a 2 KB run per BF16 source, too short for the hardware prefetcher to pick up: the
-// loops over stored bytes prefetch the same source's next block one cache line per 32 elements
-// (measured at 1.1B × 8 weight_avg: 6.4–7.4 CPU-s against 7.9–9.9; all 32 lines at the block's
-// start measured 8.2–9.1). A prefetch past the source's end is harmless (it never faults).
-#define PREFETCH_NEXT(p, j) __builtin_prefetch((p) + (j) + MB, 0, 0)
-
-static inline uint32_t f32_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
-static inline float bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
-
-/** f16 bits → f32 bits, exactly (as dtype.ts f16Bits: the exponent/mantissa placed, then ×2¹¹²). */
-static inline uint32_t f16_bits(uint32_t h) {
-  uint32_t s = (h & 0x8000u) << 16, em = h & 0x7fffu;
-  if (em >= 0x7c00u) return s | 0x7f800000u | ((em & 0x3ffu) << 13);
-  return s | f32_bits(bits_f32(em << 13) * 5.192296858534828e33f);
-}
-
-/** out[0, len) = elements [e0, e0 + len) of a source as float32 (dtype.ts decodeBlock), zeros to L. */
-CLONES static void decode_padded(const uint8_t *mem, uint32_t src, uint32_t code, size_t e0, size_t len, size_t L, float *out) {
-  size_t j = 0;
-  if (code == CODE_F32 || code == CODE_TAU) {
-    memcpy(out, mem + src + 4 * e0, 4 * len);
-    j = len;
-  } else if (code == CODE_BF16) {
-    const uint16_t *p = (const uint16_t *)(mem + src) + e0;
-    uint32_t *o = (uint32_t *)out;
-    for (; j + 32 <= len; j += 32) {
-      PREFETCH_NEXT(p, j);
-      for (size_t k = j; k < j + 32; k++) o[k] = (uint32_t)p[k] << 16;
-    }
-    for (; j < len; j++) o[j] = (uint32_t)p[j] << 16;
-  } else if (code == CODE_F16) {
-    const uint16_t *p = (const uint16_t *)(mem + src) + e0;
-    uint32_t *o = (uint32_t *)out;
-    for (; j < len; j++) o[j] = f16_bits(p[j]);
-  } else if (code == CODE_F64) {
-    const double *p = (const double *)(mem + src) + e0;
-    for (; j < len; j++) out[j] = (float)p[j];
-  }
-  for (; j < L; j++) out[j] = 0;
-}
 
 /** #NaN/Inf among n float32 values. */
 CLONES static uint32_t non_finite(const float *x, size_t n) {
@@ -210,29 +153,57 @@ CLONES static uint32_t apply_cut_plain(float *x, size_t n, float t, uint32_t tie
 }
 
 #ifdef HAVE_AVX512_PATH
-/** apply_cut_plain with the comparisons into mask registers. */
-__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) static uint32_t apply_cut_avx512(float *x, size_t n, float t, uint32_t ties) {
+/**
+ * The lanes a cut at t keeps of sixteen |τ| (among `lanes`): those above t, and of those equal
+ * to t the first *ties in lane order (the budget reduced by what they take). Branch-free but
+ * for the step where the budget runs out: with BF16 task vectors most steps hold a tie.
+ */
+static inline __attribute__((always_inline)) AVX512 __mmask16 cut_keep(__m512 a, __m512 tv, __mmask16 lanes, uint32_t *ties) {
+  const uint32_t eq = _mm512_mask_cmp_ps_mask(lanes, a, tv, _CMP_EQ_OQ);
+  const uint32_t c = (uint32_t)__builtin_popcount(eq), b = *ties;
+  const uint32_t take = c <= b ? eq : first_bits(eq, b);
+  *ties = c <= b ? b - c : 0;
+  return (__mmask16)(_mm512_mask_cmp_ps_mask(lanes, a, tv, _CMP_GT_OQ) | take);
+}
+
+/** apply_cut_plain with the comparisons into mask registers (the tail as masked lanes). */
+AVX512 static uint32_t apply_cut_avx512(float *x, size_t n, float t, uint32_t ties) {
   const __m512 tv = _mm512_set1_ps(t);
-  const __m512i absMask = _mm512_set1_epi32(0x7fffffff);
-  size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const __m512 v = _mm512_loadu_ps(x + j);
-    const __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), absMask));
-    const uint32_t eq = _mm512_cmp_ps_mask(a, tv, _CMP_EQ_OQ);
-    uint32_t keep = _mm512_cmp_ps_mask(a, tv, _CMP_GT_OQ);
-    if (eq) {
-      const uint32_t c = (uint32_t)__builtin_popcount(eq);
-      keep |= c <= ties ? eq : first_bits(eq, ties);
-      ties = c <= ties ? ties - c : 0;
-    }
-    _mm512_storeu_ps(x + j, _mm512_maskz_mov_ps((__mmask16)keep, v));
+  for (size_t j = 0; j < n; j += 16) {
+    const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(lanes, x + j);
+    _mm512_mask_storeu_ps(x + j, lanes, _mm512_maskz_mov_ps(cut_keep(_mm512_abs_ps(v), tv, lanes, &ties), v));
   }
-  return cut_elements(x + j, n - j, t, ties);
+  return ties;
+}
+
+/**
+ * A BF16 expert's block made τ and cut in one loop (merge_range's decode, NaN/Inf count,
+ * subtraction and apply_cut, fused): out[0, L) = cut(fround(θ − θ₀)) over the len stored
+ * elements, zeros past them (base32 is zero-padded to L); returns #NaN/Inf among the θ (counted
+ * again, element by element, only in a block that has one).
+ */
+AVX512 static uint32_t tau_cut_bf16_avx512(const uint16_t *p, const float *base32, size_t len, size_t L, float t, uint32_t *ties, float *out) {
+  const __m512 tv = _mm512_set1_ps(t);
+  const __m512i exp = _mm512_set1_epi32(0x7f800000);
+  uint32_t budget = *ties; // a local: through the pointer it went to memory every step (it may alias out)
+  __mmask16 bad = 0;
+  for (size_t j = 0; j < L; j += 16) {
+    const __mmask16 lanes = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+    const __mmask16 stored = len >= j + 16 ? (__mmask16)0xffff : len > j ? (__mmask16)((1u << (len - j)) - 1) : 0;
+    if ((j & 31) == 0) PREFETCH_NEXT(p, j);
+    const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(stored, p + j)), 16);
+    bad |= _mm512_mask_cmpeq_epi32_mask(stored, _mm512_and_si512(w, exp), exp);
+    const __m512 x = _mm512_sub_ps(_mm512_castsi512_ps(w), _mm512_maskz_loadu_ps(lanes, base32 + j));
+    _mm512_mask_storeu_ps(out + j, lanes, _mm512_maskz_mov_ps(cut_keep(_mm512_abs_ps(x), tv, stored, &budget) | (lanes & ~stored), x));
+  }
+  *ties = budget;
+  uint32_t n = 0;
+  if (bad)
+    for (size_t j = 0; j < len; j++) n += (p[j] & 0x7f80u) == 0x7f80u;
+  return n;
 }
 #endif
-
-/** AVX-512 F/VL/DQ/BW on this CPU (set at load): the mask-heavy rules use intrinsics there; elsewhere plain loops (slower, same bytes). */
-static int has_avx512 = 0;
 
 static uint32_t apply_cut(float *x, size_t n, float t, uint32_t ties) {
 #ifdef HAVE_AVX512_PATH
@@ -257,13 +228,17 @@ static inline __attribute__((always_inline)) void xoshiro8(u32x8 *a, u32x8 *b, u
 }
 
 #ifdef HAVE_AVX512_PATH
-/** The masked sums of consensus_combine, eight lanes with mask registers (n rounded up to 8 stays inside the MB-element blocks). */
-__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) static void consensus_sums_avx512(float *const *taus, const double *w, int N, size_t n, const double *total,
-                                                                                                   double *num, double *den) {
+/**
+ * consensus_combine in one loop, eight elements a step in registers: the total in expert order,
+ * then the masked sums, then the output (the float64 arrays and three passes over them, gone).
+ * n rounded up to 8 stays inside the MB-element blocks; the lanes past n are not read back.
+ */
+AVX512 static void consensus_avx512(float *const *taus, const double *w, int N, size_t n, int normalize, double lambda, const float *base, float *out) {
   const size_t n8 = (n + 7) & ~(size_t)7;
-  const __m512d zero = _mm512_setzero_pd();
+  const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), lam = _mm512_set1_pd(lambda);
   for (size_t j = 0; j < n8; j += 8) {
-    const __m512d tot = _mm512_loadu_pd(total + j);
+    __m512d tot = zero;
+    for (int i = 0; i < N; i++) tot = _mm512_add_pd(tot, _mm512_mul_pd(_mm512_set1_pd(w[i]), _mm512_cvtps_pd(_mm256_loadu_ps(taus[i] + j))));
     const __mmask8 p = _mm512_cmp_pd_mask(tot, zero, _CMP_GE_OQ);
     __m512d nu = zero, de = zero;
     for (int i = 0; i < N; i++) {
@@ -273,13 +248,15 @@ __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) static void consen
       nu = _mm512_add_pd(nu, _mm512_maskz_mov_pd(m, v));
       de = _mm512_add_pd(de, _mm512_maskz_mov_pd(m, wv));
     }
-    _mm512_storeu_pd(num + j, nu);
-    _mm512_storeu_pd(den + j, de);
+    // div = normalize && den ≠ 0 ? den : 1 (≠ as C's: true for NaN)
+    const __m512d div = normalize ? _mm512_mask_mov_pd(one, _mm512_cmp_pd_mask(de, zero, _CMP_NEQ_UQ), de) : one;
+    const __m512d q = _mm512_div_pd(_mm512_mul_pd(lam, nu), div);
+    _mm256_storeu_ps(out + j, _mm512_cvtpd_ps(base ? _mm512_add_pd(_mm512_cvtps_pd(_mm256_loadu_ps(base + j)), q) : q));
   }
 }
 
 /** dare_masks' draws with the comparison into a mask register: one byte of eight keep bits per element. */
-__attribute__((target("avx512f,avx512vl,avx512dq,avx512bw"))) static void dare_bits_avx512(u32x8 *a, u32x8 *b, u32x8 *c, u32x8 *d, const u32x8 *lim, uint8_t always, size_t len,
+AVX512 static void dare_bits_avx512(u32x8 *a, u32x8 *b, u32x8 *c, u32x8 *d, const u32x8 *lim, uint8_t always, size_t len,
                                                                                              uint8_t *bits) {
   __m256i L;
   memcpy(&L, lim, 32);
@@ -350,12 +327,14 @@ CLONES static void apply_drop(float *restrict x, size_t len, const uint8_t *rest
  */
 static void consensus_combine(float *const *taus, const double *w, int N, size_t n, int normalize, double lambda, const float *base, double *restrict total,
                               double *restrict num, double *restrict den, float *restrict out) {
+#ifdef HAVE_AVX512_PATH
+  if (has_avx512) {
+    consensus_avx512(taus, w, N, n, normalize, lambda, base, out);
+    return;
+  }
+#endif
   for (size_t j = 0; j < n; j++) total[j] = 0.0;
   for (int i = 0; i < N; i++) acc_f32(total, taus[i], n, w[i]);
-#ifdef HAVE_AVX512_PATH
-  if (has_avx512) consensus_sums_avx512(taus, w, N, n, total, num, den);
-  else
-#endif
   {
     for (size_t j = 0; j < n; j++) num[j] = 0.0, den[j] = 0.0;
     for (int i = 0; i < N; i++) {
@@ -384,7 +363,8 @@ static void consensus_combine(float *const *taus, const double *w, int N, size_t
 static void merge_range(uint8_t *mem, uint32_t src, int N, size_t e0, size_t count, uint32_t kind, uint32_t flags, uint32_t wp,
                         double lambda, double wdiv, double s0, double s1, uint32_t cutsp, uint32_t statesp, uint32_t outp, uint32_t outCode,
                         uint32_t countsp, uint32_t scratchp) {
-  static _Thread_local double acc[MB] __attribute__((aligned(64))), num[MB] __attribute__((aligned(64))), den[MB] __attribute__((aligned(64)));
+  // on the stack (24 KB): a _Thread_local buffer in a shared object costs a __tls_get_addr call per access the compiler does not hoist
+  double acc[MB] __attribute__((aligned(64))), num[MB] __attribute__((aligned(64))), den[MB] __attribute__((aligned(64)));
   float *const base32 = (float *)(mem + scratchp), *const out32 = base32 + MB;
   float *taus[256];
   uint8_t *const keep = (uint8_t *)(out32 + (size_t)(N + 1) * MB); // the mask blocks of mergeScratch (N·MB·4 bytes; DARE's keep bits use ⌈N/8⌉·MB)
@@ -435,12 +415,18 @@ static void merge_range(uint8_t *mem, uint32_t src, int N, size_t e0, size_t cou
       if (flags & FLAG_DROP) for (int g = 0; g < N; g += 8) dare_masks(mem, statesp, g, N, len, keep + (size_t)(g / 8) * MB);
       for (int i = 0; i < N; i++) {
         float *t = taus[i];
+        float *cut = (float *)(mem + cutsp) + 2 * i;
+        uint32_t *ties = (uint32_t *)(mem + cutsp) + 2 * i + 1;
+#ifdef HAVE_AVX512_PATH
+        if (has_avx512 && (flags & FLAG_CUT) && *cut >= 0 && desc[2 * (i + 1) + 1] == CODE_BF16) {
+          counts[1 + i] += tau_cut_bf16_avx512((const uint16_t *)(mem + desc[2 * (i + 1)]) + e, base32, len, L, *cut, ties, t);
+          continue;
+        }
+#endif
         decode_expert(mem, src, i, e, len, L, base32, t);
         counts[1 + i] += non_finite(t, len);
         sub_in_place(t, base32, L);
         if (flags & FLAG_CUT) {
-          float *cut = (float *)(mem + cutsp) + 2 * i;
-          uint32_t *ties = (uint32_t *)(mem + cutsp) + 2 * i + 1;
           if (*cut >= 0) *ties = apply_cut(t, len, *cut, *ties);
         } else if (flags & FLAG_DROP) {
           const double *dp = (const double *)(mem + statesp + 32 * (size_t)i + 16);
@@ -504,62 +490,25 @@ static void merge_part(uint8_t *mem, uint32_t src, int N, size_t e0, size_t coun
   merge_range(mem, src, N, e0, count, kind, flags, wp, lambda, wdiv, s0, s1, cutsp, statesp, outp, outCode, countsp, scratchp);
 }
 
-// ── Node-API: mergePart(memory view, …mergePart's arguments) → true when handled here
+// ── Node-API: mergePart(memory view, …mergePart's arguments) → 0, or −1 when not taken here
 
-static napi_value merge_part_js(napi_env env, napi_callback_info info) {
-  size_t argc = 19;
-  napi_value argv[19];
-  napi_value result;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 19) {
-    napi_throw_error(env, NULL, "mergelens native mergePart: expected 19 arguments");
-    return NULL;
-  }
-  void *data;
-  size_t length, offset;
-  napi_typedarray_type type;
-  napi_value ab;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "mergelens native mergePart: argument 0 must be a Uint8Array over the kernels' memory");
-    return NULL;
-  }
-  double a[18];
-  for (int k = 0; k < 18; k++) {
-    if (napi_get_value_double(env, argv[k + 1], &a[k]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "mergelens native mergePart: arguments 1-18 must be numbers");
-      return NULL;
-    }
-  }
+napi_value merge_part_js(napi_env env, napi_callback_info info) {
+  TwinCall c;
+  if (!twin_args(env, info, "mergePart", 18, &c)) return NULL;
+  const double *a = c.a;
   const uint32_t src = (uint32_t)a[0], kind = (uint32_t)a[4], flags = (uint32_t)a[5], outCode = (uint32_t)a[14];
   const int N = (int)a[1];
   const size_t e0 = (size_t)a[2], count = (size_t)a[3];
   const size_t tiesFrom = (size_t)a[17];
-  // scratch: mergeScratch(N) bytes (N + 2 float32 blocks, N mask blocks, a table and lanes)
+  if (!((kind == KIND_LINEAR || kind == KIND_GTA || kind == KIND_SLERP) && (outCode == CODE_F32 || outCode == CODE_F16 || outCode == CODE_BF16) && N >= 1 && N <= 256)) return twin_result(env, NOT_TAKEN);
+  // every region the kernel touches lies in the memory; scratch: mergeScratch(N) bytes (N + 2 float32 blocks, N mask blocks, a table and lanes)
   const size_t scratchBytes = (size_t)(2 * N + 2) * MB * 4;
-  const int handled = (kind == KIND_LINEAR || kind == KIND_GTA || kind == KIND_SLERP) && (outCode == CODE_F32 || outCode == CODE_F16 || outCode == CODE_BF16) && N >= 1 && N <= 256;
-  if (handled) {
-    // every region the kernel touches lies in the memory (a wasm trap's guarantee, kept here)
-    const size_t outEnd = (size_t)a[13] + count * (outCode == CODE_F32 ? 4 : 2);
-    if (outEnd > length || (size_t)a[0] + 8 * ((size_t)N + 1) > length || (size_t)a[6] + 8 * (size_t)N > length || (size_t)a[15] + 4 * ((size_t)N + 3) > length ||
-        (size_t)a[16] + scratchBytes > length || ((flags & FLAG_CUT) && (size_t)a[11] + 8 * (size_t)N > length) || ((flags & FLAG_DROP) && (size_t)a[12] + 32 * (size_t)N > length)) {
-      napi_throw_range_error(env, NULL, "mergelens native mergePart: a region lies outside the kernels' memory");
-      return NULL;
-    }
-    merge_part((uint8_t *)data, src, N, e0, count, kind, flags, (uint32_t)a[6], a[7], a[8], a[9], a[10], (uint32_t)a[11], (uint32_t)a[12], (uint32_t)a[13], outCode,
-               (uint32_t)a[15], (uint32_t)a[16], tiesFrom);
-  }
-  napi_get_boolean(env, handled, &result);
-  return result;
-}
-
-NAPI_MODULE_INIT() {
-#ifdef HAVE_AVX512_PATH
-  __builtin_cpu_init();
-  // MERGELENS_NATIVE_AVX512=0: the plain loops (how CPUs without AVX-512 run; test/merge/native-generic.test.ts)
-  const char *off = getenv("MERGELENS_NATIVE_AVX512");
-  has_avx512 = !(off && off[0] == '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-#endif
-  napi_value fn;
-  napi_create_function(env, "mergePart", NAPI_AUTO_LENGTH, merge_part_js, NULL, &fn);
-  napi_set_named_property(env, exports, "mergePart", fn);
-  return exports;
+  const size_t outEnd = (size_t)a[13] + count * (outCode == CODE_F32 ? 4 : 2);
+  const size_t L = c.length;
+  if (outEnd > L || !sources_in_memory(c.mem, L, src, N, e0 + count) || (size_t)a[6] + 8 * (size_t)N > L || (size_t)a[15] + 4 * ((size_t)N + 3) > L ||
+      (size_t)a[16] + scratchBytes > L || ((flags & FLAG_CUT) && (size_t)a[11] + 8 * (size_t)N > L) || ((flags & FLAG_DROP) && (size_t)a[12] + 32 * (size_t)N > L))
+    return twin_out_of_memory(env, "mergePart");
+  merge_part(c.mem, src, N, e0, count, kind, flags, (uint32_t)a[6], a[7], a[8], a[9], a[10], (uint32_t)a[11], (uint32_t)a[12], (uint32_t)a[13], outCode,
+             (uint32_t)a[15], (uint32_t)a[16], tiesFrom);
+  return twin_result(env, 0);
 }

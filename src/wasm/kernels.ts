@@ -8,8 +8,8 @@
  * pair kernel takes ~1.0 ns per pair-element with decode included, against ~7.2 ns for the
  * TypeScript kernels it replaced without it; the panel products run at ~13 GFLOP/s against ~3.
  * WebAssembly SIMD runs wherever Node 20 does; where a C compiler was present at install, the
- * merge kernel's calls go to its native twin instead (src/native/merge.c: AVX2/AVX-512, the same
- * bytes), see withNative below.
+ * merge kernel's and TIES's trim sweep's calls go to their native twins instead (src/native:
+ * AVX2/AVX-512, the same bytes), see withNative below.
  *
  * One instance per thread (worker_threads each load their own). Its memory is a shared
  * WebAssembly.Memory: growing it never detaches the typed-array views callers hold, so a view
@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { nativeMerge } from '../native/load.js';
+import { nativeKernels, NOT_TAKEN, type NativeKernels } from '../native/load.js';
 
 /** The exports of kernels.wasm (pointers are byte offsets into the shared memory). */
 export interface KernelExports {
@@ -209,14 +209,19 @@ export function instantiateKernels(): Kernels {
   return { exports, heap: new WasmHeap(memory, exports.heapBase()) };
 }
 
-/** The exports, with mergePart going to the native kernel where it is built and takes the call (src/native/load.ts). */
+/** The exports, with each export that has a native twin going to it where it is built and takes the call (src/native/load.ts). */
 function withNative(wasm: KernelExports, memory: WebAssembly.Memory): KernelExports {
-  const native = nativeMerge();
+  const native = nativeKernels();
   if (!native) return wasm;
-  const mergePart: KernelExports['mergePart'] = (...a) => {
-    if (!native.mergePart(new Uint8Array(memory.buffer), ...a)) wasm.mergePart(...a);
-  };
-  return Object.create(wasm, { mergePart: { value: mergePart } }) as KernelExports; // the exports object is frozen
+  const twins = Object.keys(native).map((name) => {
+    const fallback = (wasm as unknown as Record<string, (...a: number[]) => number>)[name];
+    const value = (...a: number[]) => {
+      const r = native[name as keyof NativeKernels](new Uint8Array(memory.buffer), ...a);
+      return r === NOT_TAKEN ? fallback(...a) : r;
+    };
+    return [name, { value }] as const;
+  });
+  return Object.create(wasm, Object.fromEntries(twins)) as KernelExports; // the exports object is frozen
 }
 
 /** This thread's kernels, instantiated on first use (synchronously: the module is ~10 KB). */

@@ -10,7 +10,7 @@
 import os from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { kernels, KERNELS_PATH, type KernelExports } from './kernels.js';
-import { nativeMerge, NATIVE_PATH } from '../native/load.js';
+import { nativeKernels, NATIVE_PATH, NOT_TAKEN } from '../native/load.js';
 
 /** Atomics.waitAsync (Node ≥ 16; not in the ES2023 lib typings). */
 type AtomicsWaitAsync = { waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> } };
@@ -23,9 +23,10 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { readFileSync } = require('node:fs');
 const { wasm, native, memory, flags, results } = workerData;
 const wk = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)), { env: { memory } }).exports;
-// mergePart on the native kernel where it takes the call, as kernels.ts withNative does on the main thread
+// the exports with native twins go to them where they take the call, as kernels.ts withNative does on the main thread
 const nk = native ? require(native) : null;
-const k = nk ? Object.create(wk, { mergePart: { value: (...a) => nk.mergePart(new Uint8Array(memory.buffer), ...a) || wk.mergePart(...a) } }) : wk;
+const twin = (f) => (...a) => { const r = nk[f](new Uint8Array(memory.buffer), ...a); return r === ${NOT_TAKEN} ? wk[f](...a) : r; };
+const k = nk ? Object.create(wk, Object.fromEntries(Object.keys(nk).map((f) => [f, { value: twin(f) }]))) : wk;
 const done = new Int32Array(flags);
 const out = new Float64Array(results);
 parentPort.postMessage({ ready: true });
@@ -61,7 +62,7 @@ export class KernelPool {
 
   private addHelper(): void {
     const { heap } = kernels();
-    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, native: nativeMerge() ? NATIVE_PATH : null, memory: heap.memory, flags: this.done.buffer, results: this.results.buffer } });
+    const w = new Worker(HELPER, { eval: true, workerData: { wasm: KERNELS_PATH, native: nativeKernels() ? NATIVE_PATH : null, memory: heap.memory, flags: this.done.buffer, results: this.results.buffer } });
     w.on('message', (m: { ready?: boolean; error?: string }) => {
       if (m.ready) this.ready.add(w);
       else process.stderr.write(`mergelens kernel helper failed: ${m.error}\n`);

@@ -26,10 +26,12 @@ function setup(): void {
   copyFileSync(path.join(ROOT, 'scripts', 'build-native.mjs'), p('scripts', 'build-native.mjs'));
   // C compilers: one that writes its -o output, one that fails (both log their call)
   for (const [file, ok] of [['cc-ok', true], ['cc-fail', false]] as const) {
-    put(file, `#!${process.execPath}\nconst fs = require('fs'); fs.appendFileSync(${JSON.stringify(log)}, 'cc\\n');\n${ok ? "fs.writeFileSync(process.argv[process.argv.indexOf('-o') + 1], 'built');" : "console.error('merge.c:1:1: error: stub'); process.exit(1);"}\n`);
+    put(file, `#!${process.execPath}\nconst fs = require('fs'); fs.appendFileSync(${JSON.stringify(log)}, 'cc ' + process.argv.filter((a) => a.endsWith('.c')).map((a) => require('path').basename(a)).join(',') + '\\n');\n${ok ? "fs.writeFileSync(process.argv[process.argv.indexOf('-o') + 1], 'built');" : "console.error('merge.c:1:1: error: stub'); process.exit(1);"}\n`);
     chmodSync(p(file), 0o755);
   }
   put('src/native/merge.c', 'int f(void) { return 1; }');
+  put('src/native/select.c', 'int g(void) { return 2; }');
+  put('src/native/common.h', 'int f(void);');
   const stub = (name: string, out: string) =>
     `require('fs').appendFileSync(${JSON.stringify(log)}, '${name}\\n'); require('fs').mkdirSync(require('path').dirname(${JSON.stringify(p(out))}), { recursive: true }); require('fs').writeFileSync(${JSON.stringify(p(out))}, 'built');`;
   put('wasm-stub.cjs', stub('wasm', 'dist/wasm/kernels.wasm'));
@@ -42,6 +44,8 @@ function setup(): void {
 }
 
 let cc = 'cc-ok';
+/** The C compiler's call: every C source of src/native, in one. */
+const CC = 'cc merge.c,select.c';
 const build = (...args: string[]) => {
   const r = spawnSync(process.execPath, [p('scripts', 'build.mjs'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CC: p(cc) } });
   const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [];
@@ -54,11 +58,11 @@ describe('scripts/build.mjs', () => {
     setup();
     let r = build();
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual(['wasm', 'tsc', 'cc']);
+    expect(r.calls).toEqual(['wasm', 'tsc', CC]);
     expect(r.stderr).toContain('building WebAssembly kernels (no previous build)');
     expect(r.stderr).toContain('building TypeScript (no previous build)');
-    expect(r.stderr).toContain('building native merge kernel (no previous build)');
-    expect(existsSync(p('dist/native/merge.node'))).toBe(true);
+    expect(r.stderr).toContain('building native kernels (no previous build)');
+    expect(existsSync(p('dist/native/kernels.node'))).toBe(true);
 
     r = build();
     expect(r.calls).toEqual([]);
@@ -78,12 +82,14 @@ describe('scripts/build.mjs', () => {
     expect(build().calls).toEqual(['wasm']);
 
     appendFileSync(p('src/native/merge.c'), '\n// changed');
-    expect(build().calls).toEqual(['cc']); // the C source is the native part's alone
+    expect(build().calls).toEqual([CC]); // the C sources are the native part's alone
+    appendFileSync(p('src/native/common.h'), '\n// changed');
+    expect(build().calls).toEqual([CC]); // and its header
 
     rmSync(p('dist/cli/main.js'));
     expect(build().calls).toEqual(['tsc']); // an output removed by hand is rebuilt
 
-    expect(build('--always').calls).toEqual(['wasm', 'tsc', 'cc']);
+    expect(build('--always').calls).toEqual(['wasm', 'tsc', CC]);
   });
 
   it('the native kernel is optional: a failed compile says so, exits 0, and is retried only when its source changes', () => {
@@ -91,16 +97,16 @@ describe('scripts/build.mjs', () => {
     appendFileSync(p('src/native/merge.c'), '\n// changed again');
     let r = build();
     expect(r.status).toBe(0);
-    expect(r.calls).toEqual(['cc']);
-    expect(r.stderr).toMatch(/native merge kernel not built \(.*cc-fail failed: merge\.c:1:1: error: stub\); merges run on the WebAssembly kernels/);
-    expect(existsSync(p('dist/native/merge.node'))).toBe(false); // no binary of older sources left behind
+    expect(r.calls).toEqual([CC]);
+    expect(r.stderr).toMatch(/native kernels not built \(.*cc-fail failed: merge\.c:1:1: error: stub\); merges run on the WebAssembly kernels/);
+    expect(existsSync(p('dist/native/kernels.node'))).toBe(false); // no binary of older sources left behind
     r = build();
     expect(r.calls).toEqual([]);
     expect(r.stderr).toContain('dist/ is current');
     cc = 'cc-ok';
     appendFileSync(p('src/native/merge.c'), '\n// fixed');
-    expect(build().calls).toEqual(['cc']);
-    expect(existsSync(p('dist/native/merge.node'))).toBe(true);
+    expect(build().calls).toEqual([CC]);
+    expect(existsSync(p('dist/native/kernels.node'))).toBe(true);
   });
 
   it('a failed build leaves the part stale (no stamp), so the next run builds it again', () => {

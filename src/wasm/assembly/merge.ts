@@ -408,27 +408,72 @@ export function tiesEqual(src: usize, N: i32, e0: usize, count: usize, cuts: usi
 }
 
 /**
- * SLERP's whole-tensor sums over elements [e0, e0 + count): sums[0..2] += Σa², Σb², Σab in
- * float64, one element after another in flat order (so chunked sums equal the whole-tensor ones,
- * bit for bit). a = base (useBase) or expert 0, b = the last expert (src as in mergeRange).
+ * SLERP's whole-tensor sums over elements [e0, e0 + count), as src/merge/methods/slerp.ts
+ * SlerpSums: eight float64 lanes each of Σa², Σb², Σab at sums (24 f64: a² lanes, b² lanes, ab
+ * lanes), then at sums + 192 the elements summed so far (f64) — the block's first element goes
+ * to lane (that count) mod 8, so chunks summed in row order give the whole tensor's lanes. Eight
+ * elements a step in four f64x2 registers per sum (the products of float32 values are exact in
+ * float64). a = base (useBase) or expert 0, b = the last expert (src as in mergeRange).
  */
 export function slerpSums(src: usize, N: i32, e0: usize, count: usize, useBase: bool, sums: usize, scratch: usize): void {
   const a32 = scratch, b32 = scratch + (MB << 2);
   const ad = useBase ? src : src + 8;
   const bd = src + (<usize>N << 3);
-  let aa = load<f64>(sums), bb = load<f64>(sums, 8), ab = load<f64>(sums, 16);
+  const seen = <usize>load<f64>(sums, 192);
   for (let b0: usize = 0; b0 < count; b0 += MB) {
     const len = min(MB, count - b0);
     decodePadded(load<u32>(ad), load<u32>(ad, 4), e0 + b0, len, len, a32);
     decodePadded(load<u32>(bd), load<u32>(bd, 4), e0 + b0, len, len, b32);
-    for (let j: usize = 0; j < len; j++) {
-      const a = <f64>load<f32>(a32 + (j << 2)), b = <f64>load<f32>(b32 + (j << 2));
-      aa += a * a;
-      bb += b * b;
-      ab += a * b;
+    const first = seen + b0;
+    let j: usize = 0;
+    // up to the next multiple of 8, then eight at a time, then the rest: each element in its lane
+    for (; j < len && ((first + j) & 7) != 0; j++) slerpLane(sums, (first + j) & 7, load<f32>(a32 + (j << 2)), load<f32>(b32 + (j << 2)));
+    let aa0 = v128.load(sums), aa1 = v128.load(sums, 16), aa2 = v128.load(sums, 32), aa3 = v128.load(sums, 48);
+    let bb0 = v128.load(sums, 64), bb1 = v128.load(sums, 80), bb2 = v128.load(sums, 96), bb3 = v128.load(sums, 112);
+    let ab0 = v128.load(sums, 128), ab1 = v128.load(sums, 144), ab2 = v128.load(sums, 160), ab3 = v128.load(sums, 176);
+    for (; j + 8 <= len; j += 8) {
+      const A0 = v128.load(a32 + (j << 2)), A1 = v128.load(a32 + (j << 2), 16);
+      const B0 = v128.load(b32 + (j << 2)), B1 = v128.load(b32 + (j << 2), 16);
+      const a0 = f64x2.promote_low_f32x4(A0), a1 = f64x2.promote_low_f32x4(v128.shuffle<i32>(A0, A0, 2, 3, 2, 3));
+      const a2 = f64x2.promote_low_f32x4(A1), a3 = f64x2.promote_low_f32x4(v128.shuffle<i32>(A1, A1, 2, 3, 2, 3));
+      const c0 = f64x2.promote_low_f32x4(B0), c1 = f64x2.promote_low_f32x4(v128.shuffle<i32>(B0, B0, 2, 3, 2, 3));
+      const c2 = f64x2.promote_low_f32x4(B1), c3 = f64x2.promote_low_f32x4(v128.shuffle<i32>(B1, B1, 2, 3, 2, 3));
+      aa0 = f64x2.add(aa0, f64x2.mul(a0, a0));
+      aa1 = f64x2.add(aa1, f64x2.mul(a1, a1));
+      aa2 = f64x2.add(aa2, f64x2.mul(a2, a2));
+      aa3 = f64x2.add(aa3, f64x2.mul(a3, a3));
+      bb0 = f64x2.add(bb0, f64x2.mul(c0, c0));
+      bb1 = f64x2.add(bb1, f64x2.mul(c1, c1));
+      bb2 = f64x2.add(bb2, f64x2.mul(c2, c2));
+      bb3 = f64x2.add(bb3, f64x2.mul(c3, c3));
+      ab0 = f64x2.add(ab0, f64x2.mul(a0, c0));
+      ab1 = f64x2.add(ab1, f64x2.mul(a1, c1));
+      ab2 = f64x2.add(ab2, f64x2.mul(a2, c2));
+      ab3 = f64x2.add(ab3, f64x2.mul(a3, c3));
     }
+    store4(sums, aa0, aa1, aa2, aa3);
+    store4(sums + 64, bb0, bb1, bb2, bb3);
+    store4(sums + 128, ab0, ab1, ab2, ab3);
+    for (; j < len; j++) slerpLane(sums, (first + j) & 7, load<f32>(a32 + (j << 2)), load<f32>(b32 + (j << 2)));
   }
-  store<f64>(sums, aa);
-  store<f64>(sums, bb, 8);
-  store<f64>(sums, ab, 16);
+  store<f64>(sums, <f64>(seen + count), 192);
+}
+
+/** Four v128 at p, one after another. */
+// @ts-ignore: decorator
+@inline function store4(p: usize, x0: v128, x1: v128, x2: v128, x3: v128): void {
+  v128.store(p, x0);
+  v128.store(p, x1, 16);
+  v128.store(p, x2, 32);
+  v128.store(p, x3, 48);
+}
+
+/** One element's terms into lane l of each of SLERP's sums. */
+// @ts-ignore: decorator
+@inline function slerpLane(sums: usize, l: usize, x: f32, y: f32): void {
+  const a = <f64>x, b = <f64>y;
+  const p = sums + (l << 3);
+  store<f64>(p, load<f64>(p) + a * a);
+  store<f64>(p, load<f64>(p, 64) + b * b, 64);
+  store<f64>(p, load<f64>(p, 128) + a * b, 128);
 }

@@ -1,0 +1,65 @@
+// The addon's entry: which CPU paths to use, and the Node-API glue its kernels share. Every
+// export f(memory view, …numbers) is the twin of the WebAssembly export f(…numbers) and returns
+// its result, or −1 when it does not take the call (src/wasm/kernels.ts then calls WebAssembly).
+#include "common.h"
+#include <stdio.h>
+
+int has_avx512 = 0;
+
+int twin_args(napi_env env, napi_callback_info info, const char *name, size_t n, TwinCall *call) {
+  char msg[160];
+  size_t argc = 25;
+  napi_value argv[25];
+  if (n > 24 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n + 1) {
+    snprintf(msg, sizeof msg, "mergelens native %s: expected %zu arguments", name, n + 1);
+    napi_throw_error(env, NULL, msg);
+    return 0;
+  }
+  void *data;
+  size_t offset;
+  napi_typedarray_type type;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, argv[0], &type, &call->length, &data, &ab, &offset) != napi_ok || type != napi_uint8_array) {
+    snprintf(msg, sizeof msg, "mergelens native %s: argument 0 must be a Uint8Array over the kernels' memory", name);
+    napi_throw_type_error(env, NULL, msg);
+    return 0;
+  }
+  call->mem = data;
+  for (size_t k = 0; k < n; k++) {
+    if (napi_get_value_double(env, argv[k + 1], &call->a[k]) != napi_ok) {
+      snprintf(msg, sizeof msg, "mergelens native %s: arguments 1-%zu must be numbers", name, n);
+      napi_throw_type_error(env, NULL, msg);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+napi_value twin_result(napi_env env, double r) {
+  napi_value result;
+  napi_create_double(env, r, &result);
+  return result;
+}
+
+napi_value twin_out_of_memory(napi_env env, const char *name) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "mergelens native %s: a region lies outside the kernels' memory", name);
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+#ifdef HAVE_AVX512_PATH
+  __builtin_cpu_init();
+  // MERGELENS_NATIVE_AVX512=0: the plain loops (how CPUs without AVX-512 run; test/merge/native-generic.test.ts)
+  const char *off = getenv("MERGELENS_NATIVE_AVX512");
+  has_avx512 = !(off && off[0] == '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#endif
+  const struct { const char *name; napi_callback fn; } twins[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}};
+  for (size_t k = 0; k < sizeof twins / sizeof twins[0]; k++) {
+    napi_value fn;
+    napi_create_function(env, twins[k].name, NAPI_AUTO_LENGTH, twins[k].fn, NULL, &fn);
+    napi_set_named_property(env, exports, twins[k].name, fn);
+  }
+  return exports;
+}
