@@ -332,7 +332,24 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     const desc = heap.place(new Uint32Array(4));
     const w = heap.place(new Float64Array(1));
     const counts = heap.calloc(16);
-    expect(() => native!.mergePart(new Uint8Array(memory.buffer), desc, 1, 0, 1024, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, memory.buffer.byteLength - 100, SOURCE_CODE.F32, counts, 0, 0)).toThrow(/outside the kernels' memory/);
+    const view = new Uint8Array(memory.buffer);
+    const end = memory.buffer.byteLength;
+    const scratch = heap.alloc(1 << 16);
+    const out = heap.alloc(4096);
+    expect(() => native!.mergePart(view, desc, 1, 0, 1024, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, end - 100, SOURCE_CODE.F32, counts, scratch, 0)).toThrow(/mergePart: a region lies outside the kernels' memory/);
+    // a source whose elements run past the memory (the kernel would read beyond it)
+    const past = heap.place(Uint32Array.from([0, SOURCE_CODE.ZERO, end - 100, SOURCE_CODE.F32]));
+    expect(() => native!.mergePart(view, past, 1, 0, 1024, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, out, SOURCE_CODE.F32, counts, scratch, 0)).toThrow(/outside the kernels' memory/);
+    expect(() => native!.mergePart(view, past, 1, 0, 25, KIND.linear, 0, w, 1, 1, 0, 0, 0, 0, out, SOURCE_CODE.F32, counts, scratch, 0)).not.toThrow(); // 100 bytes: 25 elements fit
+    // bracketSweep: the spec, an expert's collected values, a source
+    const spec = heap.calloc(48);
+    heap.u32(spec, 4).set([100, 50, out, 1024]);
+    expect(native!.bracketSweep(view, desc, 1, 0, 64, spec, scratch)).toBe(0);
+    expect(() => native!.bracketSweep(view, desc, 1, 0, 64, end - 40, scratch)).toThrow(/bracketSweep: a region lies outside/);
+    heap.u32(spec, 4).set([100, 50, end - 100, 1024]);
+    expect(() => native!.bracketSweep(view, desc, 1, 0, 64, spec, scratch)).toThrow(/outside the kernels' memory/);
+    heap.u32(spec, 4).set([100, 50, out, 1024]);
+    expect(() => native!.bracketSweep(view, past, 1, 0, 64, spec, scratch)).toThrow(/outside the kernels' memory/);
   });
 
   it('is what a merge runs on this machine (the checkpoint-level tests then cover it too)', async () => {
