@@ -436,15 +436,16 @@ async function sweepRows(t: TensorPlan, srcs: (Checkpoint | null)[], rowStep: nu
       const entries = srcs.map((c, i) => (c ? { ptr: ptrs[i], code: SOURCE_CODE[c.location(t.name)!.dtype as FloatDType] } : { ptr: 0, code: SOURCE_CODE.ZERO }));
       return sourceBlock(heap, entries[0], entries.slice(1), 0);
     });
-    const read = (k: number, r0: number): Promise<SourceBlock> => {
+    // block `turn` (its region: turn mod 2) from row r0
+    const read = (turn: number, r0: number): Promise<SourceBlock> => {
       const count = Math.min(rowStep, rows - r0) * cols;
-      return Promise.all(srcs.map((c, i) => c?.readInto(t.name, r0 * cols, count, heap.u8(regions[k % 2][i], count * sizes[i])))).then(() => ({ ...blocks[k % 2], count }));
+      return Promise.all(srcs.map((c, i) => c?.readInto(t.name, r0 * cols, count, heap.u8(regions[turn % 2][i], count * sizes[i])))).then(() => ({ ...blocks[turn % 2], count }));
     };
     let next: Promise<SourceBlock> | null = read(0, 0);
     try {
-      for (let r0 = 0, k = 0; r0 < rows; r0 += rowStep, k++) {
+      for (let r0 = 0, turn = 0; r0 < rows; r0 += rowStep, turn++) {
         const block: SourceBlock = await next!;
-        next = r0 + rowStep < rows ? read(k + 1, r0 + rowStep) : null;
+        next = r0 + rowStep < rows ? read(turn + 1, r0 + rowStep) : null;
         next?.catch(() => undefined); // awaited next round (or settled below)
         await heap.scopedAsync(async () => visit(block));
       }

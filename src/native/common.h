@@ -39,6 +39,24 @@ extern int has_avx512;
 /** out[0, len) = elements [e0, e0 + len) of a source as float32 (dtype.ts decodeBlock), zeros to L. */
 void decode_padded(const uint8_t *mem, uint32_t src, uint32_t code, size_t e0, size_t len, size_t L, float *out);
 
+/** #NaN/Inf among n float32 values. */
+uint32_t non_finite(const float *x, size_t n);
+
+/** x[j] = x[j] − b[j] in float32 (τ = θ − θ₀, correctly rounded). */
+void sub_in_place(float *restrict x, const float *restrict b, size_t n);
+
+#ifdef HAVE_AVX512_PATH
+/** The first n − j of sixteen lanes from element j (all sixteen, or none past n). */
+static inline __attribute__((always_inline)) __mmask16 lanes_below(size_t n, size_t j) {
+  return n >= j + 16 ? (__mmask16)0xffff : n > j ? (__mmask16)((1u << (n - j)) - 1) : 0;
+}
+
+/** Sixteen BF16 values from p + j as float32 bit patterns (the lanes outside `lanes` zero: nothing past them is read). */
+static inline __attribute__((always_inline)) AVX512 __m512i bf16_bits16(const uint16_t *p, size_t j, __mmask16 lanes) {
+  return _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, p + j)), 16);
+}
+#endif
+
 /**
  * Whether a source block's descriptor (base and N experts, 8 bytes each at src) and every
  * source's elements [0, end) lie inside `length` bytes of memory: what a WebAssembly trap

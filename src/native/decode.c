@@ -1,4 +1,5 @@
-// Decoding stored dtypes to float32, and the memory checks every native kernel makes first.
+// Decoding stored dtypes to float32, task vectors and their NaN/Inf count, and the memory checks
+// every native kernel makes first.
 #include "common.h"
 
 /** f16 bits → f32 bits, exactly (as dtype.ts f16Bits: the exponent/mantissa placed, then ×2¹¹²). */
@@ -30,6 +31,17 @@ CLONES void decode_padded(const uint8_t *mem, uint32_t src, uint32_t code, size_
     for (; j < len; j++) out[j] = (float)p[j];
   }
   for (; j < L; j++) out[j] = 0;
+}
+
+CLONES uint32_t non_finite(const float *x, size_t n) {
+  const uint32_t *u = (const uint32_t *)x;
+  uint32_t c = 0;
+  for (size_t j = 0; j < n; j++) c += (u[j] & 0x7f800000u) == 0x7f800000u;
+  return c;
+}
+
+CLONES void sub_in_place(float *restrict x, const float *restrict b, size_t n) {
+  for (size_t j = 0; j < n; j++) x[j] = x[j] - b[j];
 }
 
 /** Bytes per element of a source code (the decoders read nothing of ZERO, and DELTA is float32 ΔW). */

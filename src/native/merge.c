@@ -13,14 +13,6 @@
 enum { KIND_LINEAR = 0, KIND_GTA = 1, KIND_SLERP = 2 };
 enum { FLAG_CUT = 1, FLAG_DROP = 2, FLAG_CONSENSUS = 4, FLAG_NORMALIZE = 8, FLAG_SLERP_BASE = 16, FLAG_READ_BASE = 32 };
 
-/** #NaN/Inf among n float32 values. */
-CLONES static uint32_t non_finite(const float *x, size_t n) {
-  const uint32_t *u = (const uint32_t *)x;
-  uint32_t c = 0;
-  for (size_t j = 0; j < n; j++) c += (u[j] & 0x7f800000u) == 0x7f800000u;
-  return c;
-}
-
 /** #{|x| > 65504}: finite float32 values an F16 output would turn into ±Inf. */
 CLONES static uint32_t over_f16(const float *x, size_t n) {
   uint32_t c = 0;
@@ -88,11 +80,6 @@ CLONES static void acc_bf16_tau(double *restrict acc, const uint16_t *restrict p
 /** acc[j] += w·x[j] for float32 x (weights, or task vectors already formed). */
 CLONES static void acc_f32(double *restrict acc, const float *restrict x, size_t n, double w) {
   for (size_t j = 0; j < n; j++) acc[j] += w * (double)x[j];
-}
-
-/** x[j] = x[j] − b[j] in float32 (τ = θ − θ₀, correctly rounded). */
-CLONES static void sub_in_place(float *restrict x, const float *restrict b, size_t n) {
-  for (size_t j = 0; j < n; j++) x[j] = x[j] - b[j];
 }
 
 /** out[j] = fround(base[j] + λ·acc[j] / div), or fround(λ·acc[j] / div) without a base (gta.ts gtaCombine, no consensus). */
@@ -170,7 +157,7 @@ static inline __attribute__((always_inline)) AVX512 __mmask16 cut_keep(__m512 a,
 AVX512 static uint32_t apply_cut_avx512(float *x, size_t n, float t, uint32_t ties) {
   const __m512 tv = _mm512_set1_ps(t);
   for (size_t j = 0; j < n; j += 16) {
-    const __mmask16 lanes = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+    const __mmask16 lanes = lanes_below(n, j);
     const __m512 v = _mm512_maskz_loadu_ps(lanes, x + j);
     _mm512_mask_storeu_ps(x + j, lanes, _mm512_maskz_mov_ps(cut_keep(_mm512_abs_ps(v), tv, lanes, &ties), v));
   }
@@ -189,10 +176,9 @@ AVX512 static uint32_t tau_cut_bf16_avx512(const uint16_t *p, const float *base3
   uint32_t budget = *ties; // a local: through the pointer it went to memory every step (it may alias out)
   __mmask16 bad = 0;
   for (size_t j = 0; j < L; j += 16) {
-    const __mmask16 lanes = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
-    const __mmask16 stored = len >= j + 16 ? (__mmask16)0xffff : len > j ? (__mmask16)((1u << (len - j)) - 1) : 0;
+    const __mmask16 lanes = lanes_below(L, j), stored = lanes_below(len, j);
     if ((j & 31) == 0) PREFETCH_NEXT(p, j);
-    const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(stored, p + j)), 16);
+    const __m512i w = bf16_bits16(p, j, stored);
     bad |= _mm512_mask_cmpeq_epi32_mask(stored, _mm512_and_si512(w, exp), exp);
     const __m512 x = _mm512_sub_ps(_mm512_castsi512_ps(w), _mm512_maskz_loadu_ps(lanes, base32 + j));
     _mm512_mask_storeu_ps(out + j, lanes, _mm512_maskz_mov_ps(cut_keep(_mm512_abs_ps(x), tv, stored, &budget) | (lanes & ~stored), x));

@@ -52,13 +52,12 @@ AVX512 static int count_avx512(const void *tau, const float *base32, int bf16, s
   uint32_t n = 0;
   __mmask16 bad = 0;
   for (size_t j = 0; j < L; j += 16) {
-    const __mmask16 valid = L - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (L - j)) - 1);
+    const __mmask16 valid = lanes_below(L, j);
     __m512i t;
     if (bf16) {
       // lanes from len on are padding: zeros, as the base's (nothing past the source is read)
-      const __mmask16 stored = len >= j + 16 ? (__mmask16)0xffff : len > j ? (__mmask16)((1u << (len - j)) - 1) : 0;
       if ((j & 31) == 0) PREFETCH_NEXT((const uint16_t *)tau, j);
-      const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(stored, (const uint16_t *)tau + j)), 16);
+      const __m512i w = bf16_bits16((const uint16_t *)tau, j, lanes_below(len, j));
       t = _mm512_castps_si512(_mm512_sub_ps(_mm512_castsi512_ps(w), _mm512_maskz_loadu_ps(valid, base32 + j)));
       bad |= _mm512_mask_cmpeq_epi32_mask(valid, _mm512_and_si512(t, exp), exp);
     } else {
@@ -76,19 +75,6 @@ AVX512 static int count_avx512(const void *tau, const float *base32, int bf16, s
   return bad != 0;
 }
 #endif
-
-/** x[j] −= b[j] in float32 (τ = θ − θ₀). */
-CLONES static void sub_base(float *restrict x, const float *restrict b, size_t n) {
-  for (size_t j = 0; j < n; j++) x[j] = x[j] - b[j];
-}
-
-/** Whether any of n float32 values is NaN/Inf. */
-CLONES static int any_non_finite(const float *x, size_t n) {
-  const uint32_t *u = (const uint32_t *)x;
-  uint32_t bad = 0;
-  for (size_t j = 0; j < n; j++) bad |= (u[j] & 0x7f800000u) == 0x7f800000u;
-  return bad != 0;
-}
 
 /**
  * select.ts bracketSweep over elements [e0, e0 + count): per block, the base decoded, then each
@@ -119,8 +105,8 @@ static int bracket_sweep(uint8_t *mem, uint32_t src, int N, size_t e0, size_t co
 #endif
       {
         decode_padded(mem, desc[2 * (i + 1)], code, e0 + b0, len, L, tau32);
-        if (code <= CODE_F64) sub_base(tau32, base32, L);
-        if (any_non_finite(tau32, L)) return i + 1;
+        if (code <= CODE_F64) sub_in_place(tau32, base32, L);
+        if (non_finite(tau32, L)) return i + 1;
 #ifdef HAVE_AVX512_PATH
         if (has_avx512) count_avx512(tau32, NULL, 0, L, L, hi, lo, stage, &c);
         else

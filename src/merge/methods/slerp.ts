@@ -34,7 +34,7 @@ export class SlerpSums implements ChunkPrepass {
   /** Sums carried in the kernels' layout (the lanes and the count). */
   static fromLanes(lanes: ArrayLike<number>): SlerpSums {
     const s = new SlerpSums();
-    s.lanes.set(Array.from(lanes).slice(0, s.lanes.length));
+    s.lanes.set(lanes);
     return s;
   }
 
