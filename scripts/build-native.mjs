@@ -1,6 +1,6 @@
 /**
- * The optional native kernels: src/native/*.c (the merge kernel and TIES's trim sweep, twins of
- * WebAssembly exports) → dist/native/kernels.node with the
+ * The optional native kernels: src/native/*.c (the merge kernel, the trim sweep and the metrics'
+ * pair kernel, twins of WebAssembly exports) → dist/native/kernels.node with the
  * system's C compiler (cc, gcc or clang; $CC first) and Node-API headers (Node's own
  * include/node, else the node-api-headers package). No compiler or no headers: say so in one
  * line and build nothing — merges then run on the WebAssembly kernels, with the same bytes.
@@ -35,7 +35,7 @@ export function buildNative(root, say) {
   const out = path.join(root, NATIVE_OUTPUT);
   rmSync(out, { force: true }); // never leave a binary of older sources behind
   const skip = (why) => {
-    say(`native kernels not built (${why}); merges run on the WebAssembly kernels, with the same results`);
+    say(`native kernels not built (${why}); merges and metrics run on the WebAssembly kernels, with the same results`);
     return false;
   };
   const include = includeDir(root);

@@ -72,7 +72,7 @@ const parts = {
     output: 'dist/cli/main.js',
     build: () => run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']),
   },
-  // optional: without a C compiler (or Node-API headers) merges run on the WebAssembly kernels, with the same bytes
+  // optional: without a C compiler (or Node-API headers) merges and metrics run on the WebAssembly kernels, with the same bytes
   native: {
     label: 'native kernels',
     hash: hash(files(nativeDir).filter((f) => /\.[ch]$/.test(f)), NATIVE_FLAGS.join(' ')),

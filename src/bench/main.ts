@@ -225,6 +225,10 @@ async function main(argv: string[]): Promise<void> {
   if (only.has('kernel')) {
     log(`fused pair kernel alone, ${N} experts, one thread`);
     kernel = await child<KernelResult>({ phase: 'kernel', experts: N });
+    if (kernel.engine === 'native') {
+      log(`the same on the WebAssembly kernel alone (MERGELENS_NATIVE=0)`);
+      kernel.wasmNsPerPairElement = (await child<KernelResult>({ phase: 'kernel', experts: N }, { ...process.env, MERGELENS_NATIVE: '0' })).nsPerPairElement;
+    }
   }
   let nativePairs: NativePairs | undefined;
   if (only.has('native')) {

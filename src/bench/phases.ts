@@ -19,7 +19,8 @@ import { mulberry32 } from '../util/mulberry32.js';
 import { encodeFloats, isFloatDType } from '../safetensors/dtype.js';
 import { accumulateSources, newSums } from '../metrics/accumulators.js';
 import { kernelThreads } from '../wasm/pool.js';
-import { readSource, sourceBlock } from '../numerics/sources.js';
+import { readSource, sourceBlock, type SourceBlock } from '../numerics/sources.js';
+import { nativeKernels, NOT_TAKEN } from '../native/load.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -301,6 +302,10 @@ export interface KernelResult {
   positionsPerSecond: number;
   /** The same as nanoseconds per pair-element (decode, task vectors, float sums and counts included). */
   nsPerPairElement: number;
+  /** Which kernel the pass ran: the native twin (src/native/pairs.c) or WebAssembly (reports before 2026-12-02 12:00: WebAssembly). */
+  engine?: 'native' | 'WebAssembly';
+  /** Where the native kernel ran: the WebAssembly kernel's figure in the same run (a second process, MERGELENS_NATIVE=0). */
+  wasmNsPerPairElement?: number;
 }
 
 /**
@@ -331,7 +336,19 @@ export async function kernelPhase(p: KernelPhase): Promise<KernelResult> {
   };
   run();
   const seconds = bestOf(25, run, cpuSeconds);
-  return { experts: N, positionsPerSecond: count / seconds, nsPerPairElement: (seconds * 1e9) / (count * ((N * (N - 1)) / 2)) };
+  return { experts: N, positionsPerSecond: count / seconds, nsPerPairElement: (seconds * 1e9) / (count * ((N * (N - 1)) / 2)), engine: pairEngine(block, N) };
+}
+
+/** Whether the native twin takes this machine's accumulate calls (it leaves them to WebAssembly without AVX-512): one 64-position call on scratch sums. */
+function pairEngine(block: SourceBlock, N: number): 'native' | 'WebAssembly' {
+  const native = nativeKernels();
+  if (!native) return 'WebAssembly';
+  const { exports, heap } = kernels();
+  return heap.scoped(() => {
+    const thr = heap.calloc(4 * N), sums = heap.calloc(8 * (N * N + ((N * (N - 1)) / 2) * 7 + N));
+    const r = native.accumulate(new Uint8Array(heap.memory.buffer), block.desc, N, 0, 64, thr, sums, heap.alloc(exports.accumulateScratch(N)));
+    return r === NOT_TAKEN ? 'WebAssembly' : 'native';
+  });
 }
 
 export type Phase = MetricsPhase | MergePhase | SubspacePhase | StreamPhase | KernelPhase;

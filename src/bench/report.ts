@@ -130,8 +130,9 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     const k = r.kernel;
     out.push('');
     out.push(
-      `Fused pair kernel alone (one thread, no I/O, CPU time, best of 25; BF16 decode, task vectors, every pair's float64 sums and sign counts): ${k.experts} experts, ` +
-        `${f(k.positionsPerSecond / 1e6, 1)} M parameters/s = ${f(k.nsPerPairElement, 2)} ns per pair-element.`,
+      `Fused pair kernel alone (${k.engine ?? 'WebAssembly'}; one thread, no I/O, CPU time, best of 25; BF16 decode, task vectors, every pair's float64 sums and sign counts): ${k.experts} experts, ` +
+        `${f(k.positionsPerSecond / 1e6, 1)} M parameters/s = ${f(k.nsPerPairElement, 2)} ns per pair-element` +
+        (k.wasmNsPerPairElement ? `; the WebAssembly kernel in the same run ${f(k.wasmNsPerPairElement, 2)} ns (native ${f(k.wasmNsPerPairElement / k.nsPerPairElement, 2)}× faster, the same sums).` : '.'),
     );
   }
   const nat = r.nativePairs;
@@ -276,6 +277,7 @@ function targets(r: BenchReport): string[] {
     const ratio = k.nsPerPairElement / nat.fast;
     rows.push(['pair kernel within 2× of native (C, -O3 -march=native -ffast-math)', `${f(k.nsPerPairElement, 2)} / ${f(nat.fast, 2)} ns = ${f(ratio, 2)}×`, verdict(ratio <= 2)]);
     if (nat.strict) rows.push(['(same, against strict-order C)', `${f(k.nsPerPairElement, 2)} / ${f(nat.strict, 2)} ns = ${f(k.nsPerPairElement / nat.strict, 2)}×`, '']);
+    if (k.wasmNsPerPairElement) rows.push(['(the WebAssembly kernel alone, same run)', `${f(k.wasmNsPerPairElement, 2)} / ${f(nat.fast, 2)} ns = ${f(k.wasmNsPerPairElement / nat.fast, 2)}×`, verdict(k.wasmNsPerPairElement / nat.fast <= 2)]);
   }
   const multi = r.metrics.find((x) => !x.subspace && x.threads > 1 && (x.experts ?? r.synth.experts) === r.synth.experts);
   if (k && multi) {

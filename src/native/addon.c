@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 int has_avx512 = 0;
+int has_avx2 = 0;
 
 int twin_args(napi_env env, napi_callback_info info, const char *name, size_t n, TwinCall *call) {
   char msg[160];
@@ -51,11 +52,12 @@ napi_value twin_out_of_memory(napi_env env, const char *name) {
 NAPI_MODULE_INIT() {
 #ifdef HAVE_AVX512_PATH
   __builtin_cpu_init();
-  // MERGELENS_NATIVE_AVX512=0: the plain loops (how CPUs without AVX-512 run; test/merge/native-generic.test.ts)
+  // MERGELENS_NATIVE_AVX512=0: the plain loops and the pair kernel's AVX2 path (how CPUs without AVX-512 run; test/merge/native-generic.test.ts)
   const char *off = getenv("MERGELENS_NATIVE_AVX512");
   has_avx512 = !(off && off[0] == '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+  has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 #endif
-  const struct { const char *name; napi_callback fn; } twins[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}};
+  const struct { const char *name; napi_callback fn; } twins[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}};
   for (size_t k = 0; k < sizeof twins / sizeof twins[0]; k++) {
     napi_value fn;
     napi_create_function(env, twins[k].name, NAPI_AUTO_LENGTH, twins[k].fn, NULL, &fn);

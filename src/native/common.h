@@ -36,6 +36,9 @@ static inline float bits_f32(uint32_t u) { float x; memcpy(&x, &u, 4); return x;
 /** AVX-512 F/VL/DQ/BW on this CPU (set at load): the mask-heavy loops use intrinsics there; elsewhere plain loops (slower, same bytes). */
 extern int has_avx512;
 
+/** AVX2 and POPCNT on this CPU (set at load): the pair kernel's narrower path where AVX-512 is missing or turned off. */
+extern int has_avx2;
+
 /** out[0, len) = elements [e0, e0 + len) of a source as float32 (dtype.ts decodeBlock), zeros to L. */
 void decode_padded(const uint8_t *mem, uint32_t src, uint32_t code, size_t e0, size_t len, size_t L, float *out);
 
@@ -83,4 +86,5 @@ napi_value twin_out_of_memory(napi_env env, const char *name);
 
 napi_value merge_part_js(napi_env env, napi_callback_info info);
 napi_value bracket_sweep_js(napi_env env, napi_callback_info info);
+napi_value accumulate_js(napi_env env, napi_callback_info info);
 #endif

@@ -1,7 +1,8 @@
 /**
  * The optional native kernels (src/native/*.c, built at install into dist/native/kernels.node by
  * scripts/build.mjs when a C compiler is present): twins of WebAssembly exports — the fused
- * merge kernel's mergePart for every rule, and bracketSweep, TIES's trim-threshold sweep — with
+ * merge kernel's mergePart for every rule, bracketSweep (TIES's and the metrics' trim-threshold
+ * sweep) and accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) — with
  * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide; every machine
  * without them runs the WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
  * A/B, a suspected bug).
@@ -20,6 +21,7 @@ export type NativeTwin = (memory: Uint8Array, ...args: number[]) => number;
 export interface NativeKernels {
   mergePart: NativeTwin;
   bracketSweep: NativeTwin;
+  accumulate: NativeTwin;
 }
 
 /** Where the build puts the addon (absolute path). */

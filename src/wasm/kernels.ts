@@ -8,8 +8,8 @@
  * pair kernel takes ~1.0 ns per pair-element with decode included, against ~7.2 ns for the
  * TypeScript kernels it replaced without it; the panel products run at ~13 GFLOP/s against ~3.
  * WebAssembly SIMD runs wherever Node 20 does; where a C compiler was present at install, the
- * merge kernel's and TIES's trim sweep's calls go to their native twins instead (src/native:
- * AVX2/AVX-512, the same bytes), see withNative below.
+ * merge kernel's, the trim sweep's and the pair kernel's calls go to their native twins instead
+ * (src/native: AVX2/AVX-512, the same bytes), see withNative below.
  *
  * One instance per thread (worker_threads each load their own). Its memory is a shared
  * WebAssembly.Memory: growing it never detaches the typed-array views callers hold, so a view

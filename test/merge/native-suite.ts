@@ -18,7 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { nativeKernels } from '../../src/native/load.js';
+import { nativeKernels, NOT_TAKEN } from '../../src/native/load.js';
 import { KERNELS_PATH, SOURCE_CODE, WasmHeap, type KernelExports } from '../../src/wasm/kernels.js';
 import { testRng } from './reference.js';
 
@@ -26,6 +26,16 @@ const native = nativeKernels();
 const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
 const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
 const OUT_SIZE: Record<number, number> = { [SOURCE_CODE.F32]: 4, [SOURCE_CODE.F16]: 2, [SOURCE_CODE.BF16]: 2 };
+
+/** Whether this CPU has every one of these instruction-set flags (Linux: /proc/cpuinfo; elsewhere taken as no). */
+function cpuHas(names: string[]): boolean {
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    return names.every((f) => new RegExp(`\\b${f}\\b`).test(flags));
+  } catch {
+    return false;
+  }
+}
 
 /** The WebAssembly kernels alone (kernels() would route mergePart to native): a fresh instance over its own memory. */
 function wasmOnly(): { k: KernelExports; heap: WasmHeap; memory: WebAssembly.Memory } {
@@ -196,6 +206,43 @@ function bothSweep(c: SweepCase, seed: number) {
   return { ours, ref };
 }
 
+interface PairCase {
+  experts: Code[];
+  base: Code;
+  e0: number;
+  count: number;
+  /** Per expert: the trim threshold |τ| (float32; kp = |τ| ≥ it). */
+  thresholds: number[];
+  /** Expert whose τ has an Inf at element e0 + 1500. */
+  bad?: number;
+  /** Task vectors on the grid (|τ| ∈ {0, 1, 2, 3}/64): many |τ| equal to a threshold, many exact zeros. */
+  grid?: boolean;
+}
+
+/** Run one accumulate call (the metrics' pair kernel) on both kernels over the same inputs, the sums starting from values already there; result and the sums' bits. */
+function bothPairs(c: PairCase, seed: number) {
+  const { k, heap, memory, rng, N, n, baseValues } = setup(c, seed);
+  const entries = [c.base, ...c.experts].map((code, i) => {
+    // τ of every binade the metrics meet, 2 % exact zeros (untrimmed sign counts skip them)
+    const v = i === 0 ? baseValues : c.grid ? gridExpert(baseValues, rng) : baseValues.map((b) => (rng() < 0.02 ? b : b + (rng() - 0.5) * 2 ** Math.floor(rng() * 8 - 12)));
+    if (i > 0 && code === 'TAU') v.forEach((x, j) => (v[j] = x - baseValues[j]));
+    if (c.bad !== undefined && i === c.bad + 1) v[c.e0 + 1500] = Infinity;
+    return { ptr: code === 'ZERO' ? 0 : stored(code, v, heap), code: SOURCE_CODE[code] };
+  });
+  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const thr = heap.place(Uint32Array.from(c.thresholds, (t) => new Uint32Array(Float32Array.of(t).buffer)[0]));
+  const total = N * N + ((N * (N - 1)) / 2) * 7 + N;
+  const start = Float64Array.from({ length: total }, (_, j) => (j % 5) * 0.37);
+  const run = (f: (...a: number[]) => number) => {
+    const sums = heap.place(start);
+    const result = f(desc, N, c.e0, c.count, thr, sums, heap.alloc(k.accumulateScratch(N)));
+    return { result, sums: Array.from(new BigUint64Array(heap.f64(sums, total).slice().buffer)), values: Array.from(heap.f64(sums, total)) };
+  };
+  const ours = run((...a) => native!.accumulate(new Uint8Array(memory.buffer), ...a));
+  const ref = run((...a) => k.accumulate(...(a as Parameters<KernelExports['accumulate']>)));
+  return { ours, ref, start };
+}
+
 /** Output element j's bits, with any NaN mapped to one value (see the header). */
 function outBits(bytes: Uint8Array, outCode: number): number[] {
   const size = OUT_SIZE[outCode];
@@ -211,6 +258,8 @@ function outBits(bytes: Uint8Array, outCode: number): number[] {
 
 /** The suite; native-generic.test.ts runs it again with the AVX-512 paths off (how other CPUs run). */
 export function nativeSuite(label: string): void {
+// the pair kernel's twin needs AVX-512 or AVX2 (its narrower path, what this suite runs with the AVX-512 paths off): elsewhere it leaves every call to WebAssembly
+const pairsNative = (process.env.MERGELENS_NATIVE_AVX512 !== '0' && cpuHas(['avx512f', 'avx512vl', 'avx512dq', 'avx512bw'])) || cpuHas(['avx2', 'popcnt']);
 describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
   const rules: [string, number, number][] = [
     ['weight_avg', KIND.linear, 0],
@@ -327,6 +376,49 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     }
   });
 
+  // accumulate (the metrics' pair kernel): every pair's float64 sums and sign counts to the bit;
+  // N around the four-pair groups (1, 2, 5, 8, 9, 13 experts), blocks that do not end on 512 or
+  // 64 positions, every source code, trim thresholds that keep some, all and none
+  for (const [name, pc] of [
+    ['8 BF16 experts', { experts: Array(8).fill('BF16'), base: 'BF16', e0: 1024, count: 4096, thresholds: [2e-3, 1e-3, 5e-3, 2e-3, 1e-30, 2e-3, 1, 3e-3] }],
+    ['13 experts, every source code, a partial block', { experts: ['BF16', 'F16', 'F32', 'F64', 'TAU', 'ZERO', 'BF16', 'BF16', 'F16', 'BF16', 'BF16', 'F32', 'BF16'], base: 'BF16', e0: 7, count: 3001, thresholds: Array(13).fill(1e-3) }],
+    ['9 experts, F32 base', { experts: Array(9).fill('BF16'), base: 'F32', e0: 0, count: 1536 + 77, thresholds: Array(9).fill(2e-3) }],
+    ['5 experts, fewer positions than a block', { experts: ['BF16', 'BF16', 'F16', 'BF16', 'BF16'], base: 'BF16', e0: 3, count: 130, thresholds: Array(5).fill(1e-3) }],
+    ['4 experts, F16 base', { experts: ['BF16', 'BF16', 'BF16', 'BF16'], base: 'F16', e0: 100, count: 2560, thresholds: [1e-3, 2e-3, 1e-3, 5e-4] }],
+    ['one pair', { experts: ['BF16', 'BF16'], base: 'BF16', e0: 512, count: 2048, thresholds: [1e-3, 2e-3] }],
+    ['grid τ, thresholds equal to many |τ|', { experts: ['BF16', 'BF16', 'F16', 'BF16', 'BF16', 'BF16'], base: 'BF16', e0: 64, count: 2048, grid: true, thresholds: [2 / 64, 1 / 64, 3 / 64, 2 / 64, 1 / 64, 2 / 64] }],
+    ['one expert (no pairs)', { experts: ['BF16'], base: 'BF16', e0: 0, count: 1024, thresholds: [1e-3] }],
+  ] as [string, PairCase][]) {
+    it(`accumulate, ${name}`, () => {
+      const { ours, ref, start } = bothPairs(pc, seed++);
+      expect(ref.result).toBe(0);
+      if (!pairsNative) {
+        // left to WebAssembly (no AVX-512): nothing written
+        expect(ours.result).toBe(NOT_TAKEN);
+        expect(ours.values).toEqual(Array.from(start));
+        return;
+      }
+      expect(ours.result).toBe(0);
+      expect(ours.sums).toEqual(ref.sums);
+      // the case reached what it is for: sums moved, sign counts and trimmed supports counted
+      const N = pc.experts.length;
+      expect(ref.values[0]).toBeGreaterThan(start[0]);
+      const kept = ref.values.slice(-N).map((x, i) => x - start[start.length - N + i]);
+      expect(Math.max(...kept)).toBeGreaterThan(0);
+      if (N > 1) expect(ref.values[N * N] - start[N * N]).toBeGreaterThan(0); // agreements of pair (0, 1)
+    });
+  }
+  it('accumulate names the expert the WebAssembly kernel names on a NaN/Inf, the blocks before it summed', () => {
+    for (const bad of [0, 3, 6]) {
+      const { ours, ref, start } = bothPairs({ experts: ['BF16', 'BF16', 'F16', 'BF16', 'BF16', 'F32', 'BF16'], base: 'BF16', e0: 40, count: 3000, thresholds: Array(7).fill(1e-3), bad }, seed++);
+      expect(ref.result).toBe(bad + 1);
+      expect(ours.result).toBe(pairsNative ? ref.result : NOT_TAKEN);
+      if (!pairsNative) continue;
+      expect(ours.sums).toEqual(ref.sums);
+      expect(ref.values[0]).toBeGreaterThan(start[0]); // the blocks before the bad one went in
+    }
+  });
+
   it('refuses regions outside the memory it is given', () => {
     const { heap, memory } = wasmOnly();
     const desc = heap.place(new Uint32Array(4));
@@ -350,6 +442,27 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     expect(() => native!.bracketSweep(view, desc, 1, 0, 64, spec, scratch)).toThrow(/outside the kernels' memory/);
     heap.u32(spec, 4).set([100, 50, out, 1024]);
     expect(() => native!.bracketSweep(view, past, 1, 0, 64, spec, scratch)).toThrow(/outside the kernels' memory/);
+    // accumulate: the sums, the thresholds, the scratch, a source
+    const thr = heap.place(Uint32Array.of(1));
+    const sums = heap.calloc(8 * 2);
+    expect(native!.accumulate(view, desc, 1, 0, 64, thr, sums, scratch)).toBe(pairsNative ? 0 : NOT_TAKEN);
+    expect(() => native!.accumulate(view, desc, 1, 0, 64, thr, end - 8, scratch)).toThrow(/accumulate: a region lies outside/);
+    expect(() => native!.accumulate(view, desc, 1, 0, 64, end - 2, sums, scratch)).toThrow(/outside the kernels' memory/);
+    expect(() => native!.accumulate(view, desc, 1, 0, 64, thr, sums, end - 1000)).toThrow(/outside the kernels' memory/);
+    expect(() => native!.accumulate(view, past, 1, 0, 64, thr, sums, scratch)).toThrow(/outside the kernels' memory/);
+  });
+
+  it.skipIf(!pairsNative)('is what the metrics pass runs on this machine (the report-level tests then cover it too)', async () => {
+    const { accumulateTensor, newSums } = await import('../../src/metrics/accumulators.js');
+    const spy = vi.spyOn(native!, 'accumulate');
+    try {
+      const acc = newSums(2);
+      accumulateTensor([Float32Array.of(1, -2, 0, 4), Float32Array.of(3, 2, 1, 0)], Float64Array.of(0, 0), acc);
+      expect(acc.gram[1]).toBe(1 * 3 - 2 * 2); // Στ₀τ₁
+      expect(spy).toHaveReturnedWith(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('is what a merge runs on this machine (the checkpoint-level tests then cover it too)', async () => {

@@ -98,7 +98,7 @@ describe('scripts/build.mjs', () => {
     let r = build();
     expect(r.status).toBe(0);
     expect(r.calls).toEqual([CC]);
-    expect(r.stderr).toMatch(/native kernels not built \(.*cc-fail failed: merge\.c:1:1: error: stub\); merges run on the WebAssembly kernels/);
+    expect(r.stderr).toMatch(/native kernels not built \(.*cc-fail failed: merge\.c:1:1: error: stub\); merges and metrics run on the WebAssembly kernels/);
     expect(existsSync(p('dist/native/kernels.node'))).toBe(false); // no binary of older sources left behind
     r = build();
     expect(r.calls).toEqual([]);

@@ -1,0 +1,403 @@
+// Native twin of the metrics pass's pair kernel (src/wasm/assembly/pairs.ts accumulate): per
+// block of 512 positions, each expert's τ (decoded, minus the base), its masks and Στ², then every
+// pair's float64 sums and sign counts. The same sums to the bit: every float64 sum keeps the
+// WebAssembly kernel's two lanes (even and odd positions, each added in position order, the two
+// added at the block's end), only more pairs run at once. Why: WebAssembly SIMD is two float64
+// lanes, one pair's sums a register; here a register holds four pairs' two lanes (AVX-512) or
+// two (AVX2). The τ are stored position-pair-major (row q: every expert's τ[2q], τ[2q + 1]), and
+// the pairs go in groups along the cycle — (i, i + δ mod N) for consecutive i — so both sides of
+// a group are one load each and every group but a δ's last is full (8 experts, AVX-512: 7 groups
+// for 28 pairs, where four pairs of one i at a time take 10). CPUs without AVX2 leave the call
+// to WebAssembly.
+#include "common.h"
+
+/** Positions per block and the metrics' pair fields (pairs.ts BLOCK, PAIR_FIELDS). */
+#define BLOCK 512
+#define WORDS (BLOCK / 64)
+#define PAIR_FIELDS 7
+
+/** Bytes of scratch a caller gives (pairs.ts accumulateScratch); this kernel uses its start and allocates the τ rows itself (they hold copies). */
+static size_t scratch_bytes(int N) { return 4 * BLOCK + (size_t)N * BLOCK * 12 + (size_t)N * WORDS * 24 + 16 * (size_t)N; }
+
+/** The kernels' memory is byte-addressed; its float64 fields need not be 8-aligned in C's sense. */
+static inline double ld64(const uint8_t *p) { double x; memcpy(&x, p, 8); return x; }
+static inline void add64(uint8_t *p, double v) { const double x = ld64(p) + v; memcpy(p, &x, 8); }
+
+static inline int pair_index(int N, int i, int j) { return i * N - ((i * (i + 1)) >> 1) + (j - i - 1); }
+
+/** Where one block's per-expert results live. */
+typedef struct {
+  float *base32, *tau32;  // in the scratch
+  double *t64;  // row q (q = position / 2): R columns of (τ[2q], τ[2q + 1]), experts 0…N − 1, then 0…R − N − 1 again (a quad's wrap-around read in one load)
+  size_t R;
+  uint64_t *nz, *sg, *kp;  // N × WORDS each: τ ≠ 0, sign bit, |τ| ≥ threshold
+  double *diag, *kept;  // N each: the block's Στ² and trimmed support
+} Block;
+
+#ifdef HAVE_AVX512_PATH
+/** The AVX2 functions' target (popcnt for the sign counts: AVX2 does not imply it). */
+#define AVX2 __attribute__((target("avx2,popcnt")))
+
+/** Pairs (i + l, i + l + δ mod N), l < lanes, that one register set sums: four a quad (AVX-512), two (AVX2); lanes 2l and 2l + 1 hold pair l's even and odd positions. */
+typedef struct {
+  int i, delta, lanes;
+} Quad;
+
+/** The groups of `width` pairs covering every pair once: δ = 1…⌊N/2⌋, N pairs each (N/2 for δ = N/2, N even), `width` consecutive i a group. Returns their number. */
+static int quads_of(int N, int width, Quad *q) {
+  int n = 0;
+  for (int delta = 1; 2 * delta <= N; delta++) {
+    const int pairs = 2 * delta == N ? N / 2 : N;
+    for (int i = 0; i < pairs; i += width) q[n++] = (Quad){.i = i, .delta = delta, .lanes = pairs - i < width ? pairs - i : width};
+  }
+  return n;
+}
+
+/** A group's pairs into the sums from its lanes (g, w, c: Σ min-magnitude over conflicts, d): each sum its two lanes added (pairs.ts flushPair), at the pair's (smaller, larger) index. */
+static void quad_flush(const Quad *k, const double *g, const double *w, const double *c, const double *d, int N, uint8_t *gram, uint8_t *pairs) {
+  for (int l = 0; l < k->lanes; l++) {
+    const int a = k->i + l, b = (a + k->delta) % N, i = a < b ? a : b, j = a < b ? b : a;
+    const double gl = g[2 * l] + g[2 * l + 1], wall = w[2 * l] + w[2 * l + 1], wdis = c[2 * l] + c[2 * l + 1], d2 = d[2 * l] + d[2 * l + 1];
+    add64(gram + 8 * ((size_t)i * N + j), gl);
+    uint8_t *o = pairs + 8 * (size_t)(pair_index(N, i, j) * PAIR_FIELDS);
+    add64(o + 16, wall - wdis);
+    add64(o + 24, wdis);
+    add64(o + 48, d2);
+  }
+}
+
+/** pairs.ts signCounts: every pair's agree / disagree counts, untrimmed and trimmed, from the masks (inlined into each target's function: popcnt). */
+static inline __attribute__((always_inline)) void sign_counts(const Block *b, int N, size_t W, uint8_t *pairs) {
+  for (int i = 0; i < N; i++) {
+    const uint64_t *nzi = b->nz + (size_t)i * WORDS, *sgi = b->sg + (size_t)i * WORDS, *kpi = b->kp + (size_t)i * WORDS;
+    for (int j = i + 1; j < N; j++) {
+      const uint64_t *nzj = b->nz + (size_t)j * WORDS, *sgj = b->sg + (size_t)j * WORDS, *kpj = b->kp + (size_t)j * WORDS;
+      uint64_t ag = 0, nz = 0, tag = 0, tall = 0;
+      for (size_t w = 0; w < W; w++) {
+        const uint64_t both = nzi[w] & nzj[w], pos = both & ~(sgi[w] ^ sgj[w]), kb = kpi[w] & kpj[w];
+        nz += (uint64_t)__builtin_popcountll(both);
+        ag += (uint64_t)__builtin_popcountll(pos);
+        tall += (uint64_t)__builtin_popcountll(kb);
+        tag += (uint64_t)__builtin_popcountll(kb & pos);
+      }
+      uint8_t *p = pairs + 8 * (size_t)(pair_index(N, i, j) * PAIR_FIELDS);
+      add64(p, (double)ag);
+      add64(p + 8, (double)(nz - ag));
+      add64(p + 32, (double)tag);
+      add64(p + 40, (double)(tall - tag));
+    }
+  }
+}
+
+// ── AVX-512: four pairs a register
+
+/** Sixteen positions' τ as float64 (lo: 0–7, hi: 8–15) into one column of eight consecutive rows from r (S doubles a row). */
+static inline __attribute__((always_inline)) AVX512 void store_rows(double *r, size_t S, __m512d lo, __m512d hi) {
+  _mm_storeu_pd(r, _mm512_castpd512_pd128(lo));
+  _mm_storeu_pd(r + S, _mm512_extractf64x2_pd(lo, 1));
+  _mm_storeu_pd(r + 2 * S, _mm512_extractf64x2_pd(lo, 2));
+  _mm_storeu_pd(r + 3 * S, _mm512_extractf64x2_pd(lo, 3));
+  _mm_storeu_pd(r + 4 * S, _mm512_castpd512_pd128(hi));
+  _mm_storeu_pd(r + 5 * S, _mm512_extractf64x2_pd(hi, 1));
+  _mm_storeu_pd(r + 6 * S, _mm512_extractf64x2_pd(hi, 2));
+  _mm_storeu_pd(r + 7 * S, _mm512_extractf64x2_pd(hi, 3));
+}
+
+/**
+ * pairs.ts prepareExpert: expert i's τ over the block's L positions (from a BF16 source minus
+ * base32, or from tau32) → its column(s) of t64, its masks, Στ² with the same additions in the
+ * same order (two float64 pairs s0, s1 of lanes: s0 += x0's, s1 += x1's, s0 += x2's, s1 += x3's
+ * per sixteen positions, each x's two lanes the squares of positions 0+2 and 1+3) and its
+ * support. Returns whether Στ² is finite (the square of a finite float32 never overflows float64).
+ */
+AVX512 static int prepare_avx512(const uint16_t *bf, const Block *b, int i, int N, size_t L, int32_t thr) {
+  const __m512i abs = _mm512_set1_epi32(0x7fffffff), T = _mm512_set1_epi32(thr);
+  const size_t S = 2 * b->R;
+  double *col = b->t64 + 2 * (size_t)i, *copy = (size_t)(i + N) < b->R ? col + 2 * (size_t)N : NULL;
+  __m512d acc = _mm512_setzero_pd();  // lanes 0-1: s0, lanes 4-5: s1
+  uint64_t k = 0;
+  for (size_t w = 0; w < L / 64; w++) {
+    uint64_t nz = 0, sg = 0, kp = 0;
+    for (unsigned g = 0; g < 64; g += 16) {
+      const size_t e = 64 * w + g;
+      if (bf && !(g & 16)) PREFETCH_NEXT(bf, e);
+      const __m512 x = bf ? _mm512_sub_ps(_mm512_castsi512_ps(bf16_bits16(bf, e, 0xffff)), _mm512_loadu_ps(b->base32 + e)) : _mm512_loadu_ps(b->tau32 + e);
+      const __m512i xi = _mm512_castps_si512(x);
+      sg |= (uint64_t)_mm512_movepi32_mask(xi) << g;
+      nz |= (uint64_t)_mm512_test_epi32_mask(xi, abs) << g;
+      kp |= (uint64_t)_mm512_cmpge_epi32_mask(_mm512_and_si512(xi, abs), T) << g;
+      const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(x));
+      const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+      store_rows(col + (e / 2) * S, S, lo, hi);
+      if (copy) store_rows(copy + (e / 2) * S, S, lo, hi);
+      const __m512d sl = _mm512_mul_pd(lo, lo), sh = _mm512_mul_pd(hi, hi);
+      // lanes 0-1 / 4-5: x0's / x1's squares of positions 0+2, 1+3 (from lo), then x2's / x3's (from hi)
+      acc = _mm512_add_pd(acc, _mm512_add_pd(sl, _mm512_shuffle_f64x2(sl, sl, 0xb1)));
+      acc = _mm512_add_pd(acc, _mm512_add_pd(sh, _mm512_shuffle_f64x2(sh, sh, 0xb1)));
+    }
+    b->nz[(size_t)i * WORDS + w] = nz;
+    b->sg[(size_t)i * WORDS + w] = sg;
+    b->kp[(size_t)i * WORDS + w] = kp;
+    k += (uint64_t)__builtin_popcountll(kp);
+  }
+  double a[8];
+  _mm512_storeu_pd(a, acc);
+  const double d = (a[0] + a[4]) + (a[1] + a[5]);
+  b->diag[i] = d;
+  b->kept[i] = (double)k;
+  return __builtin_isfinite(d);
+}
+
+/** A quad's four sums (kept in registers: the loop never takes their address past the inlined step). */
+typedef struct {
+  __m512d g, w, n, d;
+} Acc8;
+
+/** One position pair of a quad: the WebAssembly floatSums' four sums, the same operations per lane (a product and a difference are the same either way round). */
+static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, const Quad *k, __mmask8 m, const double *row) {
+  const __m512d xi = _mm512_maskz_loadu_pd(m, row + 2 * k->i), xj = _mm512_maskz_loadu_pd(m, row + 2 * (k->i + k->delta));
+  const __m512d p = _mm512_mul_pd(xi, xj);
+  s->g = _mm512_add_pd(s->g, p);
+  // pmin(|τᵢ|, |τⱼ|) = |τⱼ| < |τᵢ| ? |τⱼ| : |τᵢ| (min_pd(a, b) is a < b ? a : b)
+  const __m512d v = _mm512_min_pd(_mm512_abs_pd(xj), _mm512_abs_pd(xi));
+  s->w = _mm512_add_pd(s->w, v);
+  // + v where the product is negative; elsewhere the WebAssembly kernel adds +0, which changes no sum that starts at +0
+  s->n = _mm512_mask_add_pd(s->n, _mm512_cmp_pd_mask(p, _mm512_setzero_pd(), _CMP_LT_OQ), s->n, v);
+  const __m512d d = _mm512_sub_pd(xi, xj);
+  s->d = _mm512_add_pd(s->d, _mm512_mul_pd(d, d));
+}
+
+AVX512 static void flush8(const Quad *k, Acc8 s, int N, uint8_t *gram, uint8_t *pairs) {
+  double g[8], w[8], c[8], d[8];
+  _mm512_storeu_pd(g, s.g);
+  _mm512_storeu_pd(w, s.w);
+  _mm512_storeu_pd(c, s.n);
+  _mm512_storeu_pd(d, s.d);
+  quad_flush(k, g, w, c, d, N, gram, pairs);
+}
+
+/** pairs.ts floatSums over the block's Q position pairs: the quads two at a time (eight accumulators and their temporaries fill the registers), each sum from zero. */
+AVX512 static void float_sums_avx512(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq) {
+  const size_t S = 2 * b->R;
+  const __m512d zero = _mm512_setzero_pd();
+  for (int k = 0; k < nq; k += 2) {
+    const Quad x = quads[k];
+    const __mmask8 mx = (__mmask8)((1u << (2 * x.lanes)) - 1);
+    Acc8 ax = {zero, zero, zero, zero};
+    if (k + 1 < nq) {
+      const Quad y = quads[k + 1];
+      const __mmask8 my = (__mmask8)((1u << (2 * y.lanes)) - 1);
+      Acc8 ay = ax;
+      for (size_t q = 0; q < Q; q++) {
+        quad_step(&ax, &x, mx, b->t64 + q * S);
+        quad_step(&ay, &y, my, b->t64 + q * S);
+      }
+      flush8(&y, ay, N, gram, pairs);
+    } else {
+      for (size_t q = 0; q < Q; q++) quad_step(&ax, &x, mx, b->t64 + q * S);
+    }
+    flush8(&x, ax, N, gram, pairs);
+  }
+}
+
+AVX512 static void sign_counts_avx512(const Block *b, int N, size_t W, uint8_t *pairs) { sign_counts(b, N, W, pairs); }
+
+// ── AVX2: two pairs a register, the same lanes and operations
+
+/** Eight positions' τ as float64 (lo: 0–3, hi: 4–7) into one column of four consecutive rows from r. */
+static inline __attribute__((always_inline)) AVX2 void store_rows4(double *r, size_t S, __m256d lo, __m256d hi) {
+  _mm_storeu_pd(r, _mm256_castpd256_pd128(lo));
+  _mm_storeu_pd(r + S, _mm256_extractf128_pd(lo, 1));
+  _mm_storeu_pd(r + 2 * S, _mm256_castpd256_pd128(hi));
+  _mm_storeu_pd(r + 3 * S, _mm256_extractf128_pd(hi, 1));
+}
+
+/** Four float32 τ as float64 (d: positions 0–3) → their squares' lanes as pairs.ts widen sums them: (0² + 2², 1² + 3²). */
+static inline __attribute__((always_inline)) AVX2 __m128d widen4(__m256d d) {
+  const __m256d sq = _mm256_mul_pd(d, d);
+  return _mm_add_pd(_mm256_castpd256_pd128(sq), _mm256_extractf128_pd(sq, 1));
+}
+
+/** prepare_avx512 eight positions a step: the same rows, masks, Στ² (s0, s1 as pairs.ts keeps them) and support. */
+AVX2 static int prepare_avx2(const uint16_t *bf, const Block *b, int i, int N, size_t L, int32_t thr) {
+  const __m256i abs = _mm256_set1_epi32(0x7fffffff), zero = _mm256_setzero_si256();
+  const __m256i T1 = _mm256_set1_epi32(thr - 1);  // |τ| ≥ t as |τ| > t − 1 (t ≥ 1)
+  const size_t S = 2 * b->R;
+  double *col = b->t64 + 2 * (size_t)i, *copy = (size_t)(i + N) < b->R ? col + 2 * (size_t)N : NULL;
+  __m128d s0 = _mm_setzero_pd(), s1 = s0;
+  uint64_t k = 0;
+  for (size_t w = 0; w < L / 64; w++) {
+    uint64_t nz = 0, sg = 0, kp = 0;
+    for (unsigned g = 0; g < 64; g += 8) {
+      const size_t e = 64 * w + g;
+      if (bf && !(g & 24)) PREFETCH_NEXT(bf, e);
+      const __m256 x = bf ? _mm256_sub_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(bf + e))), 16)), _mm256_loadu_ps(b->base32 + e))
+                          : _mm256_loadu_ps(b->tau32 + e);
+      const __m256i a = _mm256_and_si256(_mm256_castps_si256(x), abs);
+      sg |= (uint64_t)(uint32_t)_mm256_movemask_ps(x) << g;
+      nz |= (uint64_t)(~(uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, zero))) & 0xffu) << g;
+      kp |= (uint64_t)(uint32_t)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(a, T1))) << g;
+      const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(x)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1));
+      store_rows4(col + (e / 2) * S, S, lo, hi);
+      if (copy) store_rows4(copy + (e / 2) * S, S, lo, hi);
+      // sixteen positions are x0…x3 of four each, two steps here: s0 takes x0 then x2, s1 takes x1 then x3
+      s0 = _mm_add_pd(s0, widen4(lo));
+      s1 = _mm_add_pd(s1, widen4(hi));
+    }
+    b->nz[(size_t)i * WORDS + w] = nz;
+    b->sg[(size_t)i * WORDS + w] = sg;
+    b->kp[(size_t)i * WORDS + w] = kp;
+    k += (uint64_t)__builtin_popcountll(kp);
+  }
+  const __m128d t = _mm_add_pd(s0, s1);
+  const double d = _mm_cvtsd_f64(t) + _mm_cvtsd_f64(_mm_unpackhi_pd(t, t));
+  b->diag[i] = d;
+  b->kept[i] = (double)k;
+  return __builtin_isfinite(d);
+}
+
+typedef struct {
+  __m256d g, w, n, d;
+} Acc4;
+
+/** Two pairs' lanes of a group from a row: both lanes pairs, or the first only (the rest zero, never flushed). */
+static inline __attribute__((always_inline)) AVX2 __m256d load_duo(const double *p, int lanes) {
+  return lanes == 2 ? _mm256_loadu_pd(p) : _mm256_insertf128_pd(_mm256_setzero_pd(), _mm_loadu_pd(p), 0);
+}
+
+/** quad_step for two pairs; the conflict sum adds v where the product is negative and +0 elsewhere, as the WebAssembly kernel does. */
+static inline __attribute__((always_inline)) AVX2 void duo_step(Acc4 *s, const Quad *k, const double *row) {
+  const __m256d sign = _mm256_set1_pd(-0.0), zero = _mm256_setzero_pd();
+  const __m256d xi = load_duo(row + 2 * k->i, k->lanes), xj = load_duo(row + 2 * (k->i + k->delta), k->lanes);
+  const __m256d p = _mm256_mul_pd(xi, xj);
+  s->g = _mm256_add_pd(s->g, p);
+  const __m256d v = _mm256_min_pd(_mm256_andnot_pd(sign, xj), _mm256_andnot_pd(sign, xi));
+  s->w = _mm256_add_pd(s->w, v);
+  s->n = _mm256_add_pd(s->n, _mm256_and_pd(v, _mm256_cmp_pd(p, zero, _CMP_LT_OQ)));
+  const __m256d d = _mm256_sub_pd(xi, xj);
+  s->d = _mm256_add_pd(s->d, _mm256_mul_pd(d, d));
+}
+
+AVX2 static void flush4(const Quad *k, Acc4 s, int N, uint8_t *gram, uint8_t *pairs) {
+  double g[4], w[4], c[4], d[4];
+  _mm256_storeu_pd(g, s.g);
+  _mm256_storeu_pd(w, s.w);
+  _mm256_storeu_pd(c, s.n);
+  _mm256_storeu_pd(d, s.d);
+  quad_flush(k, g, w, c, d, N, gram, pairs);
+}
+
+/** float_sums_avx512 with groups of two pairs, two groups a sweep (eight accumulators of sixteen registers). */
+AVX2 static void float_sums_avx2(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq) {
+  const size_t S = 2 * b->R;
+  const __m256d zero = _mm256_setzero_pd();
+  for (int k = 0; k < nq; k += 2) {
+    const Quad x = quads[k];
+    Acc4 ax = {zero, zero, zero, zero};
+    if (k + 1 < nq) {
+      const Quad y = quads[k + 1];
+      Acc4 ay = ax;
+      for (size_t q = 0; q < Q; q++) {
+        duo_step(&ax, &x, b->t64 + q * S);
+        duo_step(&ay, &y, b->t64 + q * S);
+      }
+      flush4(&y, ay, N, gram, pairs);
+    } else {
+      for (size_t q = 0; q < Q; q++) duo_step(&ax, &x, b->t64 + q * S);
+    }
+    flush4(&x, ax, N, gram, pairs);
+  }
+}
+
+AVX2 static void sign_counts_avx2(const Block *b, int N, size_t W, uint8_t *pairs) { sign_counts(b, N, W, pairs); }
+
+/** One instruction set's kernels; `width` pairs a register. */
+typedef struct {
+  int width;
+  int (*prepare)(const uint16_t *bf, const Block *b, int i, int N, size_t L, int32_t thr);
+  void (*float_sums)(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq);
+  void (*sign_counts)(const Block *b, int N, size_t W, uint8_t *pairs);
+} Path;
+
+static const Path PATH_AVX512 = {4, prepare_avx512, float_sums_avx512, sign_counts_avx512};
+static const Path PATH_AVX2 = {2, prepare_avx2, float_sums_avx2, sign_counts_avx2};
+
+/**
+ * pairs.ts accumulate over elements [e0, e0 + count), block by block: 0, or i + 1 when expert
+ * i's τ has a NaN/Inf (that block adds nothing; the blocks before it are in the sums). t64 and
+ * the groups are allocated per call (a call is up to 1M positions, ~2000 blocks); −1 when that fails.
+ */
+static int accumulate(const Path *path, uint8_t *mem, uint32_t src, int N, size_t e0, size_t count, uint32_t thr, uint32_t sums, uint32_t scratch) {
+  const uint32_t *desc = (const uint32_t *)(mem + src);
+  uint8_t *s = mem + scratch;
+  Block b;
+  b.base32 = (float *)s;
+  b.tau32 = b.base32 + BLOCK;
+  b.nz = (uint64_t *)(b.tau32 + BLOCK);
+  b.sg = b.nz + (size_t)N * WORDS;
+  b.kp = b.sg + (size_t)N * WORDS;
+  b.diag = (double *)(b.kp + (size_t)N * WORDS);
+  b.kept = b.diag + N;
+  // a group reads columns up to i + l + δ: N − 1 + (N − 1)/2 at most (δ = N/2 of an even N has only i < N/2; lanes past a group's pairs are not read)
+  b.R = (size_t)N + (size_t)((N - 1) / 2);
+  b.t64 = aligned_alloc(64, ((b.R * BLOCK * 8) + 63) & ~(size_t)63);
+  Quad *quads = malloc(sizeof(Quad) * (size_t)(N * N / 2 + N + 1));
+  if (!b.t64 || !quads) {
+    free(b.t64);
+    free(quads);
+    return -1;
+  }
+  const int nq = quads_of(N, path->width, quads);
+  uint8_t *gram = mem + sums, *pairs = gram + 8 * (size_t)N * N, *kept = pairs + 8 * (size_t)(N * (N - 1) / 2) * PAIR_FIELDS;
+  int32_t t[256];
+  memcpy(t, mem + thr, 4 * (size_t)N);
+  int result = 0;
+  for (size_t b0 = 0; b0 < count && !result; b0 += BLOCK) {
+    const size_t len = count - b0 < BLOCK ? count - b0 : BLOCK, L = (len + 63) & ~(size_t)63;
+    decode_padded(mem, desc[0], desc[1], e0 + b0, len, L, b.base32);
+    for (int i = 0; i < N && !result; i++) {
+      const uint32_t ptr = desc[2 * (i + 1)], code = desc[2 * (i + 1) + 1];
+      if (code == CODE_BF16 && len == BLOCK) {
+        // whole BF16 blocks (nearly all work): τ formed inside the one per-expert pass
+        if (!path->prepare((const uint16_t *)(mem + ptr) + e0 + b0, &b, i, N, L, t[i])) result = i + 1;
+      } else {
+        decode_padded(mem, ptr, code, e0 + b0, len, L, b.tau32);
+        if (code <= CODE_F64) sub_in_place(b.tau32, b.base32, L);
+        if (non_finite(b.tau32, L)) result = i + 1;
+        else path->prepare(NULL, &b, i, N, L, t[i]);
+      }
+    }
+    if (result) break;
+    for (int i = 0; i < N; i++) {
+      add64(gram + 8 * ((size_t)i * N + i), b.diag[i]);
+      add64(kept + 8 * (size_t)i, b.kept[i]);
+    }
+    path->float_sums(&b, N, L / 2, gram, pairs, quads, nq);
+    path->sign_counts(&b, N, L / 64, pairs);
+  }
+  free(b.t64);
+  free(quads);
+  return result;
+}
+#endif
+
+// ── Node-API: accumulate(memory view, src, N, e0, count, thr, sums, scratch) → 0, i + 1 (NaN/Inf in τᵢ), or −1 when not taken here
+
+napi_value accumulate_js(napi_env env, napi_callback_info info) {
+  TwinCall c;
+  if (!twin_args(env, info, "accumulate", 7, &c)) return NULL;
+#ifdef HAVE_AVX512_PATH
+  const uint32_t src = (uint32_t)c.a[0], thr = (uint32_t)c.a[4], sums = (uint32_t)c.a[5], scratch = (uint32_t)c.a[6];
+  const int N = (int)c.a[1];
+  const size_t e0 = (size_t)c.a[2], count = (size_t)c.a[3];
+  if (N < 1 || N > 256) return twin_result(env, NOT_TAKEN);
+  const size_t sumBytes = 8 * ((size_t)N * N + (size_t)(N * (N - 1) / 2) * PAIR_FIELDS + (size_t)N);
+  const int ok = sources_in_memory(c.mem, c.length, src, N, e0 + count) && (size_t)thr + 4 * (size_t)N <= c.length && (size_t)sums + sumBytes <= c.length && (size_t)scratch + scratch_bytes(N) <= c.length;
+  if (!ok) return twin_out_of_memory(env, "accumulate");
+  const Path *path = has_avx512 ? &PATH_AVX512 : has_avx2 ? &PATH_AVX2 : NULL;
+  if (!path) return twin_result(env, NOT_TAKEN);
+  return twin_result(env, accumulate(path, c.mem, src, N, e0, count, thr, sums, scratch));
+#else
+  return twin_result(env, NOT_TAKEN);
+#endif
+}
