@@ -28,7 +28,7 @@ static inline int pair_index(int N, int i, int j) { return i * N - ((i * (i + 1)
 /** Where one block's per-expert results live. */
 typedef struct {
   float *base32, *tau32;  // in the scratch
-  double *t64;  // row q (q = position / 2): R columns of (τ[2q], τ[2q + 1]), experts 0…N − 1, then 0…R − N − 1 again (a quad's wrap-around read in one load)
+  double *t64;  // row q (q = position / 2): R columns of (τ[2q], τ[2q + 1]), experts 0…N − 1, then 0…R − N − 1 again (a group's wrap-around read in one load)
   size_t R;
   uint64_t *nz, *sg, *kp;  // N × WORDS each: τ ≠ 0, sign bit, |τ| ≥ threshold
   double *diag, *kept;  // N each: the block's Στ² and trimmed support
@@ -38,23 +38,23 @@ typedef struct {
 /** The AVX2 functions' target (popcnt for the sign counts: AVX2 does not imply it). */
 #define AVX2 __attribute__((target("avx2,popcnt")))
 
-/** Pairs (i + l, i + l + δ mod N), l < lanes, that one register set sums: four a quad (AVX-512), two (AVX2); lanes 2l and 2l + 1 hold pair l's even and odd positions. */
+/** Pairs (i + l, i + l + δ mod N), l < lanes, that one register set sums: four a group on AVX-512 (a quad), two on AVX2; lanes 2l and 2l + 1 hold pair l's even and odd positions. */
 typedef struct {
   int i, delta, lanes;
-} Quad;
+} Group;
 
 /** The groups of `width` pairs covering every pair once: δ = 1…⌊N/2⌋, N pairs each (N/2 for δ = N/2, N even), `width` consecutive i a group. Returns their number. */
-static int quads_of(int N, int width, Quad *q) {
+static int groups_of(int N, int width, Group *q) {
   int n = 0;
   for (int delta = 1; 2 * delta <= N; delta++) {
     const int pairs = 2 * delta == N ? N / 2 : N;
-    for (int i = 0; i < pairs; i += width) q[n++] = (Quad){.i = i, .delta = delta, .lanes = pairs - i < width ? pairs - i : width};
+    for (int i = 0; i < pairs; i += width) q[n++] = (Group){.i = i, .delta = delta, .lanes = pairs - i < width ? pairs - i : width};
   }
   return n;
 }
 
 /** A group's pairs into the sums from its lanes (g, w, c: Σ min-magnitude over conflicts, d): each sum its two lanes added (pairs.ts flushPair), at the pair's (smaller, larger) index. */
-static void quad_flush(const Quad *k, const double *g, const double *w, const double *c, const double *d, int N, uint8_t *gram, uint8_t *pairs) {
+static void group_flush(const Group *k, const double *g, const double *w, const double *c, const double *d, int N, uint8_t *gram, uint8_t *pairs) {
   for (int l = 0; l < k->lanes; l++) {
     const int a = k->i + l, b = (a + k->delta) % N, i = a < b ? a : b, j = a < b ? b : a;
     const double gl = g[2 * l] + g[2 * l + 1], wall = w[2 * l] + w[2 * l + 1], wdis = c[2 * l] + c[2 * l + 1], d2 = d[2 * l] + d[2 * l + 1];
@@ -88,6 +88,39 @@ static inline __attribute__((always_inline)) void sign_counts(const Block *b, in
     }
   }
 }
+
+/**
+ * floatSums' loop, the same for each instruction set (Acc its accumulators, step one position
+ * pair of a group, flush its lanes into the sums): the groups two at a time (eight
+ * accumulators and their temporaries fill the registers), each sum from zero.
+ */
+#define FLOAT_SUMS(Acc, step, flush, zero)                                   \
+  const size_t S = 2 * b->R;                                                 \
+  for (int k = 0; k < ng; k += 2) {                                          \
+    const Group x = groups[k];                                               \
+    Acc ax = {zero, zero, zero, zero};                                       \
+    if (k + 1 < ng) {                                                        \
+      const Group y = groups[k + 1];                                         \
+      Acc ay = ax;                                                           \
+      for (size_t q = 0; q < Q; q++) {                                       \
+        step(&ax, &x, b->t64 + q * S);                                       \
+        step(&ay, &y, b->t64 + q * S);                                       \
+      }                                                                      \
+      flush(&y, ay, N, gram, pairs);                                         \
+    } else {                                                                 \
+      for (size_t q = 0; q < Q; q++) step(&ax, &x, b->t64 + q * S);          \
+    }                                                                        \
+    flush(&x, ax, N, gram, pairs);                                           \
+  }
+
+/** A group's accumulators stored (store: the instruction set's, lanes doubles each) and flushed. */
+#define FLUSH(store, lanes)                   \
+  double g[lanes], w[lanes], c[lanes], d[lanes]; \
+  store(g, s.g);                              \
+  store(w, s.w);                              \
+  store(c, s.n);                              \
+  store(d, s.d);                              \
+  group_flush(k, g, w, c, d, N, gram, pairs);
 
 // ── AVX-512: four pairs a register
 
@@ -154,7 +187,8 @@ typedef struct {
 } Acc8;
 
 /** One position pair of a quad: the WebAssembly floatSums' four sums, the same operations per lane (a product and a difference are the same either way round). */
-static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, const Quad *k, __mmask8 m, const double *row) {
+static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, const Group *k, const double *row) {
+  const __mmask8 m = (__mmask8)((1u << (2 * k->lanes)) - 1);  // loop-invariant: hoisted
   const __m512d xi = _mm512_maskz_loadu_pd(m, row + 2 * k->i), xj = _mm512_maskz_loadu_pd(m, row + 2 * (k->i + k->delta));
   const __m512d p = _mm512_mul_pd(xi, xj);
   s->g = _mm512_add_pd(s->g, p);
@@ -167,37 +201,12 @@ static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, cons
   s->d = _mm512_add_pd(s->d, _mm512_mul_pd(d, d));
 }
 
-AVX512 static void flush8(const Quad *k, Acc8 s, int N, uint8_t *gram, uint8_t *pairs) {
-  double g[8], w[8], c[8], d[8];
-  _mm512_storeu_pd(g, s.g);
-  _mm512_storeu_pd(w, s.w);
-  _mm512_storeu_pd(c, s.n);
-  _mm512_storeu_pd(d, s.d);
-  quad_flush(k, g, w, c, d, N, gram, pairs);
-}
+AVX512 static void flush8(const Group *k, Acc8 s, int N, uint8_t *gram, uint8_t *pairs) { FLUSH(_mm512_storeu_pd, 8) }
 
-/** pairs.ts floatSums over the block's Q position pairs: the quads two at a time (eight accumulators and their temporaries fill the registers), each sum from zero. */
-AVX512 static void float_sums_avx512(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq) {
-  const size_t S = 2 * b->R;
+/** pairs.ts floatSums over the block's Q position pairs, four pairs a group (a quad). */
+AVX512 static void float_sums_avx512(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Group *groups, int ng) {
   const __m512d zero = _mm512_setzero_pd();
-  for (int k = 0; k < nq; k += 2) {
-    const Quad x = quads[k];
-    const __mmask8 mx = (__mmask8)((1u << (2 * x.lanes)) - 1);
-    Acc8 ax = {zero, zero, zero, zero};
-    if (k + 1 < nq) {
-      const Quad y = quads[k + 1];
-      const __mmask8 my = (__mmask8)((1u << (2 * y.lanes)) - 1);
-      Acc8 ay = ax;
-      for (size_t q = 0; q < Q; q++) {
-        quad_step(&ax, &x, mx, b->t64 + q * S);
-        quad_step(&ay, &y, my, b->t64 + q * S);
-      }
-      flush8(&y, ay, N, gram, pairs);
-    } else {
-      for (size_t q = 0; q < Q; q++) quad_step(&ax, &x, mx, b->t64 + q * S);
-    }
-    flush8(&x, ax, N, gram, pairs);
-  }
+  FLOAT_SUMS(Acc8, quad_step, flush8, zero)
 }
 
 AVX512 static void sign_counts_avx512(const Block *b, int N, size_t W, uint8_t *pairs) { sign_counts(b, N, W, pairs); }
@@ -266,7 +275,7 @@ static inline __attribute__((always_inline)) AVX2 __m256d load_duo(const double 
 }
 
 /** quad_step for two pairs; the conflict sum adds v where the product is negative and +0 elsewhere, as the WebAssembly kernel does. */
-static inline __attribute__((always_inline)) AVX2 void duo_step(Acc4 *s, const Quad *k, const double *row) {
+static inline __attribute__((always_inline)) AVX2 void duo_step(Acc4 *s, const Group *k, const double *row) {
   const __m256d sign = _mm256_set1_pd(-0.0), zero = _mm256_setzero_pd();
   const __m256d xi = load_duo(row + 2 * k->i, k->lanes), xj = load_duo(row + 2 * (k->i + k->delta), k->lanes);
   const __m256d p = _mm256_mul_pd(xi, xj);
@@ -278,35 +287,12 @@ static inline __attribute__((always_inline)) AVX2 void duo_step(Acc4 *s, const Q
   s->d = _mm256_add_pd(s->d, _mm256_mul_pd(d, d));
 }
 
-AVX2 static void flush4(const Quad *k, Acc4 s, int N, uint8_t *gram, uint8_t *pairs) {
-  double g[4], w[4], c[4], d[4];
-  _mm256_storeu_pd(g, s.g);
-  _mm256_storeu_pd(w, s.w);
-  _mm256_storeu_pd(c, s.n);
-  _mm256_storeu_pd(d, s.d);
-  quad_flush(k, g, w, c, d, N, gram, pairs);
-}
+AVX2 static void flush4(const Group *k, Acc4 s, int N, uint8_t *gram, uint8_t *pairs) { FLUSH(_mm256_storeu_pd, 4) }
 
-/** float_sums_avx512 with groups of two pairs, two groups a sweep (eight accumulators of sixteen registers). */
-AVX2 static void float_sums_avx2(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq) {
-  const size_t S = 2 * b->R;
+/** pairs.ts floatSums, two pairs a group (sixteen registers: eight accumulators and the step's temporaries). */
+AVX2 static void float_sums_avx2(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Group *groups, int ng) {
   const __m256d zero = _mm256_setzero_pd();
-  for (int k = 0; k < nq; k += 2) {
-    const Quad x = quads[k];
-    Acc4 ax = {zero, zero, zero, zero};
-    if (k + 1 < nq) {
-      const Quad y = quads[k + 1];
-      Acc4 ay = ax;
-      for (size_t q = 0; q < Q; q++) {
-        duo_step(&ax, &x, b->t64 + q * S);
-        duo_step(&ay, &y, b->t64 + q * S);
-      }
-      flush4(&y, ay, N, gram, pairs);
-    } else {
-      for (size_t q = 0; q < Q; q++) duo_step(&ax, &x, b->t64 + q * S);
-    }
-    flush4(&x, ax, N, gram, pairs);
-  }
+  FLOAT_SUMS(Acc4, duo_step, flush4, zero)
 }
 
 AVX2 static void sign_counts_avx2(const Block *b, int N, size_t W, uint8_t *pairs) { sign_counts(b, N, W, pairs); }
@@ -315,7 +301,7 @@ AVX2 static void sign_counts_avx2(const Block *b, int N, size_t W, uint8_t *pair
 typedef struct {
   int width;
   int (*prepare)(const uint16_t *bf, const Block *b, int i, int N, size_t L, int32_t thr);
-  void (*float_sums)(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Quad *quads, int nq);
+  void (*float_sums)(const Block *b, int N, size_t Q, uint8_t *gram, uint8_t *pairs, const Group *groups, int ng);
   void (*sign_counts)(const Block *b, int N, size_t W, uint8_t *pairs);
 } Path;
 
@@ -341,13 +327,13 @@ static int accumulate(const Path *path, uint8_t *mem, uint32_t src, int N, size_
   // a group reads columns up to i + l + δ: N − 1 + (N − 1)/2 at most (δ = N/2 of an even N has only i < N/2; lanes past a group's pairs are not read)
   b.R = (size_t)N + (size_t)((N - 1) / 2);
   b.t64 = aligned_alloc(64, ((b.R * BLOCK * 8) + 63) & ~(size_t)63);
-  Quad *quads = malloc(sizeof(Quad) * (size_t)(N * N / 2 + N + 1));
-  if (!b.t64 || !quads) {
+  Group *groups = malloc(sizeof(Group) * (size_t)(N * N / 2 + N + 1));
+  if (!b.t64 || !groups) {
     free(b.t64);
-    free(quads);
+    free(groups);
     return -1;
   }
-  const int nq = quads_of(N, path->width, quads);
+  const int ng = groups_of(N, path->width, groups);
   uint8_t *gram = mem + sums, *pairs = gram + 8 * (size_t)N * N, *kept = pairs + 8 * (size_t)(N * (N - 1) / 2) * PAIR_FIELDS;
   int32_t t[256];
   memcpy(t, mem + thr, 4 * (size_t)N);
@@ -372,11 +358,11 @@ static int accumulate(const Path *path, uint8_t *mem, uint32_t src, int N, size_
       add64(gram + 8 * ((size_t)i * N + i), b.diag[i]);
       add64(kept + 8 * (size_t)i, b.kept[i]);
     }
-    path->float_sums(&b, N, L / 2, gram, pairs, quads, nq);
+    path->float_sums(&b, N, L / 2, gram, pairs, groups, ng);
     path->sign_counts(&b, N, L / 64, pairs);
   }
   free(b.t64);
-  free(quads);
+  free(groups);
   return result;
 }
 #endif
