@@ -342,7 +342,8 @@ export function renderTable(r: BenchReport): string {
 
 /**
  * latest.md: per scale, the newest run that has metrics figures (a run limited with --only
- * may lack some), and the subspace table from the newest run that timed it.
+ * may lack some), each other section from the newest run that has it (merges: each method from
+ * the newest run that timed it), and the subspace table from the newest run that timed it.
  */
 export function renderMarkdown(all: BenchReport[], earlier: string[] = []): string {
   const newest = (rs: BenchReport[]) => rs.reduce<BenchReport | undefined>((a, b) => (!a || a.createdAt < b.createdAt ? b : a), undefined);
@@ -360,10 +361,21 @@ export function renderMarkdown(all: BenchReport[], earlier: string[] = []): stri
     const kernel = having((x) => !!x.kernel);
     const stream = having((x) => !!x.stream);
     const native = having((x) => !!x.nativePairs);
-    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, nativePairs: native?.nativePairs, stream: stream?.stream, merges: merged?.merges ?? [], torchNote: merged?.torchNote };
+    // methods the newest merge run did not time (e.g. tsv and iso_c, timed only when asked for): each from the newest run that did
+    const merges = [...(merged?.merges ?? [])];
+    const otherMerges = new Map<string, string[]>();
+    for (const x of [...mine].sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
+      for (const m of x.merges) {
+        if (merges.some((y) => y.method === m.method)) continue;
+        merges.push(m);
+        otherMerges.set(x.createdAt, [...(otherMerges.get(x.createdAt) ?? []), m.method]);
+      }
+    }
+    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, nativePairs: native?.nativePairs, stream: stream?.stream, merges, torchNote: merged?.torchNote };
     out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
     const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
     out.push(...from(bw, 'Bandwidth'), ...from(kernel, 'Kernel figure'), ...from(native, 'Native kernel figure'), ...from(stream, 'Front-end figure'), ...from(merged, 'Merge figures'));
+    for (const [at, methods] of otherMerges) out.push(`(${methods.join(', ')} merge figures from the run of ${at}, same machine and files.)`, '');
     out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }
   const su = newest(all.filter((x) => x.startup));

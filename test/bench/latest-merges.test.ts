@@ -1,0 +1,37 @@
+/**
+ * latest.md's merge table (src/bench/report.ts renderMarkdown): the newest run that timed merges,
+ * plus each method it did not time from the newest run that did (tsv and iso_c are timed only
+ * when asked for), each borrowed row named with its run.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown, type BenchReport } from '../../src/bench/report.js';
+
+const GB = 1e9;
+const merge = (method: string, seconds: number) => ({ method, experts: 4, result: { seconds, cpuSeconds: seconds * 1.5, bytesIn: 0.5 * GB, bytesOut: 0.1 * GB, tensors: 100, peakRss: 2 ** 27 } });
+
+const report = (createdAt: string, merges: BenchReport['merges'], metrics = false): BenchReport => ({
+  format: 'mergelens.bench',
+  version: 1,
+  createdAt,
+  seconds: 100,
+  scale: 'small',
+  machine: { cpu: 'x', cores: 2, memoryGB: 8, node: 'v20', platform: 'linux', loadAverage: [1, 1] },
+  synth: { shape: { vocab: 1, hidden: 1, intermediate: 1, layers: 1, heads: 1, kvHeads: 1 }, params: 50e6, experts: 4, bytesPerCheckpoint: 0.1 * GB, seconds: 0, reused: true, dir: '/tmp' },
+  metrics: metrics ? [{ label: '2 threads', threads: 2, subspace: false, result: { seconds: 1, cpuSeconds: 2, bytesRead: 0.5 * GB, params: 50e6, tensors: 100, pairs: 6, peakRss: 2 ** 27, values: [] } }] : [],
+  merges,
+});
+
+describe('bench: latest.md merge table', () => {
+  it('takes each method from the newest run that timed it, and says which run', () => {
+    const md = renderMarkdown([
+      report('2026-01-03T00:00:00Z', [], true), // metrics only
+      report('2026-01-02T00:00:00Z', [merge('weight_avg', 0.5), merge('ties', 0.9)]),
+      report('2026-01-01T00:00:00Z', [merge('weight_avg', 7), merge('tsv', 240), merge('iso_c', 46)]),
+    ]);
+    const rows = md.split('\n').filter((l) => /^\| (weight_avg|ties|tsv|iso_c) /.test(l));
+    expect(rows.map((l) => l.split('|')[1].trim())).toEqual(['weight_avg', 'ties', 'tsv', 'iso_c']);
+    expect(rows.map((l) => Number(l.split('|')[3]))).toEqual([0.5, 0.9, 240, 46]); // weight_avg from the newer run, not 7
+    expect(md).toContain('(Merge figures from the run of 2026-01-02T00:00:00Z, same machine and files.)');
+    expect(md).toContain('(tsv, iso_c merge figures from the run of 2026-01-01T00:00:00Z, same machine and files.)');
+  });
+});
