@@ -153,7 +153,6 @@ AVX512 static int prepare_avx512(const uint16_t *bf, const Block *b, int i, int 
     uint64_t nz = 0, sg = 0, kp = 0;
     for (unsigned g = 0; g < 64; g += 16) {
       const size_t e = 64 * w + g;
-      if (bf && !(g & 16)) PREFETCH_NEXT(bf, e);
       const __m512 x = bf ? _mm512_sub_ps(_mm512_castsi512_ps(bf16_bits16(bf, e, 0xffff)), _mm512_loadu_ps(b->base32 + e)) : _mm512_loadu_ps(b->tau32 + e);
       const __m512i xi = _mm512_castps_si512(x);
       sg |= (uint64_t)_mm512_movepi32_mask(xi) << g;
@@ -239,7 +238,6 @@ AVX2 static int prepare_avx2(const uint16_t *bf, const Block *b, int i, int N, s
     uint64_t nz = 0, sg = 0, kp = 0;
     for (unsigned g = 0; g < 64; g += 8) {
       const size_t e = 64 * w + g;
-      if (bf && !(g & 24)) PREFETCH_NEXT(bf, e);
       const __m256 x = bf ? _mm256_sub_ps(_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(bf + e))), 16)), _mm256_loadu_ps(b->base32 + e))
                           : _mm256_loadu_ps(b->tau32 + e);
       const __m256i a = _mm256_and_si256(_mm256_castps_si256(x), abs);
