@@ -11,6 +11,7 @@ import { cli } from './io.js';
 import { removeOwnTemps, sweepInterrupted } from '../util/output-policy.js';
 import { isEntryPoint } from '../util/entry.js';
 import { escapeControl, escapeControlKeepNewlines } from '../util/terminal.js';
+import { kernelsDescription } from '../native/load.js';
 
 /** The program for `argv`: only the sub-command it asks for is loaded (see commands/index.ts). */
 export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
@@ -18,7 +19,8 @@ export async function buildProgram(argv: string[] = process.argv): Promise<Comma
   program
     .name('mergelens')
     .description('Predict which fine-tuned experts merge well, with which method, and why — before you merge.')
-    .version('0.1.0')
+    // with the kernels in use (the native addon is loaded only for this)
+    .version(/^-(V|-version)$/.test(argv[2] ?? '') ? `0.1.0 (kernels: ${kernelsDescription()})` : '0.1.0')
     .showHelpAfterError()
     // Commander errors become exceptions (exit code 2 in main), not a process.exit(1) of their own;
     // sub-commands inherit this.

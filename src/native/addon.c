@@ -58,6 +58,14 @@ NAPI_MODULE_INIT() {
   has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 #endif
   const struct { const char *name; napi_callback fn; } twins[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}};
+#ifdef HAVE_AVX512_PATH
+  const char *set = has_avx512 ? "AVX-512" : has_avx2 ? "AVX2" : "baseline x86-64";
+#else
+  const char *set = "portable C";
+#endif
+  napi_value name;
+  napi_create_string_utf8(env, set, NAPI_AUTO_LENGTH, &name);
+  napi_set_named_property(env, exports, "instructionSet", name);
   for (size_t k = 0; k < sizeof twins / sizeof twins[0]; k++) {
     napi_value fn;
     napi_create_function(env, twins[k].name, NAPI_AUTO_LENGTH, twins[k].fn, NULL, &fn);

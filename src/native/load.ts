@@ -22,6 +22,8 @@ export interface NativeKernels {
   mergePart: NativeTwin;
   bracketSweep: NativeTwin;
   accumulate: NativeTwin;
+  /** The loops the addon picked for this CPU at load: 'AVX-512', 'AVX2', 'baseline x86-64' or 'portable C'. */
+  instructionSet: string;
 }
 
 /** Where the build puts the addon (absolute path). */
@@ -38,4 +40,12 @@ export function nativeKernels(): NativeKernels | null {
     loaded = null; // e.g. a dist/ copied to another platform
   }
   return loaded;
+}
+
+/** Which kernels this process runs, in words (`mergelens --version`): the native ones and their instruction set, or WebAssembly and why. */
+export function kernelsDescription(): string {
+  if (process.env.MERGELENS_NATIVE === '0') return 'WebAssembly (native kernels turned off: MERGELENS_NATIVE=0)';
+  const native = nativeKernels();
+  if (native) return `native (${native.instructionSet}; WebAssembly for what they do not cover)`;
+  return existsSync(NATIVE_PATH) ? 'WebAssembly (the native kernels did not load on this platform)' : 'WebAssembly (native kernels not built: no C compiler at install)';
 }

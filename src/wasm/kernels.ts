@@ -17,7 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { nativeKernels, NOT_TAKEN, type NativeKernels } from '../native/load.js';
+import { nativeKernels, NOT_TAKEN, type NativeKernels, type NativeTwin } from '../native/load.js';
 
 /** The exports of kernels.wasm (pointers are byte offsets into the shared memory). */
 export interface KernelExports {
@@ -213,10 +213,11 @@ export function instantiateKernels(): Kernels {
 function withNative(wasm: KernelExports, memory: WebAssembly.Memory): KernelExports {
   const native = nativeKernels();
   if (!native) return wasm;
-  const twins = Object.keys(native).map((name) => {
+  // the addon's twins: its exports named as a WebAssembly export (it also says which instruction set it runs)
+  const twins = Object.keys(native).filter((name) => typeof (wasm as unknown as Record<string, unknown>)[name] === 'function').map((name) => {
     const fallback = (wasm as unknown as Record<string, (...a: number[]) => number>)[name];
     const value = (...a: number[]) => {
-      const r = native[name as keyof NativeKernels](new Uint8Array(memory.buffer), ...a);
+      const r = (native[name as keyof NativeKernels] as NativeTwin)(new Uint8Array(memory.buffer), ...a);
       return r === NOT_TAKEN ? fallback(...a) : r;
     };
     return [name, { value }] as const;

@@ -26,7 +26,7 @@ const wk = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(wasm)), 
 // the exports with native twins go to them where they take the call, as kernels.ts withNative does on the main thread
 const nk = native ? require(native) : null;
 const twin = (f) => (...a) => { const r = nk[f](new Uint8Array(memory.buffer), ...a); return r === ${NOT_TAKEN} ? wk[f](...a) : r; };
-const k = nk ? Object.create(wk, Object.fromEntries(Object.keys(nk).map((f) => [f, { value: twin(f) }]))) : wk;
+const k = nk ? Object.create(wk, Object.fromEntries(Object.keys(nk).filter((f) => typeof wk[f] === 'function').map((f) => [f, { value: twin(f) }]))) : wk;
 const done = new Int32Array(flags);
 const out = new Float64Array(results);
 parentPort.postMessage({ ready: true });
