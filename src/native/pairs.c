@@ -28,8 +28,8 @@ static inline int pair_index(int N, int i, int j) { return i * N - ((i * (i + 1)
 /** Where one block's per-expert results live. */
 typedef struct {
   float *base32, *tau32;  // in the scratch
-  double *t64;  // row q (q = position / 2): R columns of (τ[2q], τ[2q + 1]), experts 0…N − 1, then 0…R − N − 1 again (a group's wrap-around read in one load)
-  size_t R;
+  double *t64;  // row q (q = position / 2): R columns of (τ[2q], τ[2q + 1]), experts 0…N − 1 from column col0, then 0…copies − 1 again (a group's wrap-around read in one load)
+  size_t R, col0, copies;
   uint64_t *nz, *sg, *kp;  // N × WORDS each: τ ≠ 0, sign bit, |τ| ≥ threshold
   double *diag, *kept;  // N each: the block's Στ² and trimmed support
 } Block;
@@ -146,7 +146,7 @@ static inline __attribute__((always_inline)) AVX512 void store_rows(double *r, s
 AVX512 static int prepare_avx512(const uint16_t *bf, const Block *b, int i, int N, size_t L, int32_t thr) {
   const __m512i abs = _mm512_set1_epi32(0x7fffffff), T = _mm512_set1_epi32(thr);
   const size_t S = 2 * b->R;
-  double *col = b->t64 + 2 * (size_t)i, *copy = (size_t)(i + N) < b->R ? col + 2 * (size_t)N : NULL;
+  double *col = b->t64 + 2 * (b->col0 + (size_t)i), *copy = (size_t)i < b->copies ? col + 2 * (size_t)N : NULL;
   __m512d acc = _mm512_setzero_pd();  // lanes 0-1: s0, lanes 4-5: s1
   uint64_t k = 0;
   for (size_t w = 0; w < L / 64; w++) {
@@ -185,10 +185,8 @@ typedef struct {
   __m512d g, w, n, d;
 } Acc8;
 
-/** One position pair of a quad: the WebAssembly floatSums' four sums, the same operations per lane (a product and a difference are the same either way round). */
-static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, const Group *k, const double *row) {
-  const __mmask8 m = (__mmask8)((1u << (2 * k->lanes)) - 1);  // loop-invariant: hoisted
-  const __m512d xi = _mm512_maskz_loadu_pd(m, row + 2 * k->i), xj = _mm512_maskz_loadu_pd(m, row + 2 * (k->i + k->delta));
+/** One position pair of four pairs' lanes: the WebAssembly floatSums' four sums, the same operations per lane (a product and a difference are the same either way round). */
+static inline __attribute__((always_inline)) AVX512 void quad_ops(Acc8 *s, __m512d xi, __m512d xj) {
   const __m512d p = _mm512_mul_pd(xi, xj);
   s->g = _mm512_add_pd(s->g, p);
   // pmin(|τᵢ|, |τⱼ|) = |τⱼ| < |τᵢ| ? |τⱼ| : |τᵢ| (min_pd(a, b) is a < b ? a : b)
@@ -200,6 +198,12 @@ static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, cons
   s->d = _mm512_add_pd(s->d, _mm512_mul_pd(d, d));
 }
 
+/** One position pair of a group's four pairs, both sides loaded from the row. */
+static inline __attribute__((always_inline)) AVX512 void quad_step(Acc8 *s, const Group *k, const double *row) {
+  const __mmask8 m = (__mmask8)((1u << (2 * k->lanes)) - 1);  // loop-invariant: hoisted
+  quad_ops(s, _mm512_maskz_loadu_pd(m, row + 2 * k->i), _mm512_maskz_loadu_pd(m, row + 2 * (k->i + k->delta)));
+}
+
 AVX512 static void flush8(const Group *k, Acc8 s, int N, uint8_t *gram, uint8_t *pairs) { FLUSH(_mm512_storeu_pd, 8) }
 
 /** pairs.ts floatSums over the block's Q position pairs, four pairs a group (a quad). */
@@ -209,6 +213,29 @@ AVX512 static void float_sums_avx512(const Block *b, int N, size_t Q, uint8_t *g
 }
 
 AVX512 static void sign_counts_avx512(const Block *b, int N, size_t W, uint8_t *pairs) { sign_counts(b, N, W, pairs); }
+
+/**
+ * Two experts, up to four blocks at once: one pair's sums are one chain per lane, bound by the
+ * add's latency, and fill a quarter of a register; here lanes 2k, 2k + 1 are block k's (rows of
+ * 16 doubles, block k's τ₀ and τ₁ pairs at columns 2k, 2k + 1), so four chains run side by side.
+ * Each block's sums go in in block order, as the blocks one at a time would add them.
+ */
+AVX512 static void pair_sums4(const double *t64, size_t Q, int blocks, uint8_t *gram, uint8_t *pairs) {
+  const __m512i ii = _mm512_setr_epi64(0, 1, 4, 5, 8, 9, 12, 13), jj = _mm512_setr_epi64(2, 3, 6, 7, 10, 11, 14, 15);
+  const __m512d zero = _mm512_setzero_pd();
+  Acc8 a = {zero, zero, zero, zero};
+  for (size_t q = 0; q < Q; q++) {
+    const __m512d r0 = _mm512_loadu_pd(t64 + 16 * q), r1 = _mm512_loadu_pd(t64 + 16 * q + 8);
+    quad_ops(&a, _mm512_permutex2var_pd(r0, ii, r1), _mm512_permutex2var_pd(r0, jj, r1));
+  }
+  double g[8], w[8], c[8], d[8];
+  _mm512_storeu_pd(g, a.g);
+  _mm512_storeu_pd(w, a.w);
+  _mm512_storeu_pd(c, a.n);
+  _mm512_storeu_pd(d, a.d);
+  const Group one = {.i = 0, .delta = 1, .lanes = 1};
+  for (int k = 0; k < blocks; k++) group_flush(&one, g + 2 * k, w + 2 * k, c + 2 * k, d + 2 * k, 2, gram, pairs);
+}
 
 // ── AVX2: two pairs a register, the same lanes and operations
 
@@ -231,7 +258,7 @@ AVX2 static int prepare_avx2(const uint16_t *bf, const Block *b, int i, int N, s
   const __m256i abs = _mm256_set1_epi32(0x7fffffff), zero = _mm256_setzero_si256();
   const __m256i T1 = _mm256_set1_epi32(thr - 1);  // |τ| ≥ t as |τ| > t − 1 (t ≥ 1)
   const size_t S = 2 * b->R;
-  double *col = b->t64 + 2 * (size_t)i, *copy = (size_t)(i + N) < b->R ? col + 2 * (size_t)N : NULL;
+  double *col = b->t64 + 2 * (b->col0 + (size_t)i), *copy = (size_t)i < b->copies ? col + 2 * (size_t)N : NULL;
   __m128d s0 = _mm_setzero_pd(), s1 = s0;
   uint64_t k = 0;
   for (size_t w = 0; w < L / 64; w++) {
@@ -307,23 +334,92 @@ static const Path PATH_AVX512 = {4, prepare_avx512, float_sums_avx512, sign_coun
 static const Path PATH_AVX2 = {2, prepare_avx2, float_sums_avx2, sign_counts_avx2};
 
 /**
+ * One block's experts: the base decoded, each expert's τ into its column(s) of b's rows, masks,
+ * Στ² and support. 0, or i + 1 at the first expert whose τ has a NaN/Inf (as pairs.ts blocks).
+ */
+static int prepare_block(const Path *path, uint8_t *mem, const uint32_t *desc, int N, size_t e, size_t len, size_t L, Block *b, const int32_t *t) {
+  decode_padded(mem, desc[0], desc[1], e, len, L, b->base32);
+  for (int i = 0; i < N; i++) {
+    const uint32_t ptr = desc[2 * (i + 1)], code = desc[2 * (i + 1) + 1];
+    if (code == CODE_BF16 && len == BLOCK) {
+      // whole BF16 blocks (nearly all work): τ formed inside the one per-expert pass
+      if (!path->prepare((const uint16_t *)(mem + ptr) + e, b, i, N, L, t[i])) return i + 1;
+    } else {
+      decode_padded(mem, ptr, code, e, len, L, b->tau32);
+      if (code <= CODE_F64) sub_in_place(b->tau32, b->base32, L);
+      if (non_finite(b->tau32, L)) return i + 1;
+      path->prepare(NULL, b, i, N, L, t[i]);
+    }
+  }
+  return 0;
+}
+
+/** A prepared block's Στ² and supports into the sums (the Gram diagonal, kept). */
+static void add_diagonal(const Block *b, int N, uint8_t *gram, uint8_t *kept) {
+  for (int i = 0; i < N; i++) {
+    add64(gram + 8 * ((size_t)i * N + i), b->diag[i]);
+    add64(kept + 8 * (size_t)i, b->kept[i]);
+  }
+}
+
+/** Block b's masks, Στ² and supports at the scratch's m (N × WORDS × 3 words, then 2N doubles). */
+static void masks_at(Block *b, uint8_t *m, int N) {
+  b->nz = (uint64_t *)m;
+  b->sg = b->nz + (size_t)N * WORDS;
+  b->kp = b->sg + (size_t)N * WORDS;
+  b->diag = (double *)(b->kp + (size_t)N * WORDS);
+  b->kept = b->diag + N;
+}
+
+/**
+ * Two experts on AVX-512 (pair_sums4): blocks in batches of four whole ones (else one), each
+ * prepared into its two columns; a NaN/Inf in a batch's block k sums blocks 0…k − 1 first.
+ */
+AVX512 static int accumulate_pair(uint8_t *mem, const uint32_t *desc, size_t e0, size_t count, const int32_t *t, float *base32, float *tau32, uint8_t *gram, uint8_t *pairs, uint8_t *kept) {
+  double *t64 = aligned_alloc(64, 16 * (BLOCK / 2) * 8);
+  if (!t64) return -1;
+  memset(t64, 0, 16 * (BLOCK / 2) * 8);  // the columns of blocks a batch lacks are read, never summed
+  uint8_t masks[4][2 * WORDS * 24 + 32] __attribute__((aligned(64)));
+  Block blk[4];
+  for (int k = 0; k < 4; k++) {
+    blk[k] = (Block){.base32 = base32, .tau32 = tau32, .t64 = t64, .R = 8, .col0 = 2 * (size_t)k, .copies = 0};
+    masks_at(&blk[k], masks[k], 2);
+  }
+  int result = 0;
+  for (size_t b0 = 0; b0 < count && !result;) {
+    const size_t left = count - b0, len = left < BLOCK ? left : BLOCK, L = (len + 63) & ~(size_t)63;
+    const int batch = left >= 4 * BLOCK ? 4 : left >= BLOCK ? (int)(left / BLOCK) : 1;
+    int ready = 0;
+    for (; ready < batch && !result; ready++) {
+      result = prepare_block(&PATH_AVX512, mem, desc, 2, e0 + b0 + (size_t)ready * BLOCK, len, L, &blk[ready], t);
+      if (result) break;
+    }
+    for (int k = 0; k < ready; k++) add_diagonal(&blk[k], 2, gram, kept);
+    if (ready) pair_sums4(t64, L / 2, ready, gram, pairs);
+    for (int k = 0; k < ready; k++) sign_counts_avx512(&blk[k], 2, L / 64, pairs);
+    b0 += (size_t)batch * len;
+  }
+  free(t64);
+  return result;
+}
+
+/**
  * pairs.ts accumulate over elements [e0, e0 + count), block by block: 0, or i + 1 when expert
- * i's τ has a NaN/Inf (that block adds nothing; the blocks before it are in the sums). t64 and
- * the groups are allocated per call (a call is up to 1M positions, ~2000 blocks); −1 when that fails.
+ * i's τ has a NaN/Inf (that block adds nothing; the blocks before it are in the sums). The rows
+ * and the groups are allocated per call (a call is up to 1M positions, ~2000 blocks); −1 when that fails.
  */
 static int accumulate(const Path *path, uint8_t *mem, uint32_t src, int N, size_t e0, size_t count, uint32_t thr, uint32_t sums, uint32_t scratch) {
   const uint32_t *desc = (const uint32_t *)(mem + src);
-  uint8_t *s = mem + scratch;
-  Block b;
-  b.base32 = (float *)s;
-  b.tau32 = b.base32 + BLOCK;
-  b.nz = (uint64_t *)(b.tau32 + BLOCK);
-  b.sg = b.nz + (size_t)N * WORDS;
-  b.kp = b.sg + (size_t)N * WORDS;
-  b.diag = (double *)(b.kp + (size_t)N * WORDS);
-  b.kept = b.diag + N;
+  uint8_t *s = mem + scratch, *gram = mem + sums, *pairs = gram + 8 * (size_t)N * N, *kept = pairs + 8 * (size_t)(N * (N - 1) / 2) * PAIR_FIELDS;
+  int32_t t[256];
+  memcpy(t, mem + thr, 4 * (size_t)N);
+  float *base32 = (float *)s, *tau32 = base32 + BLOCK;
+  if (N == 2 && path == &PATH_AVX512) return accumulate_pair(mem, desc, e0, count, t, base32, tau32, gram, pairs, kept);
+  Block b = {.base32 = base32, .tau32 = tau32, .col0 = 0};
+  masks_at(&b, (uint8_t *)(tau32 + BLOCK), N);
   // a group reads columns up to i + l + δ: N − 1 + (N − 1)/2 at most (δ = N/2 of an even N has only i < N/2; lanes past a group's pairs are not read)
-  b.R = (size_t)N + (size_t)((N - 1) / 2);
+  b.copies = (size_t)((N - 1) / 2);
+  b.R = (size_t)N + b.copies;
   b.t64 = aligned_alloc(64, ((b.R * BLOCK * 8) + 63) & ~(size_t)63);
   Group *groups = malloc(sizeof(Group) * (size_t)(N * N / 2 + N + 1));
   if (!b.t64 || !groups) {
@@ -332,30 +428,12 @@ static int accumulate(const Path *path, uint8_t *mem, uint32_t src, int N, size_
     return -1;
   }
   const int ng = groups_of(N, path->width, groups);
-  uint8_t *gram = mem + sums, *pairs = gram + 8 * (size_t)N * N, *kept = pairs + 8 * (size_t)(N * (N - 1) / 2) * PAIR_FIELDS;
-  int32_t t[256];
-  memcpy(t, mem + thr, 4 * (size_t)N);
   int result = 0;
   for (size_t b0 = 0; b0 < count && !result; b0 += BLOCK) {
     const size_t len = count - b0 < BLOCK ? count - b0 : BLOCK, L = (len + 63) & ~(size_t)63;
-    decode_padded(mem, desc[0], desc[1], e0 + b0, len, L, b.base32);
-    for (int i = 0; i < N && !result; i++) {
-      const uint32_t ptr = desc[2 * (i + 1)], code = desc[2 * (i + 1) + 1];
-      if (code == CODE_BF16 && len == BLOCK) {
-        // whole BF16 blocks (nearly all work): τ formed inside the one per-expert pass
-        if (!path->prepare((const uint16_t *)(mem + ptr) + e0 + b0, &b, i, N, L, t[i])) result = i + 1;
-      } else {
-        decode_padded(mem, ptr, code, e0 + b0, len, L, b.tau32);
-        if (code <= CODE_F64) sub_in_place(b.tau32, b.base32, L);
-        if (non_finite(b.tau32, L)) result = i + 1;
-        else path->prepare(NULL, &b, i, N, L, t[i]);
-      }
-    }
+    result = prepare_block(path, mem, desc, N, e0 + b0, len, L, &b, t);
     if (result) break;
-    for (int i = 0; i < N; i++) {
-      add64(gram + 8 * ((size_t)i * N + i), b.diag[i]);
-      add64(kept + 8 * (size_t)i, b.kept[i]);
-    }
+    add_diagonal(&b, N, gram, kept);
     path->float_sums(&b, N, L / 2, gram, pairs, groups, ng);
     path->sign_counts(&b, N, L / 64, pairs);
   }
