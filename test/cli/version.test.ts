@@ -4,11 +4,11 @@
  * and why (turned off, not built).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nativeKernels } from '../../src/native/load.js';
+import { cpuHas } from '../helpers/cpu-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -16,15 +16,6 @@ function version(env: Record<string, string>): string {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--version'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
   expect(r.status).toBe(0);
   return r.stdout.trim();
-}
-
-function cpuHas(names: string[]): boolean {
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8');
-    return names.every((f) => new RegExp(`\\b${f}\\b`).test(flags));
-  } catch {
-    return false;
-  }
 }
 
 describe('mergelens --version', () => {

@@ -21,21 +21,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { nativeKernels, NOT_TAKEN } from '../../src/native/load.js';
 import { KERNELS_PATH, SOURCE_CODE, WasmHeap, type KernelExports } from '../../src/wasm/kernels.js';
 import { testRng } from './reference.js';
+import { cpuHas } from '../helpers/cpu-flags.js';
 
 const native = nativeKernels();
 const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
 const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
 const OUT_SIZE: Record<number, number> = { [SOURCE_CODE.F32]: 4, [SOURCE_CODE.F16]: 2, [SOURCE_CODE.BF16]: 2 };
-
-/** Whether this CPU has every one of these instruction-set flags (Linux: /proc/cpuinfo; elsewhere taken as no). */
-function cpuHas(names: string[]): boolean {
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8');
-    return names.every((f) => new RegExp(`\\b${f}\\b`).test(flags));
-  } catch {
-    return false;
-  }
-}
 
 /** The WebAssembly kernels alone (kernels() would route mergePart to native): a fresh instance over its own memory. */
 function wasmOnly(): { k: KernelExports; heap: WasmHeap; memory: WebAssembly.Memory } {
