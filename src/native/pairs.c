@@ -7,8 +7,9 @@
 // two (AVX2). The τ are stored position-pair-major (row q: every expert's τ[2q], τ[2q + 1]), and
 // the pairs go in groups along the cycle — (i, i + δ mod N) for consecutive i — so both sides of
 // a group are one load each and every group but a δ's last is full (8 experts, AVX-512: 7 groups
-// for 28 pairs, where four pairs of one i at a time take 10). CPUs without AVX2 leave the call
-// to WebAssembly.
+// for 28 pairs, where four pairs of one i at a time take 10). Two experts (one pair, whose
+// sums would fill a quarter of a register, one add-latency chain each) run four blocks side by
+// side instead. CPUs without AVX2 leave the call to WebAssembly.
 #include "common.h"
 
 /** Positions per block and the metrics' pair fields (pairs.ts BLOCK, PAIR_FIELDS). */
@@ -44,11 +45,11 @@ typedef struct {
 } Group;
 
 /** The groups of `width` pairs covering every pair once: δ = 1…⌊N/2⌋, N pairs each (N/2 for δ = N/2, N even), `width` consecutive i a group. Returns their number. */
-static int groups_of(int N, int width, Group *q) {
+static int groups_of(int N, int width, Group *out) {
   int n = 0;
   for (int delta = 1; 2 * delta <= N; delta++) {
     const int pairs = 2 * delta == N ? N / 2 : N;
-    for (int i = 0; i < pairs; i += width) q[n++] = (Group){.i = i, .delta = delta, .lanes = pairs - i < width ? pairs - i : width};
+    for (int i = 0; i < pairs; i += width) out[n++] = (Group){.i = i, .delta = delta, .lanes = pairs - i < width ? pairs - i : width};
   }
   return n;
 }
