@@ -345,7 +345,8 @@ function pairEngine(block: SourceBlock, N: number): 'native' | 'WebAssembly' {
   if (!native) return 'WebAssembly';
   const { exports, heap } = kernels();
   return heap.scoped(() => {
-    const thr = heap.calloc(4 * N), sums = heap.calloc(8 * (N * N + ((N * (N - 1)) / 2) * 7 + N));
+    const { gram, pairs, kept } = newSums(N); // the sums' layout, as accumulateSources places them
+    const thr = heap.calloc(4 * N), sums = heap.calloc(8 * (gram.length + pairs.length + kept.length));
     const r = native.accumulate(new Uint8Array(heap.memory.buffer), block.desc, N, 0, 64, thr, sums, heap.alloc(exports.accumulateScratch(N)));
     return r === NOT_TAKEN ? 'WebAssembly' : 'native';
   });
