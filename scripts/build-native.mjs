@@ -1,6 +1,7 @@
 /**
  * The optional native kernels: src/native/*.c (the merge kernel, the trim sweep and the metrics'
- * pair kernel, twins of WebAssembly exports) → dist/native/kernels.node with the
+ * pair kernel, twins of WebAssembly exports; the symmetric eigensolver, twin of a JavaScript
+ * function) → dist/native/kernels.node with the
  * system's C compiler (cc, gcc or clang; $CC first) and Node-API headers (Node's own
  * include/node, else the node-api-headers package). No compiler or no headers: say so in one
  * line and build nothing — merges then run on the WebAssembly kernels, with the same bytes.

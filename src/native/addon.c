@@ -1,6 +1,7 @@
 // The addon's entry: which CPU paths to use, and the Node-API glue its kernels share. Every
-// export f(memory view, …numbers) is the twin of the WebAssembly export f(…numbers) and returns
-// its result, or −1 when it does not take the call (src/wasm/kernels.ts then calls WebAssembly).
+// export f(memory view, …numbers) but symmetricEigen is the twin of the WebAssembly export
+// f(…numbers) and returns its result, or −1 when it does not take the call (src/wasm/kernels.ts
+// then calls WebAssembly); symmetricEigen stands in for symmetric-eigen.ts's JavaScript solver.
 #include "common.h"
 #include <stdio.h>
 
@@ -57,7 +58,7 @@ NAPI_MODULE_INIT() {
   has_avx512 = !(off && off[0] == '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
   has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 #endif
-  const struct { const char *name; napi_callback fn; } twins[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}};
+  const struct { const char *name; napi_callback fn; } functions[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}, {"symmetricEigen", symmetric_eigen_js}};
 #ifdef HAVE_AVX512_PATH
   const char *set = has_avx512 ? "AVX-512" : has_avx2 ? "AVX2" : "baseline x86-64";
 #else
@@ -66,10 +67,10 @@ NAPI_MODULE_INIT() {
   napi_value name;
   napi_create_string_utf8(env, set, NAPI_AUTO_LENGTH, &name);
   napi_set_named_property(env, exports, "instructionSet", name);
-  for (size_t k = 0; k < sizeof twins / sizeof twins[0]; k++) {
+  for (size_t k = 0; k < sizeof functions / sizeof functions[0]; k++) {
     napi_value fn;
-    napi_create_function(env, twins[k].name, NAPI_AUTO_LENGTH, twins[k].fn, NULL, &fn);
-    napi_set_named_property(env, exports, twins[k].name, fn);
+    napi_create_function(env, functions[k].name, NAPI_AUTO_LENGTH, functions[k].fn, NULL, &fn);
+    napi_set_named_property(env, exports, functions[k].name, fn);
   }
   return exports;
 }

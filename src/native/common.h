@@ -87,4 +87,6 @@ napi_value twin_out_of_memory(napi_env env, const char *name);
 napi_value merge_part_js(napi_env env, napi_callback_info info);
 napi_value bracket_sweep_js(napi_env env, napi_callback_info info);
 napi_value accumulate_js(napi_env env, napi_callback_info info);
+/** Not a twin of a WebAssembly export: symmetric-eigen.ts's solver on its own Float64Arrays. */
+napi_value symmetric_eigen_js(napi_env env, napi_callback_info info);
 #endif

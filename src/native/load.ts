@@ -3,7 +3,8 @@
  * scripts/build.mjs when a C compiler is present): twins of WebAssembly exports — the fused
  * merge kernel's mergePart for every rule, bracketSweep (TIES's and the metrics' trim-threshold
  * sweep) and accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) — with
- * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide; every machine
+ * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide, and the
+ * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes); every machine
  * without them runs the WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
  * A/B, a suspected bug).
  */
@@ -17,11 +18,16 @@ export const NOT_TAKEN = -1;
 /** A native twin: f(view of the kernels' memory, …the WebAssembly export's arguments) → its result, or NOT_TAKEN. */
 export type NativeTwin = (memory: Uint8Array, ...args: number[]) => number;
 
-/** What kernels.node exports: twins by the name of the WebAssembly export each stands in for. */
+/** What kernels.node exports: twins by the name of the WebAssembly export each stands in for, and the eigensolver. */
 export interface NativeKernels {
   mergePart: NativeTwin;
   bracketSweep: NativeTwin;
   accumulate: NativeTwin;
+  /**
+   * symmetric-eigen.ts's tred2 + tql2 in place on (T, d, e), n = d.length, the same bytes
+   * (src/native/eigen.c): 0, or 1 when an eigenvalue did not converge. Not a WebAssembly twin.
+   */
+  symmetricEigen: (T: Float64Array, d: Float64Array, e: Float64Array) => number;
   /** The loops the addon picked for this CPU at load: 'AVX-512', 'AVX2', 'baseline x86-64' or 'portable C'. */
   instructionSet: string;
 }

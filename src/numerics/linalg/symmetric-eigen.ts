@@ -7,8 +7,10 @@
  * and nothing is allocated per element. Cost ≈ 9n³ flops; measured ≈2× faster than
  * ml-matrix's EVD at n = 256–512, with bit-identical eigenvalues in our checks (README
  * "## Performance"). Tried and dropped: applying a QL sweep's rotations chunk-wise with a
- * carried row (15% slower in V8).
+ * carried row (15% slower in V8). Where the native kernels are built, src/native/eigen.c runs
+ * the same arithmetic in the same order (the same bytes), SIMD-wide where the order is free.
  */
+import { nativeKernels } from '../../native/load.js';
 
 export interface SymmetricEigen {
   /** Eigenvalues, descending. */
@@ -30,9 +32,10 @@ function hypot(a: number, b: number): number {
 
 /**
  * Eigen-decomposition of the symmetric n×n matrix A (row-major; only symmetry is assumed,
- * the lower triangle is what is read). A is not modified.
+ * the lower triangle is what is read). A is not modified. `native: false` runs the JavaScript
+ * solver even where the native one is built (the same bytes; for tests and the bench's A/B).
  */
-export function symmetricEigen(A: Float64Array, n: number): SymmetricEigen {
+export function symmetricEigen(A: Float64Array, n: number, options: { native?: boolean } = {}): SymmetricEigen {
   if (A.length < n * n) throw new Error(`symmetricEigen: buffer of ${A.length} < ${n}×${n}`);
   if (n === 0) return { values: new Float64Array(0), vectors: new Float64Array(0) };
   // T holds Vᵀ: T[b·n + a] = V[a][b]. A symmetric input is its own transpose.
@@ -41,8 +44,13 @@ export function symmetricEigen(A: Float64Array, n: number): SymmetricEigen {
   for (let i = 0; i < T.length; i++) if (!Number.isFinite(T[i])) throw new Error(`symmetricEigen: non-finite entry at (${Math.floor(i / n)}, ${i % n})`);
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  tred2(T, n, d, e);
-  tql2(T, n, d, e);
+  const native = options.native === false ? null : nativeKernels();
+  if (native) {
+    if (native.symmetricEigen(T, d, e) !== 0) throw noConvergence(n);
+  } else {
+    tred2(T, n, d, e);
+    tql2(T, n, d, e);
+  }
   // tql2 leaves eigenvalues in arbitrary order: sort descending, eigenvectors with them.
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[b] - d[a]);
   const values = new Float64Array(n);
@@ -54,6 +62,8 @@ export function symmetricEigen(A: Float64Array, n: number): SymmetricEigen {
   }
   return { values, vectors };
 }
+
+const noConvergence = (n: number) => new Error(`symmetricEigen: no convergence (n=${n})`);
 
 /** Householder reduction to tridiagonal form (d diagonal, e sub-diagonal), accumulating Vᵀ in T. */
 function tred2(T: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
@@ -151,7 +161,7 @@ function tql2(T: Float64Array, n: number, d: Float64Array, e: Float64Array): voi
       let iter = 0;
       do {
         // Converges in 1–3 sweeps per eigenvalue in practice; the cap guards against a pathological loop.
-        if (++iter > 60) throw new Error(`symmetricEigen: no convergence (n=${n})`);
+        if (++iter > 60) throw noConvergence(n);
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
         let r = hypot(p, 1);
