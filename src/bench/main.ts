@@ -16,7 +16,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
 import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
-import { renderMarkdown, renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
+import { writeLatest } from './latest.js';
+import { renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
 import { measureStartup, renderStartup, type StartupFigures } from './startup.js';
 import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
 import { renderSweep, sweepPhase, type SweepFigures } from './sweep-phase.js';
@@ -378,17 +379,6 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(renderTable(report) + '\n');
   await writeLatest(o.out);
   log(`wrote ${jsonPath} and ${path.join(o.out, 'latest.md')}`);
-}
-
-/** latest.md from every bench JSON in the reports directory (see renderMarkdown). */
-async function writeLatest(dir: string): Promise<void> {
-  const all = readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as BenchReport)
-    .filter((r) => r.format === 'mergelens.bench');
-  // other markdown files here are earlier figures kept on purpose (e.g. before a change): linked
-  const earlier = readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'latest.md').sort();
-  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(all, earlier));
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -340,52 +340,93 @@ export function renderTable(r: BenchReport): string {
   return [`mergelens bench (${r.scale}), ${r.createdAt}, ${f(r.seconds, 0)} s`, '', ...sections(r)].join('\n');
 }
 
+/** One scale's section of latest.md: the run it is named for, and the run each part comes from. */
+interface ScaleSelection {
+  scale: BenchReport['scale'];
+  /** The newest run with metrics figures. */
+  run: BenchReport;
+  bandwidth?: BenchReport;
+  kernel?: BenchReport;
+  nativePairs?: BenchReport;
+  stream?: BenchReport;
+  /** The newest run that timed merges. */
+  merged?: BenchReport;
+  /** Methods that run did not time, each with the newest run that did. */
+  otherMerges: { run: BenchReport; method: string }[];
+}
+
+/** Which run each part of latest.md comes from (see renderMarkdown). */
+export interface LatestSelection {
+  scales: ScaleSelection[];
+  startup?: BenchReport;
+  screen?: BenchReport;
+  sweep?: BenchReport;
+  subspace?: BenchReport;
+}
+
+const newest = (rs: BenchReport[]) => rs.reduce<BenchReport | undefined>((a, b) => (!a || a.createdAt < b.createdAt ? b : a), undefined);
+
 /**
- * latest.md: per scale, the newest run that has metrics figures (a run limited with --only
- * may lack some), each other section from the newest run that has it (merges: each method from
- * the newest run that timed it), and the subspace table from the newest run that timed it.
+ * Per scale, the newest run that has metrics figures (a run limited with --only may lack some),
+ * each other section from the newest run that has it (merges: each method from the newest run
+ * that timed it); start-up, screen, sweep and subspace from the newest run of any scale with them.
  */
-export function renderMarkdown(all: BenchReport[], earlier: string[] = []): string {
-  const newest = (rs: BenchReport[]) => rs.reduce<BenchReport | undefined>((a, b) => (!a || a.createdAt < b.createdAt ? b : a), undefined);
-  const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder.', ''];
-  if (earlier.length) out.push(`Earlier figures: ${earlier.map((f) => `[${f}](${f})`).join(', ')}.`, '');
-  const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
+export function selectLatest(all: BenchReport[]): LatestSelection {
+  const scales: ScaleSelection[] = [];
   for (const scale of ['1b', 'small'] as const) {
     const mine = all.filter((x) => x.scale === scale);
-    const r = newest(mine.filter((x) => x.metrics.length > 0));
-    if (!r) continue;
-    // Each section from the newest run that has it (a run limited with --only lacks some).
+    const run = newest(mine.filter((x) => x.metrics.length > 0));
+    if (!run) continue;
     const having = (has: (x: BenchReport) => boolean) => newest(mine.filter(has));
     const merged = having((x) => x.merges.length > 0);
-    const bw = having((x) => !!x.bandwidth);
-    const kernel = having((x) => !!x.kernel);
-    const stream = having((x) => !!x.stream);
-    const native = having((x) => !!x.nativePairs);
     // methods the newest merge run did not time (e.g. tsv and iso_c, timed only when asked for): each from the newest run that did
-    const merges = [...(merged?.merges ?? [])];
-    const otherMerges = new Map<string, string[]>();
+    const timed = new Set(merged?.merges.map((m) => m.method));
+    const otherMerges: ScaleSelection['otherMerges'] = [];
     for (const x of [...mine].sort((a, b) => b.createdAt.localeCompare(a.createdAt))) {
       for (const m of x.merges) {
-        if (merges.some((y) => y.method === m.method)) continue;
-        merges.push(m);
-        otherMerges.set(x.createdAt, [...(otherMerges.get(x.createdAt) ?? []), m.method]);
+        if (timed.has(m.method)) continue;
+        timed.add(m.method);
+        otherMerges.push({ run: x, method: m.method });
       }
     }
-    const composite: BenchReport = { ...r, bandwidth: bw?.bandwidth, kernel: kernel?.kernel, nativePairs: native?.nativePairs, stream: stream?.stream, merges, torchNote: merged?.torchNote };
-    out.push(`## ${scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
+    scales.push({ scale, run, merged, otherMerges, bandwidth: having((x) => !!x.bandwidth), kernel: having((x) => !!x.kernel), nativePairs: having((x) => !!x.nativePairs), stream: having((x) => !!x.stream) });
+  }
+  return { scales, startup: newest(all.filter((x) => x.startup)), screen: newest(all.filter((x) => x.screen)), sweep: newest(all.filter((x) => x.sweep)), subspace: newest(all.filter((x) => x.subspace)) };
+}
+
+/** Every run latest.md draws on (what reports/bench/latest.json keeps), oldest first. */
+export function latestRuns(sel: LatestSelection): BenchReport[] {
+  const runs = new Set<BenchReport>();
+  for (const s of sel.scales) {
+    for (const x of [s.run, s.bandwidth, s.kernel, s.nativePairs, s.stream, s.merged, ...s.otherMerges.map((o) => o.run)]) if (x) runs.add(x);
+  }
+  for (const x of [sel.startup, sel.screen, sel.sweep, sel.subspace]) if (x) runs.add(x);
+  return [...runs].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+/** latest.md from the selected runs (selectLatest). */
+export function renderMarkdown(all: BenchReport[], earlier: string[] = []): string {
+  const sel = selectLatest(all);
+  const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder and the runs kept in `latest.json`.', ''];
+  if (earlier.length) out.push(`Earlier figures: ${earlier.map((f) => `[${f}](${f})`).join(', ')}.`, '');
+  const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
+  for (const s of sel.scales) {
+    const r = s.run;
+    const merges = [...(s.merged?.merges ?? []), ...s.otherMerges.map((o) => o.run.merges.find((m) => m.method === o.method)!)];
+    const composite: BenchReport = { ...r, bandwidth: s.bandwidth?.bandwidth, kernel: s.kernel?.kernel, nativePairs: s.nativePairs?.nativePairs, stream: s.stream?.stream, merges, torchNote: s.merged?.torchNote };
+    out.push(`## ${s.scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
     const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
-    out.push(...from(bw, 'Bandwidth'), ...from(kernel, 'Kernel figure'), ...from(native, 'Native kernel figure'), ...from(stream, 'Front-end figure'), ...from(merged, 'Merge figures'));
-    for (const [at, methods] of otherMerges) out.push(`(${methods.join(', ')} merge figures from the run of ${at}, same machine and files.)`, '');
+    out.push(...from(s.bandwidth, 'Bandwidth'), ...from(s.kernel, 'Kernel figure'), ...from(s.nativePairs, 'Native kernel figure'), ...from(s.stream, 'Front-end figure'), ...from(s.merged, 'Merge figures'));
+    const byRun = new Map<string, string[]>();
+    for (const o of s.otherMerges) byRun.set(o.run.createdAt, [...(byRun.get(o.run.createdAt) ?? []), o.method]);
+    for (const [at, methods] of byRun) out.push(`(${methods.join(', ')} merge figures from the run of ${at}, same machine and files.)`, '');
     out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }
-  const su = newest(all.filter((x) => x.startup));
-  if (su?.startup) out.push(`## CLI start-up (from the ${su.scale} run of ${su.createdAt}, load average ${su.machine.loadAverage?.map((l) => l.toFixed(1)).join(' → ') ?? '?'})`, ...renderStartup(su.startup), '');
   const load = (x: BenchReport) => x.machine.loadAverage?.map((l) => l.toFixed(1)).join(' → ') ?? '?';
-  const sc = newest(all.filter((x) => x.screen));
+  const { startup: su, screen: sc, sweep: sw, subspace: sv } = sel;
+  if (su?.startup) out.push(`## CLI start-up (from the ${su.scale} run of ${su.createdAt}, load average ${load(su)})`, ...renderStartup(su.startup), '');
   if (sc?.screen) out.push(`## screen vs metrics (from the ${sc.scale} run of ${sc.createdAt}, load average ${load(sc)})`, '', renderScreen(sc.screen), '');
-  const sw = newest(all.filter((x) => x.sweep));
   if (sw?.sweep) out.push(`## Sweep overhead on the built-in zoo (run of ${sw.createdAt}, load average ${load(sw)})`, '', ...renderSweep(sw.sweep), '');
-  const sv = newest(all.filter((x) => x.subspace));
   if (sv) {
     out.push(`## Subspace SVD (from the ${sv.scale} run of ${sv.createdAt})`, '');
     const lines = sections({ ...sv, metrics: [], merges: [], bandwidth: undefined }, { subspace: true });
