@@ -1,30 +1,36 @@
 /**
  * What a merge method costs at a given checkpoint size, for the recommendations: estimated
- * seconds and a memory class, from measured throughput. Figures for the streamed methods are
- * the benchmark's merge table (`npm run bench -- --small`, reports/bench/latest.md: 49.5M-param
- * BF16 checkpoints, 4 experts, 2 cores, to-disk sharded output, run of 2026-12-01): checkpoint
- * bytes read per second. tsv and iso_c are not in the benchmark; their figure is the issue-18
- * measurement (one pair of a 50M-param BF16 model took 5.5 min) and grows faster than the bytes
- * (a full SVD of every matrix: ~hidden³ per matrix), so it is a lower bound for larger models.
+ * seconds and a memory class, from measured throughput: seconds = START_S + bytes read / rate.
+ * Rates of the streamed methods: the benchmark's 1.1B × 8 merges (`npm run bench`,
+ * reports/bench/latest.md, run of 2026-12-02 14:50: checkpoint bytes read per second by the
+ * first merge in a process, 2 cores, sharded BF16 output to disk). START_S: what a merge costs
+ * besides reading (threads, kernels, files) — the small set's merges (49.5M params × 4, same
+ * day) less their reading at those rates, 0.22–0.54 s. tsv and iso_c: one pair of the small
+ * set's checkpoints merged by the CLI (56 s and 20 s, same day); they grow faster than the
+ * bytes (dense eigenproblems of every matrix: ~hidden³ each), so above that size they are lower
+ * bounds.
  */
 import { getMethod } from '../registry.js';
 import { inMergekit } from './emit.js';
 
 export const COST_SOURCE =
-  'throughput from reports/bench/latest.md (npm run bench -- --small: 49.5M-param BF16, 2 cores, 2026-12-01); tsv/iso_c from the issue-18 report (5.5 min per 50M-param pair), a lower bound above that size';
+  'npm run bench of 2026-12-02 (1.1B × 8 BF16 merges, 2 cores); tsv/iso_c from a 50M-param pair (56 s / 20 s), lower bounds above that size';
 
 /** Checkpoint bytes read per second, GB/s. */
 const READ_RATE: Record<string, number> = {
-  weight_avg: 0.21,
-  task_arithmetic: 0.21,
-  ties: 0.17,
-  dare: 0.12,
-  dare_ties: 0.12,
-  slerp: 0.18,
-  // 3 × 0.099 GB read in 330 s
-  tsv: 0.0009,
-  iso_c: 0.0009,
+  weight_avg: 3.15,
+  task_arithmetic: 3.54,
+  ties: 1.39,
+  dare: 2.38,
+  dare_ties: 2.07,
+  slerp: 1.15,
+  // 3 × 0.099 GB read in 56.3 s and 20.5 s
+  tsv: 0.0053,
+  iso_c: 0.0145,
 };
+
+/** A merge's cost besides reading, seconds. */
+const START_S = 0.35;
 
 export interface MethodCost {
   method: string;
@@ -41,7 +47,7 @@ export interface MethodCost {
 export function mergeCost(method: string, checkpointBytes: number): MethodCost {
   const m = getMethod(method);
   const inputs = (id: string) => 2 + (getMethod(id).needsBase ? 1 : 0);
-  const seconds = (id: string) => (inputs(id) * checkpointBytes) / 1e9 / (READ_RATE[id] ?? READ_RATE.tsv);
+  const seconds = (id: string) => START_S + (inputs(id) * checkpointBytes) / 1e9 / (READ_RATE[id] ?? READ_RATE.tsv);
   const svd = m.id === 'tsv' || m.id === 'iso_c';
   return {
     method: m.id,
