@@ -45,8 +45,9 @@ export async function writeLatest(dir: string): Promise<void> {
   const all = readReports(dir);
   // other markdown files here are earlier figures kept on purpose (e.g. before a change): linked
   const earlier = readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'latest.md').sort();
-  const kept: KeptRuns = { format: 'mergelens.bench-latest', version: 1, runs: latestRuns(selectLatest(all)) };
+  const sel = selectLatest(all); // one selection for both files
+  const kept: KeptRuns = { format: 'mergelens.bench-latest', version: 1, runs: latestRuns(sel) };
   await writeFileAtomic(path.join(dir, LATEST_RUNS), JSON.stringify(kept, null, 1) + '\n');
-  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(all, earlier));
+  await writeFileAtomic(path.join(dir, 'latest.md'), renderMarkdown(sel, earlier));
 }
 

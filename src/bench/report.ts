@@ -351,8 +351,8 @@ interface ScaleSelection {
   stream?: BenchReport;
   /** The newest run that timed merges. */
   merged?: BenchReport;
-  /** Methods that run did not time, each with the newest run that did. */
-  otherMerges: { run: BenchReport; method: string }[];
+  /** Methods that run did not time, each as timed by the newest run that did. */
+  otherMerges: { run: BenchReport; merge: BenchReport['merges'][number] }[];
 }
 
 /** Which run each part of latest.md comes from (see renderMarkdown). */
@@ -386,7 +386,7 @@ export function selectLatest(all: BenchReport[]): LatestSelection {
       for (const m of x.merges) {
         if (timed.has(m.method)) continue;
         timed.add(m.method);
-        otherMerges.push({ run: x, method: m.method });
+        otherMerges.push({ run: x, merge: m });
       }
     }
     scales.push({ scale, run, merged, otherMerges, bandwidth: having((x) => !!x.bandwidth), kernel: having((x) => !!x.kernel), nativePairs: having((x) => !!x.nativePairs), stream: having((x) => !!x.stream) });
@@ -405,20 +405,19 @@ export function latestRuns(sel: LatestSelection): BenchReport[] {
 }
 
 /** latest.md from the selected runs (selectLatest). */
-export function renderMarkdown(all: BenchReport[], earlier: string[] = []): string {
-  const sel = selectLatest(all);
+export function renderMarkdown(sel: LatestSelection, earlier: string[] = []): string {
   const out = ['# mergelens benchmark — latest figures', '', 'Written by `npm run bench` (`npm run bench -- --small` for the quick scale) from its JSON reports in this folder and the runs kept in `latest.json`.', ''];
   if (earlier.length) out.push(`Earlier figures: ${earlier.map((f) => `[${f}](${f})`).join(', ')}.`, '');
   const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
   for (const s of sel.scales) {
     const r = s.run;
-    const merges = [...(s.merged?.merges ?? []), ...s.otherMerges.map((o) => o.run.merges.find((m) => m.method === o.method)!)];
+    const merges = [...(s.merged?.merges ?? []), ...s.otherMerges.map((o) => o.merge)];
     const composite: BenchReport = { ...r, bandwidth: s.bandwidth?.bandwidth, kernel: s.kernel?.kernel, nativePairs: s.nativePairs?.nativePairs, stream: s.stream?.stream, merges, torchNote: s.merged?.torchNote };
     out.push(`## ${s.scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');
     const from = (x: BenchReport | undefined, what: string) => (x && x !== r ? [`(${what} from the run of ${x.createdAt}, same machine and files.)`, ''] : []);
     out.push(...from(s.bandwidth, 'Bandwidth'), ...from(s.kernel, 'Kernel figure'), ...from(s.nativePairs, 'Native kernel figure'), ...from(s.stream, 'Front-end figure'), ...from(s.merged, 'Merge figures'));
     const byRun = new Map<string, string[]>();
-    for (const o of s.otherMerges) byRun.set(o.run.createdAt, [...(byRun.get(o.run.createdAt) ?? []), o.method]);
+    for (const o of s.otherMerges) byRun.set(o.run.createdAt, [...(byRun.get(o.run.createdAt) ?? []), o.merge.method]);
     for (const [at, methods] of byRun) out.push(`(${methods.join(', ')} merge figures from the run of ${at}, same machine and files.)`, '');
     out.push(...sections(composite, { subspace: false }).map(bullet), '');
   }

@@ -4,16 +4,16 @@
  * when asked for), each borrowed row named with its run.
  */
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown } from '../../src/bench/report.js';
+import { renderMarkdown, selectLatest } from '../../src/bench/report.js';
 import { merge, report } from './report-fixtures.js';
 
 describe('bench: latest.md merge table', () => {
   it('takes each method from the newest run that timed it, and says which run', () => {
-    const md = renderMarkdown([
+    const md = renderMarkdown(selectLatest([
       report('2026-01-03T00:00:00Z', [], true), // metrics only
       report('2026-01-02T00:00:00Z', [merge('weight_avg', 0.5), merge('ties', 0.9)]),
       report('2026-01-01T00:00:00Z', [merge('weight_avg', 7), merge('tsv', 240), merge('iso_c', 46)]),
-    ]);
+    ]));
     const rows = md.split('\n').filter((l) => /^\| (weight_avg|ties|tsv|iso_c) /.test(l));
     expect(rows.map((l) => l.split('|')[1].trim())).toEqual(['weight_avg', 'ties', 'tsv', 'iso_c']);
     expect(rows.map((l) => Number(l.split('|')[3]))).toEqual([0.5, 0.9, 240, 46]); // weight_avg from the newer run, not 7

@@ -4,7 +4,7 @@
  * latest.md shows the newest run that has the figures (a run limited with --only has no metrics).
  */
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown, type BenchReport } from '../../src/bench/report.js';
+import { renderMarkdown, selectLatest, type BenchReport } from '../../src/bench/report.js';
 import { renderSweep, type SweepFigures } from '../../src/bench/sweep-phase.js';
 
 const figures = (overhead: number, wall: number): SweepFigures => ({
@@ -41,7 +41,7 @@ describe('bench: sweep overhead', () => {
   });
 
   it('latest.md shows the newest run that measured it', () => {
-    const md = renderMarkdown([report('2026-01-02T00:00:00Z', figures(1, 100)), report('2026-01-01T00:00:00Z', figures(9, 100))]);
+    const md = renderMarkdown(selectLatest([report('2026-01-02T00:00:00Z', figures(1, 100)), report('2026-01-01T00:00:00Z', figures(9, 100))]));
     expect(md).toContain('## Sweep overhead on the built-in zoo (run of 2026-01-02T00:00:00Z, load average 2.0 → 3.0)');
     expect(md).toContain('Sweep overhead = 1.00 % of wall time');
     expect(md.includes('9.00 %')).toBe(false);
