@@ -143,8 +143,8 @@ export class WasmHeap {
     return this.buffers.has(view.buffer) ? view.byteOffset : -1;
   }
 
-  /** Copy an array in (unless it already lives here); returns its offset. */
-  place(view: Float32Array | Float64Array): number {
+  /** Copy an array's bytes in (unless it already lives here; any typed array: the kernels read stored BF16/F16 bits too); returns its offset. */
+  place(view: ArrayBufferView): number {
     const at = this.offsetOf(view);
     if (at >= 0) return at;
     const ptr = this.alloc(view.byteLength);
