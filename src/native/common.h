@@ -89,4 +89,5 @@ napi_value bracket_sweep_js(napi_env env, napi_callback_info info);
 napi_value accumulate_js(napi_env env, napi_callback_info info);
 /** Not a twin of a WebAssembly export: symmetric-eigen.ts's solver on its own Float64Arrays. */
 napi_value symmetric_eigen_js(napi_env env, napi_callback_info info);
+napi_value advise_huge_pages_js(napi_env env, napi_callback_info info);
 #endif

@@ -28,6 +28,11 @@ export interface NativeKernels {
    * (src/native/eigen.c): 0, or 1 when an eigenvalue did not converge. Not a WebAssembly twin.
    */
   symmetricEigen: (T: Float64Array, d: Float64Array, e: Float64Array) => number;
+  /**
+   * madvise(MADV_HUGEPAGE) over the 2 MiB-aligned part of `bytes` reserved from the view's start
+   * (src/native/memory.c): 0, or the errno (nothing changed). Not a WebAssembly twin.
+   */
+  adviseHugePages: (memory: Uint8Array, bytes: number) => number;
   /** The loops the addon picked for this CPU at load: 'AVX-512', 'AVX2', 'baseline x86-64' or 'portable C'. */
   instructionSet: string;
 }

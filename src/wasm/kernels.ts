@@ -205,6 +205,9 @@ export function instantiateKernels(): Kernels {
   }
   const module = new WebAssembly.Module(bytes);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
+  // 2 MiB pages for the heap where the addon is built: a heap's first touch faulted every 4 KiB
+  // page, 5 % of a 1-pair metrics pass's CPU on this VM (docs/performance.md). MERGELENS_THP=0: the A/B.
+  if (process.env.MERGELENS_THP !== '0') nativeKernels()?.adviseHugePages(new Uint8Array(memory.buffer), MAX_PAGES * PAGE);
   const exports = withNative(new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports, memory);
   return { exports, heap: new WasmHeap(memory, exports.heapBase()) };
 }
