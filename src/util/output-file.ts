@@ -105,6 +105,17 @@ function bufferedFile(fh: FileHandle): OutputFile {
 
 const isEinval = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EINVAL';
 
+/**
+ * Staging regions of closed direct files, for the next ones: a fresh region pays a page fault per
+ * 4 KiB on first touch (on a VM, a hypervisor round trip each), and a merge opens one file per
+ * shard, all at once — so a sweep's or search's later merges reuse the earlier ones' regions.
+ * Only their touched pages stay resident. A file gives its region back once closed, with no
+ * write running.
+ */
+const IDLE_STAGING = 8;
+const idleStaging: Uint8Array[] = [];
+const releaseStaging = (staging: Uint8Array) => void (idleStaging.length < IDLE_STAGING && idleStaging.push(staging));
+
 /** An O_DIRECT output file, or null where the filesystem refuses O_DIRECT (open or a first block write). */
 async function openDirect(file: string, size: number): Promise<OutputFile | null> {
   let fh: FileHandle;
@@ -114,18 +125,20 @@ async function openDirect(file: string, size: number): Promise<OutputFile | null
     if (isEinval(e)) return null;
     throw e;
   }
-  const staging = new Uint8Array(new WebAssembly.Memory({ initial: (SLOTS * SLOT_BYTES) >> 16 }).buffer);
+  const staging = idleStaging.pop() ?? new Uint8Array(new WebAssembly.Memory({ initial: (SLOTS * SLOT_BYTES) >> 16 }).buffer);
   try {
     // a probe block (zeros, overwritten later): some filesystems take the flag but not the writes
-    await fh.write(staging, 0, BLOCK, 0);
+    await fh.write(staging.fill(0, 0, BLOCK), 0, BLOCK, 0);
     await fh.truncate(size);
   } catch (e) {
     await fh.close();
+    releaseStaging(staging);
     if (isEinval(e)) return null;
     throw e;
   }
   return directFile(fh, size, staging);
 }
+
 
 interface PartialBlock {
   bytes: Uint8Array;
@@ -142,8 +155,14 @@ function directFile(fh: FileHandle, size: number, staging: Uint8Array): OutputFi
    * them at `at` (block-aligned); resolves once copied — the caller's memory is free again while
    * the device works, and a merge waits for the disk only when every slot is in flight.
    */
+  let closed = false;
   const writeBlocks = async (bytes: Uint8Array, at: number) => {
+    if (closed) throw new Error('write to a closed output file');
     const slot = await slots.take();
+    if (closed) {
+      slots.give(slot); // closed while this write waited for a slot
+      throw new Error('write to a closed output file');
+    }
     if (failure) {
       slots.give(slot);
       throw failure.error;
@@ -207,8 +226,11 @@ function directFile(fh: FileHandle, size: number, staging: Uint8Array): OutputFi
       await fh.sync();
     },
     async close() {
+      if (closed) return;
+      closed = true; // before draining: a write that came after close must not take a slot of a region given back
       await drain(); // never close the descriptor under a running write
       await fh.close();
+      releaseStaging(staging);
     },
   };
 }

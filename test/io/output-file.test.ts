@@ -151,6 +151,36 @@ describe('openOutputFile', () => {
     });
   }
 
+  it.runIf(direct)('O_DIRECT: files one after another share one staging region, and a closed file can no longer write into it', async () => {
+    const Memory = WebAssembly.Memory;
+    let made = 0;
+    const spy = vi.spyOn(WebAssembly, 'Memory').mockImplementation(function (this: unknown, d: WebAssembly.MemoryDescriptor) {
+      made++;
+      return new Memory(d);
+    } as unknown as typeof WebAssembly.Memory);
+    try {
+      const size = 9 * 4096 + 3;
+      const want = (k: number) => Uint8Array.from({ length: size }, (_, i) => (i * 7 + k) & 255);
+      let closedOne: Awaited<ReturnType<typeof openOutputFile>> | undefined;
+      for (let k = 0; k < 3; k++) {
+        const file = path.join(DIR, `serial-${k}.bin`);
+        const f = await openOutputFile(file, size, { direct: true });
+        // the previous file, closed: its write must fail, not land in the region this file now uses
+        if (closedOne) await expect(closedOne.write(new Uint8Array(8192).fill(255), 0)).rejects.toThrow(/closed/);
+        await f.write(want(k).subarray(0, 5000), 0);
+        await f.write(want(k).subarray(5000), 5000);
+        await f.sync();
+        await f.close();
+        await f.close(); // twice: harmless, gives nothing back twice
+        expect(Buffer.from(readFileSync(file)).equals(Buffer.from(want(k)))).toBe(true);
+        closedOne = f;
+      }
+      expect(made).toBeLessThanOrEqual(1); // at most the first file's; none where an earlier test's was left idle
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('a write past the declared size is refused', async () => {
     const f = await openOutputFile(path.join(DIR, 'small.bin'), 10_000, { direct: true });
     await expect(f.write(new Uint8Array(20), 9_990)).rejects.toThrow(/past the file's 10000 bytes/);
