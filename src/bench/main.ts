@@ -15,7 +15,7 @@ import { nativeKernels } from '../native/load.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
 import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
-import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult } from './phases.js';
+import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult, type WriteFloor } from './phases.js';
 import { writeLatest } from './latest.js';
 import { renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
 import { measureStartup, renderStartup, type StartupFigures } from './startup.js';
@@ -291,6 +291,13 @@ async function main(argv: string[]): Promise<void> {
     const methods = o.methods ? o.methods.split(',') : ['weight_avg', 'task_arithmetic', 'ties', 'dare', 'dare_ties', 'slerp'];
     const torchOk = o.torch && hasTorch();
     if (!torchOk) torchNote = o.torch ? `no torch for ${SYSTEM_PYTHON} (apt-get install python3-torch): the torch column is skipped` : 'torch side-by-side skipped (--no-torch)';
+    // Every merge writes the same output layout: written alone, before the merges and after them, the
+    // faster of the two is the floor under each (the targets' ceilings; the disk's rate drifts).
+    const floorRun = async () => {
+      log('write floor: a merge output written alone (nothing read or merged)');
+      return child<WriteFloor>({ phase: 'write-floor', base: synth.base, out: path.join(path.dirname(synth.base), 'write-floor') });
+    };
+    const floors = [await floorRun()];
     for (const method of methods) {
       const experts = method === 'slerp' ? synth.experts.slice(0, 2) : synth.experts;
       const out = path.join(path.dirname(synth.base), `merged-${method}`);
@@ -323,6 +330,9 @@ async function main(argv: string[]): Promise<void> {
       }
       merges.push({ method, experts: experts.length, result, before, wasm, torch });
     }
+    floors.push(await floorRun());
+    const writeFloor = floors.reduce((a, x) => (x.seconds < a.seconds ? x : a));
+    for (const m of merges) m.writeFloor = writeFloor;
   }
 
   let screen: ScreenFigures | undefined;

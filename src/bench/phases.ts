@@ -5,7 +5,7 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Checkpoint } from '../types.js';
+import type { Checkpoint, FloatDType } from '../types.js';
 import { openCheckpoint } from '../checkpoint/open.js';
 import { checkpointFiles } from '../checkpoint/fingerprint.js';
 import { computeMetricsPartialParallel } from '../metrics/parallel.js';
@@ -13,10 +13,10 @@ import { finalizeReport } from '../metrics/finalize.js';
 import { randomizedSvd } from '../numerics/linalg/rsvd.js';
 import { DEFAULT_SUBSPACE, spectralFactors, subspacePair } from '../metrics/subspace.js';
 import { mergeToDisk } from '../merge/to-disk.js';
-import { writeSafetensors } from '../safetensors/writer.js';
+import { createCheckpointWriter, writeSafetensors } from '../safetensors/writer.js';
 import { kernels, SOURCE_CODE } from '../wasm/kernels.js';
 import { mulberry32 } from '../util/mulberry32.js';
-import { encodeFloats, isFloatDType } from '../safetensors/dtype.js';
+import { encodeFloats, FLOAT_DTYPE_BYTES, isFloatDType } from '../safetensors/dtype.js';
 import { accumulateSources, newSums } from '../metrics/accumulators.js';
 import { kernelThreads } from '../wasm/pool.js';
 import { readSource, sourceBlock, type SourceBlock } from '../numerics/sources.js';
@@ -128,6 +128,51 @@ export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
   } finally {
     await close();
     if (!p.keep) await fsp.rm(p.out, { recursive: true, force: true });
+  }
+}
+
+export interface WriteFloorPhase {
+  phase: 'write-floor';
+  /** The checkpoint whose layout a merge of it writes (every float tensor, same dtypes, 500 MB shards). */
+  base: string;
+  out: string;
+}
+
+/** A merge's output written alone: seconds, and the bytes of the files written. */
+export interface WriteFloor {
+  seconds: number;
+  bytes: number;
+}
+
+/**
+ * The floor under every merge of the base's model: its output files (the base's float tensors,
+ * 500 MB shards, as mergePhase merges) written through the same checkpoint writer — O_DIRECT,
+ * fsync, the rename — from memory, with nothing read or merged. Non-zero bytes (a virtual disk
+ * may treat zero blocks specially), in 2 MiB ranges as the merge's chunks.
+ */
+export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
+  const { b, close } = await openAll(p.base, []);
+  try {
+    const specs = b.tensorNames().flatMap((name) => {
+      const loc = b.location(name)!;
+      return isFloatDType(loc.dtype) ? [{ name, shape: loc.shape, dtype: loc.dtype as FloatDType }] : [];
+    });
+    const rnd = mulberry32(11);
+    const bytes = Uint8Array.from({ length: 2 << 20 }, () => (rnd() * 256) | 0);
+    const { seconds } = await timed(async () => {
+      const w = createCheckpointWriter(p.out, specs, { shardBytes: 500e6 });
+      for (const t of specs) {
+        const size = FLOAT_DTYPE_BYTES[t.dtype], per = bytes.length / size, n = t.shape.reduce((a, x) => a * x, 1);
+        for (let e = 0; e < n; e += per) await w.writeRangeBytes(t.name, e, Math.min(per, n - e), bytes.subarray(0, Math.min(per, n - e) * size));
+      }
+      await w.finish();
+    });
+    let written = 0;
+    for (const f of await fsp.readdir(p.out)) written += (await fsp.stat(path.join(p.out, f))).size;
+    return { seconds, bytes: written };
+  } finally {
+    await close();
+    await fsp.rm(p.out, { recursive: true, force: true });
   }
 }
 
@@ -352,11 +397,12 @@ function pairEngine(block: SourceBlock, N: number): 'native' | 'WebAssembly' {
   });
 }
 
-export type Phase = MetricsPhase | MergePhase | SubspacePhase | StreamPhase | KernelPhase;
+export type Phase = MetricsPhase | MergePhase | WriteFloorPhase | SubspacePhase | StreamPhase | KernelPhase;
 
 export async function runPhase(p: Phase): Promise<unknown> {
   if (p.phase === 'metrics') return metricsPhase(p);
   if (p.phase === 'merge') return mergePhase(p);
+  if (p.phase === 'write-floor') return writeFloorPhase(p);
   if (p.phase === 'stream') return streamPhase(p);
   if (p.phase === 'kernel') return kernelPhase(p);
   return subspacePhase(p);

@@ -1,6 +1,6 @@
 /** Formatting of benchmark results: the terminal table and reports/bench/latest.md. */
 import type { Bandwidth } from './bandwidth.js';
-import type { KernelResult, MergeResultFigures, MetricsResult, SubspaceResult } from './phases.js';
+import type { KernelResult, MergeResultFigures, MetricsResult, SubspaceResult, WriteFloor } from './phases.js';
 import type { ModelShape } from './synth.js';
 import { renderStartup, type StartupFigures } from './startup.js';
 import { renderScreen, type ScreenFigures } from './screen-phase.js';
@@ -56,8 +56,8 @@ export interface BenchReport {
   numpySvd?: Record<string, unknown>;
   /** numpy with one BLAS thread. */
   numpySvd1?: Record<string, unknown>;
-  /** result: the merge as shipped; before: the float32 path (MERGELENS_FUSED=0); wasm: the WebAssembly kernel alone (MERGELENS_NATIVE=0, where native is built); torch: the side-by-side. */
-  merges: { method: string; experts: number; result: MergeResultFigures; before?: MergeResultFigures; wasm?: MergeResultFigures; torch?: TorchMerge }[];
+  /** result: the merge as shipped; before: the float32 path (MERGELENS_FUSED=0); wasm: the WebAssembly kernel alone (MERGELENS_NATIVE=0, where native is built); torch: the side-by-side; writeFloor: the run's output written alone (phases.ts writeFloorPhase). */
+  merges: { method: string; experts: number; result: MergeResultFigures; before?: MergeResultFigures; wasm?: MergeResultFigures; torch?: TorchMerge; writeFloor?: WriteFloor }[];
   /** Why the torch column is missing. */
   torchNote?: string;
   /** CLI start-up against bare node (startup.ts). */
@@ -259,6 +259,8 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
     if (r.torchNote) out.push(`(${r.torchNote}.)`);
     const threads = r.merges.find((x) => x.torch?.threads)?.torch;
     if (threads) out.push(`torch ${threads.torch}, ${threads.threads} intra-op threads; ours: the kernel pool's threads merging (one part of each big chunk per core), reads and writes on libuv's pool.`);
+    const floor = r.merges.find((x) => x.writeFloor)?.writeFloor;
+    if (floor) out.push(`Output written alone (the floor under every merge: the same files through the same writer, O_DIRECT and fsync, nothing read or merged; the faster of one run before the merges and one after): ${f(floor.bytes / GB, 2)} GB in ${f(floor.seconds, 2)} s, ${f(floor.bytes / GB / floor.seconds, 2)} GB/s.`);
   }
   out.push(...targets(r));
   return out;
@@ -321,6 +323,18 @@ function targets(r: BenchReport): string[] {
     const gbs = x.result.bytesIn / x.result.seconds / GB;
     const need = ['weight_avg', 'task_arithmetic', 'slerp'].includes(x.method) ? 0.3 : ['ties', 'dare', 'dare_ties'].includes(x.method) ? 0.15 : undefined;
     if (pc) rows.push([`${x.method} ${need ? `≥ ${need * 100}%` : '(reported)'} of page-cache read rate`, `${f(gbs, 2)} / ${f(pc, 2)} GB/s = ${f((100 * gbs) / pc, 0)}%`, need ? verdict(gbs / pc >= need) : '']);
+    // No merge ends before its output is on disk: the same output written alone, in the same run,
+    // bounds its GB/s whatever the reads and kernels cost.
+    const floor = x.writeFloor;
+    if (need && pc && floor && x.result.bytesOut) {
+      const writeSeconds = floor.seconds * (x.result.bytesOut / floor.bytes);
+      const ceiling = x.result.bytesIn / GB / writeSeconds;
+      rows.push([
+        `(ceiling here: its ${f(x.result.bytesOut / GB, 2)} GB output alone, written as merges write, takes ${f(writeSeconds, 2)} s)`,
+        `${f(ceiling, 2)} / ${f(pc, 2)} GB/s = ${f((100 * ceiling) / pc, 0)}%; this run ${f((100 * gbs) / ceiling, 0)}% of it`,
+        ceiling / pc < need ? 'target above the ceiling' : '',
+      ]);
+    }
     if (pc && x.result.warm) {
       const wg = x.result.bytesIn / x.result.warm.seconds / GB;
       rows.push([`(same, warm: a later merge in the same process)`, `${f(wg, 2)} / ${f(pc, 2)} GB/s = ${f((100 * wg) / pc, 0)}%`, need ? verdict(wg / pc >= need) : '']);
