@@ -139,7 +139,6 @@ async function openDirect(file: string, size: number): Promise<OutputFile | null
   return directFile(fh, size, staging);
 }
 
-
 interface PartialBlock {
   bytes: Uint8Array;
   filled: number;
@@ -150,12 +149,13 @@ function directFile(fh: FileHandle, size: number, staging: Uint8Array): OutputFi
   /** Device writes still running, and the first that failed (thrown by the next write or sync). */
   const running = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
+  /** Set by close(): later writes are refused (the staging region may serve another file by then). */
+  let closed = false;
   /**
    * Copy whole blocks (the last one padded with zeros) into a staging slot and start writing
    * them at `at` (block-aligned); resolves once copied — the caller's memory is free again while
    * the device works, and a merge waits for the disk only when every slot is in flight.
    */
-  let closed = false;
   const writeBlocks = async (bytes: Uint8Array, at: number) => {
     if (closed) throw new Error('write to a closed output file');
     const slot = await slots.take();
