@@ -4,8 +4,9 @@
  * merge kernel's mergePart for every rule, bracketSweep (TIES's and the metrics' trim-threshold
  * sweep) and accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) — with
  * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide, and the
- * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes); every machine
- * without them runs the WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
+ * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes), and the
+ * transparent-huge-page advice for the kernels' memory; every machine without them runs the
+ * WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
  * A/B, a suspected bug).
  */
 import { existsSync } from 'node:fs';
