@@ -159,16 +159,17 @@ export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
     });
     const rnd = mulberry32(11);
     const bytes = Uint8Array.from({ length: 2 << 20 }, () => (rnd() * 256) | 0);
-    const { seconds } = await timed(async () => {
+    const { value: files, seconds } = await timed(async () => {
       const w = createCheckpointWriter(p.out, specs, { shardBytes: 500e6 });
       for (const t of specs) {
         const size = FLOAT_DTYPE_BYTES[t.dtype], per = bytes.length / size, n = t.shape.reduce((a, x) => a * x, 1);
         for (let e = 0; e < n; e += per) await w.writeRangeBytes(t.name, e, Math.min(per, n - e), bytes.subarray(0, Math.min(per, n - e) * size));
       }
-      await w.finish();
+      return w.finish();
     });
+    // the files finish() names (shards and index), as mergePhase counts a merge's bytesOut
     let written = 0;
-    for (const f of await fsp.readdir(p.out)) written += (await fsp.stat(path.join(p.out, f))).size;
+    for (const f of files) written += (await fsp.stat(f)).size;
     return { seconds, bytes: written };
   } finally {
     await close();
