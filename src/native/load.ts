@@ -3,9 +3,9 @@
  * scripts/build.mjs when a C compiler is present): twins of WebAssembly exports — the fused
  * merge kernel's mergePart for every rule, bracketSweep (TIES's and the metrics' trim-threshold
  * sweep) and accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) — with
- * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide, and the
- * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes), and the
- * transparent-huge-page advice for the kernels' memory; every machine without them runs the
+ * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide; besides them, the
+ * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes) and the
+ * transparent-huge-page advice for the kernels' memory. Every machine without them runs the
  * WebAssembly kernels. MERGELENS_NATIVE=0 turns them off (the bench's
  * A/B, a suspected bug).
  */
@@ -19,7 +19,7 @@ export const NOT_TAKEN = -1;
 /** A native twin: f(view of the kernels' memory, …the WebAssembly export's arguments) → its result, or NOT_TAKEN. */
 export type NativeTwin = (memory: Uint8Array, ...args: number[]) => number;
 
-/** What kernels.node exports: twins by the name of the WebAssembly export each stands in for, and the eigensolver. */
+/** What kernels.node exports: twins by the name of the WebAssembly export each stands in for, the eigensolver and the huge-page advice. */
 export interface NativeKernels {
   mergePart: NativeTwin;
   bracketSweep: NativeTwin;
