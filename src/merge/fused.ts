@@ -24,7 +24,7 @@ import { MergelensError } from '../errors.js';
 import { FLOAT_DTYPE_BYTES } from '../safetensors/dtype.js';
 import { instantiateKernels, kernels, SOURCE_CODE, type Kernels } from '../wasm/kernels.js';
 import { kernelPool } from '../wasm/pool.js';
-import { sampleBlock, trimThresholds, type TrimInput } from '../numerics/select/trim.js';
+import { sampleBlock, trimThresholds, type ThresholdTies, type TrimInput } from '../numerics/select/trim.js';
 import { NonFiniteTau, sourceBlock, type SourceBlock } from '../numerics/sources.js';
 import { keepCount } from '../numerics/select/threshold.js';
 import type { MergeOptions, MergePlan, TensorPlan } from './plan.js';
@@ -32,6 +32,7 @@ import { rowsPerChunk } from './stream.js';
 import { bool, num, str } from './params.js';
 import { tensorStateAt } from './random.js';
 import { SLERP_LANES, SlerpSums } from './methods/slerp.js';
+import { partBudgets } from './ties-budgets.js';
 
 /** Where merged bytes go: a range of one tensor's elements, already encoded; `bytes` is valid until the promise settles. */
 export type EncodedSink = (name: string, start: number, count: number, bytes: Uint8Array) => Promise<void>;
@@ -61,9 +62,10 @@ export function fusedEligible(plan: MergePlan, dtypeOf: (name: string) => string
   });
 }
 
-/** What a tensor's merge needs from a sweep of it first: TIES's cuts ([threshold bits, ties] per expert), SLERP's coefficients. */
+/** What a tensor's merge needs from a sweep of it first: TIES's cuts ([threshold bits, ties] per expert) and where its ties lie, SLERP's coefficients. */
 interface Prescan {
   cuts?: Uint32Array;
+  ties?: ThresholdTies;
   coef?: [number, number];
 }
 
@@ -198,7 +200,7 @@ export async function mergeFused(
     // TIES cuts / SLERP coefficients of a tensor: from its block when whole, else a sweep of its chunks
     const prescan = async (t: TensorPlan, block: SourceBlock | null, k?: Kernels): Promise<Prescan | undefined> => {
       const rowStep = Math.max(1, rowsPerChunk(plan, t, opts.chunkElements));
-      if (id === 'ties') return { cuts: await tiesCuts(t, t.params ?? plan.params, block, sources(t), N, rowStep) };
+      if (id === 'ties') return tiesCuts(t, t.params ?? plan.params, block, sources(t), N, rowStep);
       if (id === 'slerp') return { coef: await slerpCoefficients(t, num(t.params ?? plan.params, 't'), block, sources(t), N, rowStep, k) };
       return undefined;
     };
@@ -223,6 +225,8 @@ export async function mergeFused(
     const badIn = new Array<number>(N + 1).fill(0);
     let badOut = 0;
     let coef: [number, number] = [0, 0];
+    let ties: ThresholdTies | undefined;
+    let blockOfTensor = 0;
     const mergeUnits = async (): Promise<void> => {
       for (let k = 0; k < units.length; k++) {
         const u = units[k];
@@ -240,8 +244,10 @@ export async function mergeFused(
           if (u.first) {
             badIn.fill(0);
             badOut = 0;
+            blockOfTensor = 0;
             const pre = await (ahead.get(t) ?? prescan(t, u.whole ? block : null));
             if (pre?.cuts) heap.u32(cuts, 2 * N).set(pre.cuts);
+            ties = pre?.ties;
             if (pre?.coef) coef = pre.coef;
           }
           let flags = needBase(t) ? FLAG.readBase : 0;
@@ -268,15 +274,27 @@ export async function mergeFused(
           const outCode = OUT_CODES[dtypeOf(t.name)];
           const outSize = FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType];
           // Big ranges in one part per thread (each its own scratch, counts, DARE states jumped to
-          // its first element, and a copy of the TIES cuts whose ties budget the kernel reduces
-          // by what the parts before it consume): the same bytes as one pass in flat order.
-          const ranges = pool && u.count >= SPLIT_MIN ? pool.split(u.count, 1024) : [[0, u.count]];
+          // its first element, and a copy of the TIES cuts with the ties budget the parts before
+          // it leave: from the prescan's counts, else the kernel counts them, tiesFrom = 0): the
+          // same bytes as one pass in flat order.
+          const ranges: [number, number][] = pool && u.count >= SPLIT_MIN ? pool.split(u.count, 1024) : [[0, u.count]];
+          const cutView = heap.u32(cuts, 2 * N);
+          const cutAt = heap.f32(cuts, 2 * N);
+          const budgets =
+            flags & FLAG.cut && ranges.length > 1
+              ? partBudgets(cutView.filter((_, j) => j % 2 === 1), Array.from({ length: N }, (_, e) => cutAt[2 * e] >= 0), ties, blockOfTensor, ranges)
+              : null;
+          blockOfTensor++;
           const calls = ranges.map(([a, b], p) => {
             const r = lanes[p];
             heap.u32(r.counts, N + 3).fill(0);
-            if (p > 0) heap.u8(r.cuts, 8 * N).set(heap.u8(cuts, 8 * N));
+            if (p > 0) {
+              const copy = heap.u32(r.cuts, 2 * N);
+              copy.set(cutView);
+              budgets?.[p].forEach((x, e) => (copy[2 * e + 1] = x));
+            }
             if (flags & FLAG.drop) dareStates(plan.seed, t, u.start + a, params, r.states, N);
-            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, 0];
+            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, budgets ? a : 0];
           });
           if (pool && u.count >= ASYNC_MIN) await pool.runAsync('mergePart', calls);
           else exports.mergePart(...(calls[0] as Parameters<typeof exports.mergePart>));
@@ -331,11 +349,13 @@ function dareStates(seed: number, t: TensorPlan, start: number, params: Record<s
  * in memory when the tensor is whole, else from one sample read of spread-out rows and one
  * counting sweep over the chunks.
  */
-async function tiesCuts(t: TensorPlan, params: Record<string, ParamValue>, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number): Promise<Uint32Array> {
+async function tiesCuts(t: TensorPlan, params: Record<string, ParamValue>, block: SourceBlock | null, srcs: (Checkpoint | null)[], N: number, rowStep: number): Promise<Required<Pick<Prescan, 'cuts' | 'ties'>>> {
   const { heap } = kernels();
   const densities = t.expertParams?.density ?? new Array<number>(N).fill(num(params, 'density'));
   const cutU = new Uint32Array(2 * N);
   const cutF = new Float32Array(cutU.buffer);
+  // where each expert's ties lie, from its density's sweep (the sweeps split the blocks alike)
+  const ties: ThresholdTies = { parts: [], counts: new Array(N).fill(null) };
   // one threshold search per distinct density < 1 (experts at density ≥ 1 are kept whole)
   const byDensity = new Map<number, number[]>();
   densities.forEach((d, e) => {
@@ -364,20 +384,23 @@ async function tiesCuts(t: TensorPlan, params: Record<string, ParamValue>, block
       };
   for (const [density, es] of byDensity) {
     const above = new Float64Array(N);
+    const swept: ThresholdTies = { parts: [], counts: [] };
     let thresholds: Float64Array;
     try {
-      thresholds = await heap.scopedAsync(() => trimThresholds(input, density, above));
+      thresholds = await heap.scopedAsync(() => trimThresholds(input, density, above, swept));
     } catch (e) {
       if (!(e instanceof NonFiniteTau)) throw e;
       throw new MergelensError('NON_FINITE', 'input has NaN/Inf value(s) in θ − θ₀ (this expert or the base)', { file: srcs[e.expert + 1]!.path, tensor: t.name });
     }
     const k = keepCount(t.numel, density);
+    ties.parts = swept.parts;
     for (const e of es) {
       cutF[2 * e] = thresholds[e];
       cutU[2 * e + 1] = k - above[e];
+      ties.counts[e] = swept.counts[e];
     }
   }
-  return cutU;
+  return { cuts: cutU, ties };
 }
 
 /** SLERP's (s0, s1) for tensor t: sums from the block when whole, else one pass over its chunks (on kernels `k`). */

@@ -37,6 +37,29 @@ export interface TrimInput {
   parallel?: boolean;
 }
 
+/**
+ * How many |τᵢ| equal each expert's threshold in each part of each block the sweep visited, in
+ * flat order. A cut split between threads needs, for each part, the ties budget the parts before
+ * it leave; with these counts nobody counts them again (src/merge/fused.ts).
+ */
+export interface ThresholdTies {
+  /** Per block, in the order visited: each part's [start, end) within it, as the sweep split it. */
+  parts: [number, number][][];
+  /**
+   * Per expert: per block, per part, #{|τᵢ| = tᵢ}; null where not known (a threshold found by
+   * the radix fallback, a tensor that was its own sample).
+   */
+  counts: (number[][] | null)[];
+}
+
+/** One swept block's parts and, per part, each expert's counts at hi, at lo and strictly between (collected). */
+interface PartCounts {
+  ranges: [number, number][];
+  eqHi: number[][];
+  eqLo: number[][];
+  inside: number[][];
+}
+
 interface Bracket {
   /** Bit patterns of |τ| values of the sample (hi ≥ lo), around the k-th. */
   hi: number;
@@ -81,11 +104,15 @@ function resolve(b: Bracket, k: number, above: number, eqHi: number, n: number, 
 /**
  * Exact thresholds (float64 copies of float32 values) per expert; 0 everywhere when trim ≥ 1.
  * With `above`, also #{|τᵢ| > tᵢ} per expert (what a top-k cut needs to know how many ties at
- * the threshold it keeps), from the same sweep.
+ * the threshold it keeps), and with `ties`, where those ties lie (filled in), from the same sweep.
  */
-export async function trimThresholds(input: TrimInput, trim: number, above?: Float64Array): Promise<Float64Array> {
+export async function trimThresholds(input: TrimInput, trim: number, above?: Float64Array, ties?: ThresholdTies): Promise<Float64Array> {
   const { numel, N } = input;
   const out = new Float64Array(N);
+  if (ties) {
+    ties.parts = [];
+    ties.counts = new Array(N).fill(null);
+  }
   if (trim >= 1 || numel === 0) return out;
   const k = keepCount(numel, trim);
   const { values, whole } = await input.sample(Math.min(numel, SAMPLE_SIZE));
@@ -110,7 +137,9 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
     const collected = brackets.map((b) => heap.alloc(b.cap * 4));
     brackets.forEach((b, i) => specU.set([b.hi, b.lo, collected[i], b.cap], (i * SPEC) / 4));
     const scratch = heap.alloc(exports.sweepScratch());
-    await input.sweep((block) => sweepBrackets(block, spec, brackets, scratch, !!input.parallel));
+    const swept: PartCounts[] = [];
+    await input.sweep(async (block) => void swept.push(await sweepBrackets(block, spec, brackets, scratch, !!input.parallel)));
+    if (ties) ties.parts = swept.map((b) => b.ranges);
     const miss: number[] = [];
     brackets.forEach((b, i) => {
       const w = (i * SPEC) / 4;
@@ -118,6 +147,7 @@ export async function trimThresholds(input: TrimInput, trim: number, above?: Flo
       const t = resolve(b, k, aboveHi, eqHi, n, specU[w + 6], collected[i], hist);
       if (t < 0) return miss.push(i);
       out[i] = f32FromBits(t);
+      if (ties) ties.counts[i] = t === b.hi || t === b.lo ? swept.map((s) => (t === b.hi ? s.eqHi : s.eqLo).map((part) => part[i])) : insideTies(swept, i, collected[i], out[i]);
       // above t: the counts above hi, at hi, and the collected values above t (all of them when t = lo)
       if (above) above[i] = t === b.hi ? aboveHi : aboveHi + eqHi + (t === b.lo ? n : exports.countAbove(collected[i], n, out[i]));
     });
@@ -135,19 +165,36 @@ const PARALLEL_MIN = 1 << 16;
  * threads — each part counts into its own copy of the spec and collects into its own region,
  * then the parts are added up in element order (counts summed, collected values appended, as
  * far as the capacity goes, but all counted), which is what one call over the block gives. A
- * NaN/Inf throws for the expert one call would name (the first part that has one).
+ * NaN/Inf throws for the expert one call would name (the first part that has one). Returns the
+ * parts and each part's counts at hi and at lo.
  */
-async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket[], scratch: number, parallel: boolean): Promise<void> {
+async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket[], scratch: number, parallel: boolean): Promise<PartCounts> {
   const { exports, heap } = kernels();
   const N = brackets.length;
+  const SPEC = exports.bracketSpecBytes();
+  // each expert's [collected, eqHi, eqLo] in a spec (the u32s after hi, lo, out, cap)
+  const equal = (at: number) => brackets.map((_, i) => Array.from(heap.u32(at + i * SPEC + 16, 3)));
   const pool = parallel && block.count >= PARALLEL_MIN ? kernelPool() : null;
+  const before = equal(spec);
+  // part 0 counts into `spec`: its counts are what the call added
+  const firstPart = (): number[][] => {
+    const after = equal(spec);
+    return after.map((a, i) => a.map((x, j) => x - before[i][j]));
+  };
+  const counts: PartCounts = { ranges: [], eqHi: [], eqLo: [], inside: [] };
+  const addPart = (range: [number, number], c: number[][]) => {
+    counts.ranges.push(range);
+    counts.inside.push(c.map((x) => x[0]));
+    counts.eqHi.push(c.map((x) => x[1]));
+    counts.eqLo.push(c.map((x) => x[2]));
+  };
   if (!pool) {
     const bad = exports.bracketSweep(block.desc, N, 0, block.count, spec, scratch);
     if (bad) throw new NonFiniteTau(bad - 1);
-    return;
+    addPart([0, block.count], firstPart());
+    return counts;
   }
-  const SPEC = exports.bracketSpecBytes();
-  await heap.scopedAsync(async () => {
+  return heap.scopedAsync(async () => {
     const ranges = pool.split(block.count, 1024);
     const parts = ranges.map((_, p) => {
       if (p === 0) return { spec, scratch };
@@ -158,6 +205,7 @@ async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket
     const bad = await pool.runAsync('bracketSweep', ranges.map(([a, b], p) => [block.desc, N, a, b - a, parts[p].spec, parts[p].scratch]));
     const first = bad.find((x) => x !== 0);
     if (first) throw new NonFiniteTau(first - 1);
+    ranges.forEach((r, p) => addPart(r, p === 0 ? firstPart() : equal(parts[p].spec)));
     for (let p = 1; p < parts.length; p++) {
       for (let i = 0; i < N; i++) {
         const to = spec + i * SPEC, from = parts[p].spec + i * SPEC;
@@ -169,7 +217,27 @@ async function sweepBrackets(block: SourceBlock, spec: number, brackets: Bracket
         heap.f64(to + 32, 1)[0] += heap.f64(from + 32, 1)[0];
       }
     }
+    return counts;
   });
+}
+
+/**
+ * Per block and part, #{|τᵢ| = t} for a threshold strictly inside expert i's bracket: from the
+ * values collected in flat order (all of them, or t would not have been resolved), each part's
+ * share counted as #{> t⁻} − #{> t}, t⁻ the float below t.
+ */
+function insideTies(swept: PartCounts[], i: number, collected: number, t: number): number[][] {
+  const { exports } = kernels();
+  const below = f32FromBits(thresholdBits(t) - 1);
+  let at = collected;
+  return swept.map((s) =>
+    s.inside.map((part) => {
+      const n = part[i];
+      const c = exports.countAbove(at, n, below) - exports.countAbove(at, n, t);
+      at += 4 * n;
+      return c;
+    }),
+  );
 }
 
 /** Two histogram sweeps (high 15 bits, then low 16 bits within the chosen bin) for the experts given. */

@@ -328,7 +328,8 @@ export function mergeRange(
  * mergeRange for one part of a range split between threads: with a TIES cut, first takes off
  * each expert's ties budget (u32 at cuts + 8i + 4) what a cut of the elements
  * [tiesFrom, e0) before this part consumes (tiesEqual), so the part keeps exactly what one cut
- * in flat order would. tiesFrom = e0 for the first part.
+ * in flat order would. tiesFrom = e0 for the first part, and for every part whose budget the
+ * caller set from the prescan's counts (src/merge/ties-budgets.ts).
  */
 export function mergePart(
   src: usize, N: i32, e0: usize, count: usize, kind: u32, flags: u32,

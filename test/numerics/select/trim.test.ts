@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { kernels } from '../../../src/wasm/kernels.js';
 import { tauSources, type SourceBlock } from '../../../src/numerics/sources.js';
-import { SAMPLE_SIZE, trimThresholds, type TrimInput } from '../../../src/numerics/select/trim.js';
+import { SAMPLE_SIZE, trimThresholds, type ThresholdTies, type TrimInput } from '../../../src/numerics/select/trim.js';
 import { keepCount } from '../../../src/numerics/select/threshold.js';
 import { rng } from '../../metrics/helpers.js';
 
@@ -69,6 +69,36 @@ describe('exact trim thresholds (sample → bracket → one counting sweep)', ()
     }
   });
 
+  it('say where the ties at each threshold lie: per block and part, the count a direct scan finds', async () => {
+    const r = rng(21);
+    const numel = 250_000;
+    const levels = [0, 2 ** -12, 2 ** -11, 3 * 2 ** -12, 2 ** -10];
+    // heavy ties (the threshold is an end of its bracket) and a fine grid (strictly inside it)
+    const tied = [0, 1].map(() => Float32Array.from({ length: numel }, () => (r() < 0 ? -1 : 1) * levels[Math.floor((r() + 0.5) * levels.length)]));
+    const fine = Float32Array.from({ length: numel }, () => Math.round(r() * 20_000) / 20_000);
+    const tau = [...tied, fine];
+    for (const parallel of [false, true]) {
+      const ties: ThresholdTies = { parts: [], counts: [] };
+      const got = await trimThresholds(input(tau, 100_000, undefined, parallel), 0.3, undefined, ties);
+      expect(Array.from(got)).toEqual(tau.map((t) => reference(t, keepCount(numel, 0.3))));
+      // blocks of 100k, 100k and 50k elements; those from 64Ki split in one part per pool thread
+      expect(ties.parts.map((b) => b.at(-1)![1])).toEqual([100_000, 100_000, 50_000]);
+      if (!parallel) expect(ties.parts.every((b) => b.length === 1)).toBe(true);
+      tau.forEach((t, i) => {
+        let all = 0;
+        ties.parts.forEach((parts, b) =>
+          parts.forEach(([a, z], p) => {
+            let direct = 0;
+            for (let e = b * 100_000 + a; e < b * 100_000 + z; e++) direct += Math.abs(t[e]) === got[i] ? 1 : 0;
+            expect(ties.counts[i]?.[b][p], `expert ${i}, block ${b}, part ${p}`).toBe(direct);
+            all += direct;
+          }),
+        );
+        expect(all, `expert ${i}: ties at its threshold`).toBeGreaterThan(1);
+      });
+    }
+  });
+
   it('small tensors are their own sample: no sweep', async () => {
     const tau = [Float32Array.from([3, -1, 0, 2, -5]), Float32Array.from([0, 0, 0, 0, 1])];
     const inp = input(tau, 5);
@@ -89,6 +119,10 @@ describe('exact trim thresholds (sample → bracket → one counting sweep)', ()
     const k = keepCount(numel, 0.3);
     expect(Array.from(got)).toEqual(tau.map((t) => reference(t, k)));
     expect(inp.sweeps).toBe(3); // bracket sweep + two radix sweeps
+    // the radix select does not say where its ties lie: the caller counts them
+    const where: ThresholdTies = { parts: [], counts: [] };
+    await trimThresholds(input(tau, 50_000, 1), 0.3, undefined, where);
+    expect(where.counts[0]).toBeNull();
   });
 
   it('property: any data, trim, chunking → the sorted reference', async () => {
