@@ -77,7 +77,7 @@ export { METRIC_DEFINITIONS, METRIC_IDS } from './metrics/definitions.js';
 export { accumulateTensor, accumulateSources, newSums, addSums, combinePartials, shardsComplete, type MetricsPartial, type TensorAccumulator, type TensorSums } from './metrics/accumulators.js';
 export { PAIR_FIELDS } from './metrics/sign-agreement.js';
 export { trimThreshold, kthLargestAbs, keepCount } from './numerics/select/threshold.js';
-export { trimThresholds, SAMPLE_SIZE, type TrimInput } from './numerics/select/trim.js';
+export { trimThresholds, SAMPLE_SIZE, type ThresholdTies, type TrimInput } from './numerics/select/trim.js';
 export { sourceBlock, tauSources, tauOf, NonFiniteTau, type SourceBlock, type SourceEntry } from './numerics/sources.js';
 export { kernels, WasmHeap, SOURCE_CODE, type Kernels, type KernelExports } from './wasm/kernels.js';
 export { rankFromGram, stackSingularValues, type RankValues } from './metrics/rank.js';
