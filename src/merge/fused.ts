@@ -32,7 +32,7 @@ import { rowsPerChunk } from './stream.js';
 import { bool, num, str } from './params.js';
 import { tensorStateAt } from './random.js';
 import { SLERP_LANES, SlerpSums } from './methods/slerp.js';
-import { partBudgets } from './ties-budgets.js';
+import { partCuts } from './ties-budgets.js';
 
 /** Where merged bytes go: a range of one tensor's elements, already encoded; `bytes` is valid until the promise settles. */
 export type EncodedSink = (name: string, start: number, count: number, bytes: Uint8Array) => Promise<void>;
@@ -278,23 +278,14 @@ export async function mergeFused(
           // it leave: from the prescan's counts, else the kernel counts them, tiesFrom = 0): the
           // same bytes as one pass in flat order.
           const ranges: [number, number][] = pool && u.count >= SPLIT_MIN ? pool.split(u.count, 1024) : [[0, u.count]];
-          const cutView = heap.u32(cuts, 2 * N);
-          const cutAt = heap.f32(cuts, 2 * N);
-          const budgets =
-            flags & FLAG.cut && ranges.length > 1
-              ? partBudgets(cutView.filter((_, j) => j % 2 === 1), Array.from({ length: N }, (_, e) => cutAt[2 * e] >= 0), ties, blockOfTensor, ranges)
-              : null;
+          const parts = flags & FLAG.cut && ranges.length > 1 ? partCuts(heap.u32(cuts, 2 * N), ties, blockOfTensor, ranges) : null;
           blockOfTensor++;
           const calls = ranges.map(([a, b], p) => {
             const r = lanes[p];
             heap.u32(r.counts, N + 3).fill(0);
-            if (p > 0) {
-              const copy = heap.u32(r.cuts, 2 * N);
-              copy.set(cutView);
-              budgets?.[p].forEach((x, e) => (copy[2 * e + 1] = x));
-            }
+            if (p > 0) heap.u32(r.cuts, 2 * N).set(parts?.[p] ?? heap.u32(cuts, 2 * N));
             if (flags & FLAG.drop) dareStates(plan.seed, t, u.start + a, params, r.states, N);
-            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, budgets ? a : 0];
+            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, parts ? a : 0];
           });
           if (pool && u.count >= ASYNC_MIN) await pool.runAsync('mergePart', calls);
           else exports.mergePart(...(calls[0] as Parameters<typeof exports.mergePart>));

@@ -8,21 +8,24 @@
 import type { ThresholdTies } from '../numerics/select/trim.js';
 
 /**
- * Each part's budgets (u32 per expert, as the kernel's cuts hold them at 8i + 4) for block
- * `block` of a tensor, split as `ranges`, from the budgets at the block's start: a part's budget
- * is the one before it less that part's ties, never below 0. Null when the prescan's counts do
- * not cover this block for every expert with a cut (`hasCut`), or it split the block otherwise.
+ * Each part's cuts for block `block` of a tensor, split as `ranges`, from the cuts at the
+ * block's start (as the kernel holds them: per expert, the threshold's float32 bits — negative:
+ * no cut — and the ties budget): a part's budget is the one before it less that part's ties,
+ * never below 0. Null when the prescan's counts do not cover this block for every expert with a
+ * cut, or it split the block otherwise (the kernel then counts).
  */
-export function partBudgets(start: ArrayLike<number>, hasCut: readonly boolean[], equal: ThresholdTies | undefined, block: number, ranges: readonly (readonly [number, number])[]): Uint32Array[] | null {
+export function partCuts(cuts: Uint32Array, equal: ThresholdTies | undefined, block: number, ranges: readonly (readonly [number, number])[]): Uint32Array[] | null {
   const swept = equal?.parts[block];
   if (!equal || !swept || swept.length !== ranges.length || swept.some(([a, b], p) => a !== ranges[p][0] || b !== ranges[p][1])) return null;
-  if (hasCut.some((cut, i) => cut && !equal.counts[i])) return null;
-  const left = Array.from(start);
+  // experts with a cut: a threshold of sign bit 0 (−1 marks none)
+  const cut = Array.from({ length: cuts.length / 2 }, (_, i) => cuts[2 * i] >>> 31 === 0);
+  if (cut.some((c, i) => c && !equal.counts[i])) return null;
+  const left = Uint32Array.from(cuts);
   return ranges.map((_, p) => {
-    const budget = Uint32Array.from(left);
-    hasCut.forEach((cut, i) => {
-      if (cut) left[i] = Math.max(0, left[i] - equal.counts[i]![block][p]);
+    const part = left.slice();
+    cut.forEach((c, i) => {
+      if (c) left[2 * i + 1] = Math.max(0, left[2 * i + 1] - equal.counts[i]![block][p]);
     });
-    return budget;
+    return part;
   });
 }
