@@ -11,9 +11,7 @@ import os from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { kernels, KERNELS_PATH, type KernelExports } from './kernels.js';
 import { nativeKernels, NATIVE_PATH, NOT_TAKEN } from '../native/load.js';
-
-/** Atomics.waitAsync (Node ≥ 16; not in the ES2023 lib typings). */
-type AtomicsWaitAsync = { waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> } };
+import { settled, settledSync } from './completion.js';
 
 type KernelName = { [K in keyof KernelExports]: KernelExports[K] extends (...a: number[]) => unknown ? K : never }[keyof KernelExports];
 
@@ -89,13 +87,12 @@ export class KernelPool {
     this.asyncBusy = true;
     for (const h of busy) h.ref();
     try {
-      const waits: Promise<unknown>[] = [];
+      const waits: Promise<number>[] = [];
       for (let p = 0; p < busy.length; p++) {
         const slot = this.threads + p;
         Atomics.store(this.done, slot, 0);
         busy[p].postMessage({ slot, fn, args: calls[p] });
-        const w = (Atomics as unknown as AtomicsWaitAsync).waitAsync(this.done, slot, 0);
-        waits.push(w.async ? w.value : Promise.resolve(w.value));
+        waits.push(settled(this.done, slot));
       }
       const { exports } = kernels();
       const returned = new Array<number>(parts).fill(0);
@@ -103,9 +100,9 @@ export class KernelPool {
         const r = (exports[fn] as (...a: number[]) => unknown)(...calls[p]);
         returned[p] = typeof r === 'number' ? r : 0;
       }
-      await Promise.all(waits);
+      const states = await Promise.all(waits);
       for (let p = 0; p < busy.length; p++) {
-        if (Atomics.load(this.done, this.threads + p) === 2) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
+        if (states[p] === 2) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
         returned[p] = this.results[this.threads + p];
       }
       return returned;
@@ -130,8 +127,7 @@ export class KernelPool {
     (exports[fn] as (...a: number[]) => unknown)(...calls[0]);
     let failed = false;
     for (let p = 1; p < parts; p++) {
-      Atomics.wait(this.done, p, 0);
-      if (Atomics.load(this.done, p) === 2) failed = true;
+      if (settledSync(this.done, p) === 2) failed = true;
     }
     if (failed) throw new Error(`mergelens kernels: ${String(fn)} failed on a helper thread`);
   }
