@@ -37,4 +37,21 @@ describe('KernelPool.runAsync', () => {
       expect(await pool.runAsync('countNonFinite', parts)).toEqual(expected);
     });
   });
+
+  it('a wake-up that arrives before the helper has finished does not end the call (src/wasm/completion.ts)', async () => {
+    const { exports, heap } = kernels();
+    await heap.exclusive(async () => {
+      const pool = new KernelPool(2);
+      const small = [withNonFinite(64, [5]), 64];
+      const big = [withNonFinite(1 << 22, [1, 77, 1 << 21]), 1 << 22];
+      for (let t = 0; pool.booted < 1 && t < 200; t++) await new Promise((r) => setTimeout(r, 25));
+      expect(await pool.runAsync('countNonFinite', [small])).toEqual([1]); // on the helper: slot 2 (threads + 0) holds 1
+      const call = pool.runAsync('countNonFinite', [big]);
+      // the notify a helper preempted between its store and its notify would deliver late
+      const done = (pool as unknown as { done: Int32Array }).done;
+      expect(Atomics.notify(done, 2)).toBe(1);
+      expect(await call).toEqual([exports.countNonFinite(big[0], big[1])]);
+      expect(exports.countNonFinite(big[0], big[1])).toBe(3);
+    });
+  });
 });
