@@ -15,8 +15,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { kernels, KERNELS_PATH } from '../wasm/kernels.js';
+import { instantiateKernels, kernels, KERNELS_PATH } from '../wasm/kernels.js';
 import { openOutputFile } from '../util/output-file.js';
+import { bestOf, cpuSeconds } from './clock.js';
 
 export interface Bandwidth {
   /** GB/s (1e9 bytes), single thread, WebAssembly SIMD sum loop. */
@@ -38,20 +39,18 @@ export interface Bandwidth {
   pageCacheWriteGBs?: { first: number; again: number };
   /** The same size written through O_DIRECT as merges write their outputs (src/util/output-file.ts), fsync included; absent where the filesystem refuses it. */
   directWriteGBs?: number;
+  /**
+   * GB of fresh kernel memory made ready per CPU-second: the first write to each page of a new
+   * heap (2 MiB pages where the addon advises them) less a second write of the same bytes. Every
+   * process pays it once for its peak memory; on a VM whose host backs guest memory on first
+   * touch it is far dearer than the write itself. Absent in reports before 2026-12-03.
+   */
+  firstTouchCpuGBs?: number;
   method: string;
 }
 
 const MiB = 1 << 20;
 
-function best(reps: number, fn: () => void): number {
-  let t = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return t;
-}
 
 export function singleThreadBandwidth(bytes = 512 * MiB): { readGBs: number; copyGBs: number } {
   const { exports, heap } = kernels();
@@ -60,7 +59,7 @@ export function singleThreadBandwidth(bytes = 512 * MiB): { readGBs: number; cop
     const a = heap.f64(ptr, bytes / 8);
     for (let i = 0; i < a.length; i++) a[i] = i & 1023; // touch every page before timing
     let sink = 0;
-    const t = best(3, () => {
+    const t = bestOf(3, () => {
       sink += exports.sumF64(ptr, a.length);
     });
     if (sink === -1) console.log(sink); // keep the sums observable
@@ -68,8 +67,20 @@ export function singleThreadBandwidth(bytes = 512 * MiB): { readGBs: number; cop
   });
   const a = new Float64Array(bytes / 8).fill(1);
   const b = new Float64Array(a.length);
-  const tCopy = best(3, () => b.set(a));
+  const tCopy = bestOf(3, () => b.set(a));
   return { readGBs, copyGBs: (2 * bytes) / tCopy / 1e9 };
+}
+
+/** firstTouchCpuGBs over `bytes` of a fresh kernels' memory (its own instance: no page of it touched before). */
+export function firstTouchCpuGBs(bytes = 256 * MiB): number {
+  const { heap } = instantiateKernels();
+  const view = heap.u8(heap.alloc(bytes), bytes);
+  const t0 = cpuSeconds();
+  view.fill(1);
+  const t1 = cpuSeconds();
+  view.fill(2);
+  const t2 = cpuSeconds();
+  return bytes / 1e9 / Math.max(1e-6, t1 - t0 - (t2 - t1));
 }
 
 const WORKER_SOURCE = `
@@ -188,6 +199,7 @@ export async function scratchFile(dir: string, bytes = 1024 * MiB, tag = 'read')
 
 export async function measureBandwidth(opts: { threads?: number; cacheFile?: string } = {}): Promise<Bandwidth> {
   const threads = opts.threads ?? os.availableParallelism();
+  const firstTouch = firstTouchCpuGBs();
   const single = singleThreadBandwidth();
   const readAllThreadsGBs = await multiThreadReadBandwidth(threads);
   const pageCache = opts.cacheFile ? await pageCacheReadGBs(opts.cacheFile) : undefined;
@@ -201,12 +213,14 @@ export async function measureBandwidth(opts: { threads?: number; cacheFile?: str
     pageCacheCpuGBs: pageCache?.cpu,
     pageCacheWriteGBs,
     directWriteGBs,
+    firstTouchCpuGBs: firstTouch,
     method:
       'read: Σ of 512 MiB of float64 by a WebAssembly SIMD loop (8 accumulators), best of 3; copy: TypedArray.set of 512 MiB counted read+write; ' +
       `all threads: ${threads} worker_threads each summing 256 MiB at once with the same loop (Atomics barrier), total bytes / slowest; ` +
       'page cache: 16 MiB positioned reads of an already-read file, best of 3 (by wall time, and per CPU-second of the process); ' +
       'page-cache writes: two new 512 MiB files written in 16 MiB writes, no fsync, one after the other (the second reuses the first one\'s freed pages); ' +
-      'direct writes: a new 512 MiB file through O_DIRECT, as merges write their outputs, 16 MiB ranges two at a time, fsync included',
+      'direct writes: a new 512 MiB file through O_DIRECT, as merges write their outputs, 16 MiB ranges two at a time, fsync included; ' +
+      'first touch: a write to every byte of 256 MiB of a new kernels\' memory, less a second write of it, by CPU time',
   };
 }
 

@@ -230,6 +230,11 @@ async function main(argv: string[]): Promise<void> {
       log(`the same on the WebAssembly kernel alone (MERGELENS_NATIVE=0)`);
       kernel.wasmNsPerPairElement = (await child<KernelResult>({ phase: 'kernel', experts: N }, { ...process.env, MERGELENS_NATIVE: '0' })).nsPerPairElement;
     }
+    if (N > 2) {
+      log('the same with 2 experts (the 1-pair pass)');
+      const { nsPerPairElement, sweepNsPerElement } = await child<KernelResult>({ phase: 'kernel', experts: 2 });
+      kernel.twoExperts = { nsPerPairElement, sweepNsPerElement };
+    }
   }
   let nativePairs: NativePairs | undefined;
   if (only.has('native')) {

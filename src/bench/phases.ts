@@ -20,7 +20,9 @@ import { encodeFloats, FLOAT_DTYPE_BYTES, isFloatDType } from '../safetensors/dt
 import { accumulateSources, newSums } from '../metrics/accumulators.js';
 import { kernelThreads } from '../wasm/pool.js';
 import { readSource, sourceBlock, type SourceBlock } from '../numerics/sources.js';
+import { sampleBlock, trimThresholds } from '../numerics/select/trim.js';
 import { nativeKernels, NOT_TAKEN } from '../native/load.js';
+import { bestOf, cpuSeconds } from './clock.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -235,23 +237,6 @@ export function taskVectorMatrix(n: number, seed: number): Float32Array {
   return A;
 }
 
-const wallSeconds = () => performance.now() / 1000;
-/** User + system seconds of this process. */
-const cpuSeconds = () => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1e6;
-};
-
-function bestOf(reps: number, fn: () => void, clock: () => number = wallSeconds): number {
-  let t = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = clock();
-    fn();
-    t = Math.min(t, clock() - t0);
-  }
-  return t;
-}
-
 export async function subspacePhase(p: SubspacePhase): Promise<SubspaceResult> {
   const n = p.size;
   if (!existsSync(p.file)) {
@@ -352,6 +337,15 @@ export interface KernelResult {
   engine?: 'native' | 'WebAssembly';
   /** Where the native kernel ran: the WebAssembly kernel's figure in the same run (a second process, MERGELENS_NATIVE=0). */
   wasmNsPerPairElement?: number;
+  /**
+   * The exact trim thresholds' counting sweep over the same block (what the pass adds per
+   * element before the pair kernel can run; trim.ts), nanoseconds per expert-element, best of
+   * 25 by CPU time; the per-tensor bracket from the sample is left out (it does not grow with
+   * the tensor). Absent in reports before 2026-12-03.
+   */
+  sweepNsPerElement?: number;
+  /** The same two figures with 2 experts (the 1-pair pass's kernel: its own code path), where the main run has more. */
+  twoExperts?: { nsPerPairElement: number; sweepNsPerElement?: number };
 }
 
 /**
@@ -382,7 +376,40 @@ export async function kernelPhase(p: KernelPhase): Promise<KernelResult> {
   };
   run();
   const seconds = bestOf(25, run, cpuSeconds);
-  return { experts: N, positionsPerSecond: count / seconds, nsPerPairElement: (seconds * 1e9) / (count * ((N * (N - 1)) / 2)), engine: pairEngine(block, N) };
+  const sweep = await sweepSeconds(block);
+  return {
+    experts: N,
+    positionsPerSecond: count / seconds,
+    nsPerPairElement: (seconds * 1e9) / (count * ((N * (N - 1)) / 2)),
+    engine: pairEngine(block, N),
+    sweepNsPerElement: (sweep * 1e9) / (count * N),
+  };
+}
+
+/**
+ * CPU seconds of one counting sweep of the trim thresholds over a block (bigger than the
+ * sample, so the sweep runs), best of 25; only the sweep's visit is timed.
+ */
+async function sweepSeconds(block: SourceBlock): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < 26; r++) {
+    let t = 0;
+    await trimThresholds(
+      {
+        numel: block.count,
+        N: block.N,
+        sample: async (size) => sampleBlock(block, size),
+        sweep: async (visit) => {
+          const t0 = cpuSeconds();
+          await visit(block);
+          t = cpuSeconds() - t0;
+        },
+      },
+      0.2,
+    );
+    if (r > 0) best = Math.min(best, t); // the first run lets V8 tier the code up, as run() above
+  }
+  return best;
 }
 
 /** Whether the native twin takes this machine's accumulate calls (it leaves them to WebAssembly without AVX-512): one 64-position call on scratch sums. */
