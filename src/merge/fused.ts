@@ -400,7 +400,7 @@ async function slerpCoefficients(t: TensorPlan, pos: number, block: SourceBlock 
   return heap.scopedAsync(async () => {
     const sums = heap.calloc(8 * (3 * SLERP_LANES + 1));
     const scratch = heap.alloc(exports.mergeScratch(N));
-    const useBase = N === 1;
+    const useBase = N === 1 ? 1 : 0;
     if (block) exports.slerpSums(block.desc, N, 0, block.count, useBase, sums, scratch);
     else await sweepRows(t, srcs, rowStep, (b) => exports.slerpSums(b.desc, N, 0, b.count, useBase, sums, scratch), k);
     return SlerpSums.fromLanes(heap.f64(sums, 3 * SLERP_LANES + 1)).coefficients(pos);

@@ -58,7 +58,7 @@ NAPI_MODULE_INIT() {
   has_avx512 = !(off && off[0] == '0') && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
   has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
 #endif
-  const struct { const char *name; napi_callback fn; } functions[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}, {"symmetricEigen", symmetric_eigen_js}, {"adviseHugePages", advise_huge_pages_js}};
+  const struct { const char *name; napi_callback fn; } functions[] = {{"mergePart", merge_part_js}, {"bracketSweep", bracket_sweep_js}, {"accumulate", accumulate_js}, {"slerpSums", slerp_sums_js}, {"symmetricEigen", symmetric_eigen_js}, {"adviseHugePages", advise_huge_pages_js}};
 #ifdef HAVE_AVX512_PATH
   const char *set = has_avx512 ? "AVX-512" : has_avx2 ? "AVX2" : "baseline x86-64";
 #else

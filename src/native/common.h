@@ -87,6 +87,7 @@ napi_value twin_out_of_memory(napi_env env, const char *name);
 napi_value merge_part_js(napi_env env, napi_callback_info info);
 napi_value bracket_sweep_js(napi_env env, napi_callback_info info);
 napi_value accumulate_js(napi_env env, napi_callback_info info);
+napi_value slerp_sums_js(napi_env env, napi_callback_info info);
 /** Not a twin of a WebAssembly export: symmetric-eigen.ts's solver on its own Float64Arrays. */
 napi_value symmetric_eigen_js(napi_env env, napi_callback_info info);
 napi_value advise_huge_pages_js(napi_env env, napi_callback_info info);

@@ -2,7 +2,8 @@
  * The optional native kernels (src/native/*.c, built at install into dist/native/kernels.node by
  * scripts/build.mjs when a C compiler is present): twins of WebAssembly exports — the fused
  * merge kernel's mergePart for every rule, bracketSweep (TIES's and the metrics' trim-threshold
- * sweep) and accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) — with
+ * sweep), accumulate (the metrics pass's pair kernel; AVX-512 or AVX2) and slerpSums (SLERP's
+ * prescan) — with
  * the same arithmetic on the same memory (the same bytes), AVX2/AVX-512 wide; besides them, the
  * symmetric eigensolver of the SVD merges and subspace metrics (the same bytes) and the
  * transparent-huge-page advice for the kernels' memory. Every machine without them runs the
@@ -24,6 +25,7 @@ export interface NativeKernels {
   mergePart: NativeTwin;
   bracketSweep: NativeTwin;
   accumulate: NativeTwin;
+  slerpSums: NativeTwin;
   /**
    * symmetric-eigen.ts's tred2 + tql2 in place on (T, d, e), n = d.length, the same bytes
    * (src/native/eigen.c): 0, or 1 when an eigenvalue did not converge. Not a WebAssembly twin.

@@ -53,7 +53,8 @@ export interface KernelExports {
     out: number, outCode: number, counts: number, scratch: number,
   ): void;
   mergeScratch(N: number): number;
-  slerpSums(src: number, N: number, e0: number, count: number, useBase: boolean, sums: number, scratch: number): void;
+  /** useBase: 1 = a is the base, 0 = expert 1 (a number: the native twin takes numbers only). */
+  slerpSums(src: number, N: number, e0: number, count: number, useBase: number, sums: number, scratch: number): void;
   dareDrop(x: number, n: number, st: number, thr: number, scale: number): void;
   encodeBlock(x: number, n: number, code: number, out: number): void;
   loraRows(A: number, B: number, r: number, n: number, r0: number, rows: number, scale: number, out: number, acc: number): void;

@@ -9,7 +9,8 @@
  * drops with their random streams, sign consensus, and blocks that do not end on a SIMD group
  * or a 1024-element block. bracketSweep (TIES's trim-threshold sweep): the same counts above
  * and at the bracket's ends, the same values collected in the same order (also past the
- * capacity), the same expert named on a NaN/Inf with the counts left as they were. Where native
+ * capacity), the same expert named on a NaN/Inf with the counts left as they were. slerpSums
+ * (SLERP's prescan): the same float64 lanes to the bit. Where native
  * is not built (no compiler), these tests are skipped and merges run on WebAssembly alone.
  *
  * Output elements that are NaN are compared by class, not payload: a NaN output always stops
@@ -235,6 +236,37 @@ function bothPairs(c: PairCase, seed: number) {
   return { ours, ref, start };
 }
 
+interface SlerpCase {
+  /** Source codes: the base, then the experts (a is the base with useBase, else expert 1; b is expert N). */
+  base: Code;
+  experts: Code[];
+  useBase: boolean;
+  e0: number;
+  count: number;
+  /** Elements already summed before this call (so the first lane is seen mod 8). */
+  seen: number;
+}
+
+/** Run one slerpSums call on both kernels over the same inputs, the sums starting from values already there; the sums' bits. */
+function bothSlerp(c: SlerpCase, seed: number) {
+  const { k, heap, memory, rng, n, baseValues } = setup(c, seed);
+  const entries = [c.base, ...c.experts].map((code, i) => {
+    const v = i === 0 ? baseValues : values(n, rng, false);
+    return { ptr: code === 'ZERO' ? 0 : stored(code, v, heap), code: SOURCE_CODE[code] };
+  });
+  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  // lanes already there, large enough that each addition rounds: an element in the wrong lane or order shows
+  const start = Float64Array.from({ length: 25 }, (_, j) => (j < 24 ? 1000 * (1 + (j % 5)) + 0.37 : c.seen));
+  const run = (f: (...a: number[]) => number) => {
+    const sums = heap.place(start);
+    const result = f(desc, c.experts.length, c.e0, c.count, c.useBase ? 1 : 0, sums, heap.alloc(k.mergeScratch(c.experts.length)));
+    return { result, sums: Array.from(new BigUint64Array(heap.f64(sums, 25).slice().buffer)), values: Array.from(heap.f64(sums, 25)) };
+  };
+  const ours = run((...a) => native!.slerpSums(new Uint8Array(memory.buffer), ...a));
+  const ref = run((...a) => k.slerpSums(...(a as Parameters<KernelExports['slerpSums']>)));
+  return { ours, ref, start };
+}
+
 /** Output element j's bits, with any NaN mapped to one value (see the header). */
 function outBits(bytes: Uint8Array, outCode: number): number[] {
   const size = OUT_SIZE[outCode];
@@ -359,7 +391,8 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     });
   }
   it('bracketSweep names the expert the WebAssembly sweep names on a NaN/Inf, with the counts left as there', () => {
-    for (const bad of [[1, 2], [2, 0], [0, 3]] as [number, number][]) {
+    // (an Inf alone, no NaN before it: [3, 99] plants none)
+    for (const bad of [[1, 2], [2, 0], [0, 3], [3, 99]] as [number, number][]) {
       const { ours, ref } = bothSweep({ experts: ['BF16', 'BF16', 'F16', 'BF16'], base: 'BF16', e0: 40, count: 3000, brackets: [[0.012, 0.009, 4000], [0.013, 0.011, 4000], [0.02, 0.001, 4000], [0.012, 0.009, 4000]], bad }, seed++);
       expect(ref.result).toBeGreaterThan(0);
       expect(ours.result).toBe(ref.result);
@@ -367,6 +400,25 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
       expect(ours.collected).toEqual(ref.collected);
     }
   });
+
+  // slerpSums (SLERP's prescan): the three sums' eight lanes to the bit, for every source code,
+  // a from the base or expert 1, a start off a multiple of 8 (the head lanes), calls that cross
+  // the 1024-element blocks and end mid-group, and sums that already hold earlier elements
+  for (const [name, sl] of [
+    ['two BF16 experts, crossing blocks, ending mid-group', { base: 'BF16', experts: ['BF16', 'BF16'], useBase: false, e0: 0, count: 3 * 1024 + 13, seen: 0 }],
+    ['F16 and F32 experts, an offset start, earlier elements seen', { base: 'ZERO', experts: ['F16', 'F32'], useBase: false, e0: 5, count: 2000, seen: 3 }],
+    ['the base and one expert (F64, BF16)', { base: 'F64', experts: ['BF16'], useBase: true, e0: 1029, count: 1500, seen: 1029 }],
+    ['fewer elements than a group', { base: 'BF16', experts: ['BF16', 'F16'], useBase: false, e0: 2, count: 6, seen: 9 }],
+  ] as [string, SlerpCase][]) {
+    it(`slerpSums, ${name}`, () => {
+      const { ours, ref, start } = bothSlerp(sl, seed++);
+      expect(ours.result).toBe(0);
+      expect(ours.sums).toEqual(ref.sums);
+      // the case reached what it is for: every sum moved in the lanes it touched, the count advanced
+      expect(ref.values[24]).toBe(sl.seen + sl.count);
+      for (const s of [0, 8, 16]) expect(ref.values[s + ((sl.seen + 1) & 7)]).not.toBe(start[s + ((sl.seen + 1) & 7)]);
+    });
+  }
 
   // accumulate (the metrics' pair kernel): every pair's float64 sums and sign counts to the bit;
   // N around the four-pair groups (1, 2, 5, 8, 9, 13 experts), blocks that do not end on 512 or

@@ -73,7 +73,7 @@ describe('SLERP sums: eight lanes by element index, added pairwise', () => {
       for (let trial = 0; trial < 5; trial++) {
         const sums = heap.calloc(8 * (3 * SLERP_LANES + 1));
         const cuts = trial === 0 ? [[0, n] as [number, number]] : pieces(n, rng);
-        for (const [at, len] of cuts) exports.slerpSums(block.desc, 2, at, len, false, sums, scratch);
+        for (const [at, len] of cuts) exports.slerpSums(block.desc, 2, at, len, 0, sums, scratch);
         expect(Array.from(heap.f64(sums, 3 * SLERP_LANES + 1))).toEqual(Array.from(whole.lanes));
       }
     });
