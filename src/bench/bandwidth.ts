@@ -51,7 +51,6 @@ export interface Bandwidth {
 
 const MiB = 1 << 20;
 
-
 export function singleThreadBandwidth(bytes = 512 * MiB): { readGBs: number; copyGBs: number } {
   const { exports, heap } = kernels();
   const { readGBs } = heap.scoped(() => {
