@@ -218,7 +218,6 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
   const one = async ({ c, attempts: before }: { c: Candidate; attempts: number }) => {
     if (signal.aborted) return;
     const evalDir = path.join(o.dir, 'evals', c.name);
-    await fsp.mkdir(evalDir, { recursive: true });
     let attempts = before;
     let model = c.model;
     let materialised: string | null = null;
@@ -255,8 +254,11 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
         matSeconds = (performance.now() - tm) / 1000;
         materialiseSeconds += matSeconds;
       }
+      // nothing awaited before a slot is asked for (bar the FIFO disk and merge locks): slots go in
+      // candidate order, whatever order the file system finishes the folders in
       const slot = await slots.take();
       try {
+        await fsp.mkdir(evalDir, { recursive: true });
         while (attempts < maxAttempts) {
           if (signal.aborted) return;
           attempts++;

@@ -37,6 +37,23 @@ describe('command templates', () => {
 });
 
 describe('runEvaluations', () => {
+  it('starts evaluations in candidate order, however the file system orders their folders', async () => {
+    // 2 slots, 40 candidates each holding its slot 5 ms: the order the evaluator sees is the order
+    // slots were taken. (It once followed whichever evaluation folder's mkdir finished first: a
+    // sweep's Ctrl-C test then saw both experts start before the base.)
+    const dir = fresh();
+    const cands = Array.from({ length: 40 }, (_, i) => existing(`c${String(i).padStart(2, '0')}`));
+    const started: string[] = [];
+    const evaluator = async (x: EvalContext) => {
+      started.push(x.candidate.name);
+      await new Promise((res) => setTimeout(res, 5));
+      return { scores: { t: 1 } };
+    };
+    const r = await runEvaluations({ dir, identity: 'order', candidates: cands, evaluator, jobs: 2 });
+    expect(r.interrupted).toBe(false);
+    expect(started).toEqual(cands.map((c) => c.name));
+  });
+
   it('evaluates every candidate through a command and journals each attempt', async () => {
     const dir = fresh();
     const cands = [existing('a', ['x', 'y']), existing('bb', ['x'])];
