@@ -121,6 +121,20 @@ function gridExpert(base: Float32Array, rng: () => number): Float32Array {
   return base.map((b) => b + Math.round((rng() - 0.5) * 6.99) / 64);
 }
 
+/** A source block's descriptor (base and experts: pointer and source code each) placed in the heap. */
+function placeDesc(heap: WasmHeap, entries: { ptr: number; code: number }[]): number {
+  return heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+}
+
+type Twin = 'mergePart' | 'bracketSweep' | 'accumulate' | 'slerpSums';
+
+/** `run` with the native twin (ours) and with the WebAssembly export (ref), each given the export's arguments. */
+function onBoth<T>(name: Twin, k: KernelExports, memory: WebAssembly.Memory, run: (f: (...a: number[]) => number) => T): { ours: T; ref: T } {
+  const ours = run((...a) => native![name](new Uint8Array(memory.buffer), ...a));
+  const ref = run((...a) => (k[name] as (...a: number[]) => unknown)(...a) as number);
+  return { ours, ref };
+}
+
 /** Run one mergePart call on both kernels over the same inputs; outputs, counts, and the TIES budgets and DARE states they leave. */
 function both(c: Case, seed: number) {
   const { k, heap, memory, rng, N, n, baseValues } = setup(c, seed);
@@ -132,7 +146,7 @@ function both(c: Case, seed: number) {
     if (i > 0 && code !== 'DELTA') for (let j = 0; j < n; j++) v[j] = baseValues[j] + v[j] / 64;
     return { ptr: stored(code, v, heap), code: SOURCE_CODE[code] };
   });
-  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const desc = placeDesc(heap, entries);
   const w = heap.place(Float64Array.from({ length: N }, (_, i) => (i % 3 === 2 ? -0.4 : 0.3 + 0.1 * i)));
   const outBytes = c.count * OUT_SIZE[c.outCode];
   const streams = Uint32Array.from({ length: 4 * N }, () => Math.floor(rng() * 2 ** 32));
@@ -153,8 +167,7 @@ function both(c: Case, seed: number) {
     const handled = f(desc, N, c.e0, c.count, c.kind, c.flags, w, 0.7, 1.3, 0.35, 0.8, cuts, states, out, c.outCode, counts, scratch, c.tiesFrom ?? c.e0);
     return { handled, bytes: heap.u8(out, outBytes).slice(), counts: Array.from(heap.u32(counts, N + 3)), cuts: Array.from(heap.u32(cuts, 2 * N)), states: Array.from(heap.u32(states, 8 * N)) };
   };
-  const ours = run((...a) => native!.mergePart(new Uint8Array(memory.buffer), ...a));
-  const ref = run((...a) => k.mergePart(...(a as Parameters<KernelExports['mergePart']>)));
+  const { ours, ref } = onBoth('mergePart', k, memory, run);
   return { ours, ref, streams };
 }
 
@@ -180,7 +193,7 @@ function bothSweep(c: SweepCase, seed: number) {
     if (c.bad && i === c.bad[1] + 1) v[c.e0 + 700] = Number.NaN;
     return { ptr: code === 'ZERO' ? 0 : stored(code, v, heap), code: SOURCE_CODE[code] };
   });
-  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const desc = placeDesc(heap, entries);
   const bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
   const run = (f: (...a: number[]) => number) => {
     // (spec word 2, where the collected values go, differs between the runs: left out of the comparison)
@@ -193,8 +206,7 @@ function bothSweep(c: SweepCase, seed: number) {
     const result = f(desc, N, c.e0, c.count, spec, heap.alloc(k.sweepScratch()));
     return { result, spec: Array.from(heap.u32(spec, 12 * N), (x, w) => (w % 12 === 2 ? 0 : x)), collected: outs.map((o, i) => Array.from(heap.u32(o, c.brackets[i][2] + 16))) };
   };
-  const ours = run((...a) => native!.bracketSweep(new Uint8Array(memory.buffer), ...a));
-  const ref = run((...a) => k.bracketSweep(...(a as Parameters<KernelExports['bracketSweep']>)));
+  const { ours, ref } = onBoth('bracketSweep', k, memory, run);
   return { ours, ref };
 }
 
@@ -221,7 +233,7 @@ function bothPairs(c: PairCase, seed: number) {
     if (c.bad !== undefined && i === c.bad + 1) v[c.e0 + 1500] = Infinity;
     return { ptr: code === 'ZERO' ? 0 : stored(code, v, heap), code: SOURCE_CODE[code] };
   });
-  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const desc = placeDesc(heap, entries);
   const thr = heap.place(Uint32Array.from(c.thresholds, (t) => new Uint32Array(Float32Array.of(t).buffer)[0]));
   const total = N * N + ((N * (N - 1)) / 2) * 7 + N;
   // sums already there, large enough that each block's addition rounds: a block added out of order shows
@@ -231,8 +243,7 @@ function bothPairs(c: PairCase, seed: number) {
     const result = f(desc, N, c.e0, c.count, thr, sums, heap.alloc(k.accumulateScratch(N)));
     return { result, sums: Array.from(new BigUint64Array(heap.f64(sums, total).slice().buffer)), values: Array.from(heap.f64(sums, total)) };
   };
-  const ours = run((...a) => native!.accumulate(new Uint8Array(memory.buffer), ...a));
-  const ref = run((...a) => k.accumulate(...(a as Parameters<KernelExports['accumulate']>)));
+  const { ours, ref } = onBoth('accumulate', k, memory, run);
   return { ours, ref, start };
 }
 
@@ -254,7 +265,7 @@ function bothSlerp(c: SlerpCase, seed: number) {
     const v = i === 0 ? baseValues : values(n, rng, false);
     return { ptr: code === 'ZERO' ? 0 : stored(code, v, heap), code: SOURCE_CODE[code] };
   });
-  const desc = heap.place(Uint32Array.from(entries.flatMap((e) => [e.ptr, e.code])));
+  const desc = placeDesc(heap, entries);
   // lanes already there, large enough that each addition rounds: an element in the wrong lane or order shows
   const start = Float64Array.from({ length: 25 }, (_, j) => (j < 24 ? 1000 * (1 + (j % 5)) + 0.37 : c.seen));
   const run = (f: (...a: number[]) => number) => {
@@ -262,8 +273,7 @@ function bothSlerp(c: SlerpCase, seed: number) {
     const result = f(desc, c.experts.length, c.e0, c.count, c.useBase ? 1 : 0, sums, heap.alloc(k.mergeScratch(c.experts.length)));
     return { result, sums: Array.from(new BigUint64Array(heap.f64(sums, 25).slice().buffer)), values: Array.from(heap.f64(sums, 25)) };
   };
-  const ours = run((...a) => native!.slerpSums(new Uint8Array(memory.buffer), ...a));
-  const ref = run((...a) => k.slerpSums(...(a as Parameters<KernelExports['slerpSums']>)));
+  const { ours, ref } = onBoth('slerpSums', k, memory, run);
   return { ours, ref, start };
 }
 
@@ -496,6 +506,12 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     expect(() => native!.accumulate(view, desc, 1, 0, 64, end - 2, sums, scratch)).toThrow(/outside the kernels' memory/);
     expect(() => native!.accumulate(view, desc, 1, 0, 64, thr, sums, end - 1000)).toThrow(/outside the kernels' memory/);
     expect(() => native!.accumulate(view, past, 1, 0, 64, thr, sums, scratch)).toThrow(/outside the kernels' memory/);
+    // slerpSums: the lanes, the scratch, a source
+    const lanes = heap.calloc(8 * 25);
+    expect(native!.slerpSums(view, desc, 1, 0, 64, 1, lanes, scratch)).toBe(0);
+    expect(() => native!.slerpSums(view, desc, 1, 0, 64, 1, end - 192, scratch)).toThrow(/slerpSums: a region lies outside/);
+    expect(() => native!.slerpSums(view, desc, 1, 0, 64, 1, lanes, end - 4096)).toThrow(/outside the kernels' memory/);
+    expect(() => native!.slerpSums(view, past, 1, 0, 64, 1, lanes, scratch)).toThrow(/outside the kernels' memory/);
   });
 
   it.skipIf(!pairsNative)('is what the metrics pass runs on this machine (the report-level tests then cover it too)', async () => {
