@@ -14,7 +14,7 @@
  *  - interruption: on `signal` abort no new work starts, running commands are killed, nothing is
  *    recorded for them, scratch models are deleted — the journal only ever holds whole records.
  */
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ProgressSink } from '../types.js';
 import { MergelensError } from '../errors.js';
@@ -254,11 +254,12 @@ export async function runEvaluations(o: RunEvaluationsOptions): Promise<RunResul
         matSeconds = (performance.now() - tm) / 1000;
         materialiseSeconds += matSeconds;
       }
-      // nothing awaited before a slot is asked for (bar the FIFO disk and merge locks): slots go in
-      // candidate order, whatever order the file system finishes the folders in
+      // Nothing awaited between asking for a slot and calling the evaluator (bar the FIFO disk and
+      // merge locks): evaluations start in candidate order. The folder is made synchronously for
+      // that reason: two async mkdirs finish in whatever order the file system likes.
       const slot = await slots.take();
       try {
-        await fsp.mkdir(evalDir, { recursive: true });
+        mkdirSync(evalDir, { recursive: true });
         while (attempts < maxAttempts) {
           if (signal.aborted) return;
           attempts++;

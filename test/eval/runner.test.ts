@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { commandEvaluator, runEvaluations, type Candidate, type EvalContext } from '../../src/eval/runner.js';
 import { expandTemplate, checkTemplate, shellQuote } from '../../src/eval/command.js';
 import { parseJournal } from '../../src/eval/journal.js';
@@ -41,6 +41,13 @@ describe('runEvaluations', () => {
     // 2 slots, 40 candidates each holding its slot 5 ms: the order the evaluator sees is the order
     // slots were taken. (It once followed whichever evaluation folder's mkdir finished first: a
     // sweep's Ctrl-C test then saw both experts start before the base.)
+    // The file system is made to finish the first folder last, as a busy 2-core CI machine did.
+    const mkdir = fsp.mkdir.bind(fsp);
+    const slow = vi.spyOn(fsp, 'mkdir').mockImplementation(async (p, opt) => {
+      if (String(p).endsWith(`${path.sep}c00`)) await new Promise((res) => setTimeout(res, 30));
+      return mkdir(p, opt);
+    });
+    onTestFinished(() => slow.mockRestore());
     const dir = fresh();
     const cands = Array.from({ length: 40 }, (_, i) => existing(`c${String(i).padStart(2, '0')}`));
     const started: string[] = [];
