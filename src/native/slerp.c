@@ -6,6 +6,11 @@
 
 typedef double v8d __attribute__((vector_size(64)));
 
+/** Element j of a float32 (bf16 = 0) or BF16 (bf16 = 1) run, as float32 (BF16 exactly). */
+static inline __attribute__((always_inline)) float elem(const void *p, int bf16, size_t j) {
+  return bf16 ? bits_f32((uint32_t)((const uint16_t *)p)[j] << 16) : ((const float *)p)[j];
+}
+
 /** Lanes l of the sums (aa at 0, bb at 8, ab at 16) += one element pair's terms. */
 static inline void lane_add(double *sums, size_t l, float x, float y) {
   const double a = x, b = y;
@@ -15,9 +20,9 @@ static inline void lane_add(double *sums, size_t l, float x, float y) {
 }
 
 /** Elements [0, n) of a and b at global positions first, first + 1, …: eight-aligned runs as one vector per sum. */
-CLONES static void block_sums(const float *restrict a, const float *restrict b, size_t n, size_t first, double *restrict sums) {
+static inline __attribute__((always_inline)) void run_sums(const void *restrict a, const void *restrict b, int bf16, size_t n, size_t first, double *restrict sums) {
   size_t j = 0;
-  for (; j < n && ((first + j) & 7) != 0; j++) lane_add(sums, (first + j) & 7, a[j], b[j]);
+  for (; j < n && ((first + j) & 7) != 0; j++) lane_add(sums, (first + j) & 7, elem(a, bf16, j), elem(b, bf16, j));
   v8d aa, bb, ab;
   memcpy(&aa, sums, 64);
   memcpy(&bb, sums + 8, 64);
@@ -25,8 +30,8 @@ CLONES static void block_sums(const float *restrict a, const float *restrict b, 
   for (; j + 8 <= n; j += 8) {
     v8d x, y;
     for (int k = 0; k < 8; k++) {
-      x[k] = a[j + k];
-      y[k] = b[j + k];
+      x[k] = elem(a, bf16, j + k);
+      y[k] = elem(b, bf16, j + k);
     }
     // a product then a sum, never fused (-ffp-contract=off): WebAssembly has no FMA here
     aa += x * x;
@@ -36,14 +41,24 @@ CLONES static void block_sums(const float *restrict a, const float *restrict b, 
   memcpy(sums, &aa, 64);
   memcpy(sums + 8, &bb, 64);
   memcpy(sums + 16, &ab, 64);
-  for (; j < n; j++) lane_add(sums, (first + j) & 7, a[j], b[j]);
+  for (; j < n; j++) lane_add(sums, (first + j) & 7, elem(a, bf16, j), elem(b, bf16, j));
 }
+
+CLONES static void block_sums(const float *restrict a, const float *restrict b, size_t n, size_t first, double *restrict sums) { run_sums(a, b, 0, n, first, sums); }
+
+/** The same straight from two BF16 sources: no decoded blocks (the decode was half of the sweep's time). */
+CLONES static void bf16_sums(const uint16_t *restrict a, const uint16_t *restrict b, size_t n, size_t first, double *restrict sums) { run_sums(a, b, 1, n, first, sums); }
 
 /** merge.ts slerpSums over elements [e0, e0 + count): a = the base (useBase) or expert 1, b = expert N; sums[24] counts the elements seen. */
 static void slerp_sums(uint8_t *mem, uint32_t src, int N, size_t e0, size_t count, int useBase, double *sums, float *a32, float *b32) {
   const uint32_t *d = (const uint32_t *)(mem + src);
   const uint32_t *ad = useBase ? d : d + 2, *bd = d + 2 * (size_t)N;
   const size_t seen = (size_t)sums[24];
+  if (ad[1] == CODE_BF16 && bd[1] == CODE_BF16) {
+    bf16_sums((const uint16_t *)(mem + ad[0]) + e0, (const uint16_t *)(mem + bd[0]) + e0, count, seen, sums);
+    sums[24] = (double)(seen + count);
+    return;
+  }
   for (size_t b0 = 0; b0 < count; b0 += MB) {
     const size_t len = count - b0 < MB ? count - b0 : MB;
     decode_padded(mem, ad[0], ad[1], e0 + b0, len, len, a32);

@@ -321,13 +321,16 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
     }
   }
   for (const [name, flags, experts] of [
-    ['slerp between two experts', 0, ['BF16', 'F16']],
-    ['slerp from the base', FLAG.slerpBase, ['F32']],
-    ['slerp, LoRA expert', 0, ['DELTA', 'BF16']],
+    ['slerp between two experts', FLAG.readBase, ['BF16', 'F16']],
+    // the native kernel's one-loop path (decode, combine, NaN/Inf count, encode), base unread as in a merge
+    ['slerp between two BF16 experts', 0, ['BF16', 'BF16']],
+    ['slerp between two BF16 experts, base read', FLAG.readBase, ['BF16', 'BF16']],
+    ['slerp from the base', FLAG.slerpBase | FLAG.readBase, ['F32']],
+    ['slerp, LoRA expert', FLAG.readBase, ['DELTA', 'BF16']],
   ] as [string, number, Code[]][]) {
     for (const count of [3, 1024, 2503]) {
       it(`${name}, ${count} elements`, () => {
-        const { ours, ref } = both({ kind: KIND.slerp, flags: flags | FLAG.readBase, experts, base: 'BF16', outCode: SOURCE_CODE.BF16, e0: 5, count, special: count > 1024 }, seed++);
+        const { ours, ref } = both({ kind: KIND.slerp, flags, experts, base: 'BF16', outCode: SOURCE_CODE.BF16, e0: 5, count, special: count > 1024 }, seed++);
         expect(ours.handled).toBe(0);
         expect(ours.counts).toEqual(ref.counts);
         expect(outBits(ours.bytes, SOURCE_CODE.BF16)).toEqual(outBits(ref.bytes, SOURCE_CODE.BF16));
@@ -416,6 +419,7 @@ describe.skipIf(!native)(`native kernels = WebAssembly kernels${label}`, () => {
   // the 1024-element blocks and end mid-group, and sums that already hold earlier elements
   for (const [name, sl] of [
     ['two BF16 experts, crossing blocks, ending mid-group', { base: 'BF16', experts: ['BF16', 'BF16'], useBase: false, e0: 0, count: 3 * 1024 + 13, seen: 0 }],
+    ['two BF16 experts, an offset start, earlier elements seen', { base: 'BF16', experts: ['BF16', 'BF16'], useBase: false, e0: 7, count: 2 * 1024 + 5, seen: 3 }],
     ['F16 and F32 experts, an offset start, earlier elements seen', { base: 'ZERO', experts: ['F16', 'F32'], useBase: false, e0: 5, count: 2000, seen: 3 }],
     ['the base and one expert (F64, BF16)', { base: 'F64', experts: ['BF16'], useBase: true, e0: 1029, count: 1500, seen: 1029 }],
     ['fewer elements than a group', { base: 'BF16', experts: ['BF16', 'F16'], useBase: false, e0: 2, count: 6, seen: 9 }],
