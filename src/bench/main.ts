@@ -22,6 +22,7 @@ import { measureStartup, renderStartup, type StartupFigures } from './startup.js
 import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
 import { renderSweep, sweepPhase, type SweepFigures } from './sweep-phase.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
+import { removeSettled } from './settle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root: dist/bench or src/bench → two levels up. */
@@ -330,8 +331,7 @@ async function main(argv: string[]): Promise<void> {
         await readAll([synth.base, ...experts]);
         const ref = path.join(path.dirname(synth.base), `torch-${method}.safetensors`);
         torch = runTorchMerge(method, synth.base, experts, ref, out);
-        await fsp.rm(ref, { force: true });
-        await fsp.rm(out, { recursive: true, force: true });
+        await removeSettled(ref, out);
       }
       merges.push({ method, experts: experts.length, result, before, wasm, torch });
     }

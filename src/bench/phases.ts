@@ -23,6 +23,7 @@ import { readSource, sourceBlock, type SourceBlock } from '../numerics/sources.j
 import { sampleBlock, trimThresholds } from '../numerics/select/trim.js';
 import { nativeKernels, NOT_TAKEN } from '../native/load.js';
 import { bestOf, cpuSeconds } from './clock.js';
+import { removeSettled } from './settle.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -120,16 +121,18 @@ export async function mergePhase(p: MergePhase): Promise<MergeResultFigures> {
   try {
     const merge = () => mergeToDisk(b, es, { method: p.method, out: p.out, shardBytes: 500e6, force: true });
     const { value: r, seconds, cpuSeconds } = await timed(merge);
-    const { seconds: ws, cpuSeconds: wc } = await timed(merge);
     let bytesOut = 0;
     for (const f of r.files) bytesOut += (await fsp.stat(f)).size;
+    // the warm merge writes a new output, as the cold one did (replacing it would time its deletion)
+    await removeSettled(p.out);
+    const { seconds: ws, cpuSeconds: wc } = await timed(merge);
     // Every expert is read in full; the base only by methods that need it (streamPlan skips it otherwise).
     const sizeOf = (c: Checkpoint) => checkpointFiles(c).reduce((n, f) => n + f.size, 0);
     const bytesIn = es.reduce((n, c) => n + sizeOf(c), 0) + (r.plan.method.needsBase ? sizeOf(b) : 0);
     return { seconds, cpuSeconds, bytesIn, bytesOut, tensors: r.plan.tensors.length, peakRss: peakRssBytes(), warm: { seconds: ws, cpuSeconds: wc } };
   } finally {
     await close();
-    if (!p.keep) await fsp.rm(p.out, { recursive: true, force: true });
+    if (!p.keep) await removeSettled(p.out);
   }
 }
 
@@ -150,7 +153,8 @@ export interface WriteFloor {
  * The floor under every merge of the base's model: its output files (the base's float tensors,
  * 500 MB shards, as mergePhase merges) written through the same checkpoint writer — O_DIRECT,
  * fsync, the rename — from memory, with nothing read or merged. Non-zero bytes (a virtual disk
- * may treat zero blocks specially), in 2 MiB ranges as the merge's chunks.
+ * may treat zero blocks specially), in 2 MiB ranges as the merge's chunks: from WebAssembly
+ * memory laid out at the file's alignment, three in flight, as the fused merge writes them.
  */
 export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
   const { b, close } = await openAll(p.base, []);
@@ -160,13 +164,26 @@ export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
       return isFloatDType(loc.dtype) ? [{ name, shape: loc.shape, dtype: loc.dtype as FloatDType }] : [];
     });
     const rnd = mulberry32(11);
-    const bytes = Uint8Array.from({ length: 2 << 20 }, () => (rnd() * 256) | 0);
+    const CHUNK = 2 << 20, ALIGN = 4096, REGIONS = 3; // fused.ts: 2 MiB BF16 chunks, OUT_ALIGN, SLOTS
+    const span = CHUNK + ALIGN;
+    const mem = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((REGIONS * span) / 65536) }).buffer);
+    for (let i = 0; i < mem.length; i++) mem[i] = (rnd() * 256) | 0;
     const { value: files, seconds } = await timed(async () => {
       const w = createCheckpointWriter(p.out, specs, { shardBytes: 500e6 });
+      const writing: Promise<void>[] = new Array(REGIONS).fill(Promise.resolve());
+      let k = 0;
       for (const t of specs) {
-        const size = FLOAT_DTYPE_BYTES[t.dtype], per = bytes.length / size, n = t.shape.reduce((a, x) => a * x, 1);
-        for (let e = 0; e < n; e += per) await w.writeRangeBytes(t.name, e, Math.min(per, n - e), bytes.subarray(0, Math.min(per, n - e) * size));
+        const size = FLOAT_DTYPE_BYTES[t.dtype], per = CHUNK / size, n = t.shape.reduce((a, x) => a * x, 1);
+        for (let e = 0; e < n; e += per) {
+          const r = k++ % REGIONS;
+          await writing[r];
+          const at = r * span + ((((w.offsetOf(t.name, e) - r * span) % ALIGN) + ALIGN) % ALIGN);
+          const count = Math.min(per, n - e);
+          writing[r] = w.writeRangeBytes(t.name, e, count, mem.subarray(at, at + count * size), { wasmMemory: true });
+          writing[r].catch(() => undefined); // awaited when the region comes up again, or below
+        }
       }
+      await Promise.all(writing);
       return w.finish();
     });
     // the files finish() names (shards and index), as mergePhase counts a merge's bytesOut
@@ -175,7 +192,7 @@ export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
     return { seconds, bytes: written };
   } finally {
     await close();
-    await fsp.rm(p.out, { recursive: true, force: true });
+    await removeSettled(p.out);
   }
 }
 

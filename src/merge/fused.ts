@@ -35,7 +35,15 @@ import { SLERP_LANES, SlerpSums } from './methods/slerp.js';
 import { partCuts } from './ties-budgets.js';
 
 /** Where merged bytes go: a range of one tensor's elements, already encoded; `bytes` is valid until the promise settles. */
-export type EncodedSink = (name: string, start: number, count: number, bytes: Uint8Array) => Promise<void>;
+/** Where merged chunks go: the encoded bytes of elements [start, start + count) of a tensor, in the kernels' (WebAssembly) memory. */
+export interface EncodedSink {
+  write(name: string, start: number, count: number, bytes: Uint8Array): Promise<void>;
+  /** The chunk's byte offset in its file, where known: the merge lays the chunk out at it modulo 4 KiB, so a direct file writes it uncopied. */
+  offsetOf?(name: string, start: number): number;
+}
+
+/** Output regions are laid out modulo this (O_DIRECT's block, output-file.ts). */
+const OUT_ALIGN = 4096;
 
 const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
 const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
@@ -82,6 +90,7 @@ interface Slot {
   src: number[];
   /** Per LoRA expert: room for one tensor's A and B. */
   lora: number[];
+  /** The encoded output's region (OUT_ALIGN bytes more than a chunk, which starts where its file offset says). */
   out: number;
   reading: Promise<void> | null;
   writing: Promise<void> | null;
@@ -148,7 +157,7 @@ export async function mergeFused(
     const slots: Slot[] = Array.from({ length: SLOTS }, () => ({
       src: srcBytes.map((b) => (b ? heap.alloc(b) : 0)),
       lora: loraBytes.map((b) => (b ? heap.alloc(b) : 0)),
-      out: heap.alloc(outBytes),
+      out: heap.alloc(outBytes + OUT_ALIGN),
       reading: null,
       writing: null,
     }));
@@ -237,6 +246,8 @@ export async function mergeFused(
         // read ahead: the other slot's sources were consumed by the previous chunk's kernel call
         if (k + SLOTS - 1 < units.length) read(slots[(k + SLOTS - 1) % SLOTS], units[k + SLOTS - 1]);
         await slot.writing; // this slot's output region (SLOTS chunks back) is about to be reused
+        const at = sink.offsetOf?.(t.name, u.start);
+        const out = slot.out + (at === undefined ? 0 : (((at - slot.out) % OUT_ALIGN) + OUT_ALIGN) % OUT_ALIGN);
         const params = t.params ?? plan.params;
         const weights = t.weights ?? plan.weights;
         await heap.scopedAsync(async () => {
@@ -285,7 +296,7 @@ export async function mergeFused(
             heap.u32(r.counts, N + 3).fill(0);
             if (p > 0) heap.u32(r.cuts, 2 * N).set(parts?.[p] ?? heap.u32(cuts, 2 * N));
             if (flags & FLAG.drop) dareStates(plan.seed, t, u.start + a, params, r.states, N);
-            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, slot.out + a * outSize, outCode, r.counts, r.scratch, parts ? a : 0];
+            return [block.desc, N, a, b - a, kind, flags, w, lambda, wdiv, coef[0], coef[1], p > 0 ? r.cuts : cuts, r.states, out + a * outSize, outCode, r.counts, r.scratch, parts ? a : 0];
           });
           if (pool && u.count >= ASYNC_MIN) await pool.runAsync('mergePart', calls);
           else exports.mergePart(...(calls[0] as Parameters<typeof exports.mergePart>));
@@ -303,7 +314,7 @@ export async function mergeFused(
             throw new MergelensError('NON_FINITE', `${c[N + 2]} merged value(s) exceed the F16 range (±65504) and would be written as Inf`, { tensor: t.name, hint: 'write BF16 or F32 with --dtype' });
           }
         });
-        slot.writing = sink(t.name, u.start, u.count, heap.u8(slot.out, u.count * FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType]));
+        slot.writing = sink.write(t.name, u.start, u.count, heap.u8(out, u.count * FLOAT_DTYPE_BYTES[dtypeOf(t.name) as FloatDType]));
         slot.writing.catch(() => undefined); // awaited before the region is reused, or at the end
         done += u.whole ? t.bytes : (t.bytes * u.count) / t.numel;
         opts.onProgress?.({ phase: 'merge', done, total, unit: 'bytes', detail: t.name });

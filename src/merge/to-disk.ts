@@ -18,7 +18,7 @@ import { assertWithinMemoryBudget, defaultMemoryBudget } from './memory-estimate
 import { assertInputsUnchanged } from '../checkpoint/unchanged.js';
 import { planMerge, type MergeOptions, type MergePlan } from './plan.js';
 import { DEFAULT_CHUNK_ELEMENTS, streamPlanChunks } from './stream.js';
-import { fusedEligible, mergeFused } from './fused.js';
+import { type EncodedSink, fusedEligible, mergeFused } from './fused.js';
 import { preflight } from '../check/preflight.js';
 import { writeMergeDocs } from './model-card.js';
 import type { PredictionNote } from './mergekit/emit.js';
@@ -223,7 +223,10 @@ async function writeMerge(
     // The fused WebAssembly path (fused.ts) when it covers the plan; the float32 path otherwise (same bytes).
     try {
       if (fusedEligible(plan, outDtype, opts)) {
-        const sink = (name: string, start: number, count: number, bytes: Uint8Array) => writer.writeRangeBytes(name, start, count, bytes);
+        const sink: EncodedSink = {
+          write: (name, start, count, bytes) => writer.writeRangeBytes(name, start, count, bytes, { wasmMemory: true }),
+          offsetOf: (name, start) => writer.offsetOf(name, start),
+        };
         await mergeFused(plan, base, experts, outDtype, sink, { onProgress: opts.onProgress, chunkElements, signal: stop.signal });
       } else {
         for await (const t of streamPlanChunks(plan, base, experts, { onProgress: opts.onProgress, onWarning, nonFinite: opts.nonFinite, chunkElements })) {

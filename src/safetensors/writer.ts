@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { FloatDType } from '../types.js';
 import { MergelensError } from '../errors.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
-import { openOutputFile, type OutputFile } from '../util/output-file.js';
+import { openOutputFile, type OutputFile, type WriteOptions } from '../util/output-file.js';
 import { FLOAT_DTYPE_BYTES, dtypeAlignment, encodeFloats, isFloatDType } from './dtype.js';
 import { encodeHeader, numelOf, type HeaderEntry } from './header.js';
 
@@ -52,7 +52,9 @@ export interface CheckpointWriter {
    * writeRange for `count` elements already encoded in the tensor's dtype (little-endian bytes,
    * e.g. straight from the merge kernels' memory); `bytes` must stay unchanged until it settles.
    */
-  writeRangeBytes(name: string, start: number, count: number, bytes: Uint8Array): Promise<void>;
+  writeRangeBytes(name: string, start: number, count: number, bytes: Uint8Array, opts?: WriteOptions): Promise<void>;
+  /** Byte offset in its file of element `start` of a declared tensor (bytes laid out at it modulo 4 KiB go to a direct file uncopied). */
+  offsetOf(name: string, start: number): number;
   /** fsync, close, rename temps into place; returns the final paths. */
   finish(): Promise<string[]>;
   /** Close and delete the temps; nothing is left behind. */
@@ -188,15 +190,17 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
     return { f, e, numel: numelOf(e.shape) };
   };
 
+  const offset = (f: OpenFile, e: HeaderEntry, start: number) => f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType];
+
   /** Positioned write of elements [start, start + data.length); marks the tensor written at its end. */
-  const putRange = async (name: string, f: OpenFile, e: HeaderEntry, numel: number, start: number, data: ArrayLike<number> | { count: number; bytes: Uint8Array }) => {
+  const putRange = async (name: string, f: OpenFile, e: HeaderEntry, numel: number, start: number, data: ArrayLike<number> | { count: number; bytes: Uint8Array }, opts?: WriteOptions) => {
     const end = start + ('bytes' in data ? data.count : data.length);
     nextElement.set(name, end);
     if (end === numel) written.add(name);
     try {
       await ensureOpen();
       const bytes = 'bytes' in data ? data.bytes : encodeFloats(e.dtype as FloatDType, data);
-      await f.out!.write(bytes, f.dataStart + e.begin + start * FLOAT_DTYPE_BYTES[e.dtype as FloatDType]);
+      await f.out!.write(bytes, offset(f, e, start), opts);
     } catch (err) {
       await abort();
       throw err;
@@ -229,12 +233,17 @@ function openWriter(outPath: string, specs: readonly WriteSpec[], opts: Checkpoi
       const { f, e, numel } = checkRange(name, start, data.length);
       await putRange(name, f, e, numel, start, data);
     },
-    async writeRangeBytes(name, start, count, bytes) {
+    offsetOf(name, start) {
+      const f = fileOf.get(name);
+      if (!f) throw new MergelensError('MISSING_TENSOR', 'tensor was not declared to the writer', { file: outPath, tensor: name });
+      return offset(f, f.entries.get(name)!, start);
+    },
+    async writeRangeBytes(name, start, count, bytes, opts) {
       const { f, e, numel } = checkRange(name, start, count);
       if (bytes.length !== count * FLOAT_DTYPE_BYTES[e.dtype as FloatDType]) {
         throw new MergelensError('SIZE_MISMATCH', `${bytes.length} bytes for ${count} ${e.dtype} elements`, { file: f.final, tensor: name });
       }
-      await putRange(name, f, e, numel, start, { count, bytes });
+      await putRange(name, f, e, numel, start, { count, bytes }, opts);
     },
     async finish() {
       if (state !== 'open') throw new MergelensError('BAD_INPUT', `writer already ${state}`, { file: outPath });

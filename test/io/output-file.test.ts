@@ -181,6 +181,52 @@ describe('openOutputFile', () => {
     }
   });
 
+  it.runIf(direct)('O_DIRECT: ranges in WebAssembly memory at the file\'s alignment go out from it, settling once written', async () => {
+    const rand = mulberry32(21);
+    const size = 5 * (1 << 20) + 333; // ends inside a block: the last one goes out padded
+    const expected = Uint8Array.from({ length: size }, () => (rand() * 256) | 0);
+    const ranges = randomRanges(size, rand).filter(([a, b]) => b - a <= 1 << 20);
+    // three regions in turn, as the merge's chunks: each range at its file offset modulo 4 KiB, or one byte off
+    const span = (1 << 20) + 8192;
+    const mem = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((3 * span) / 65536) }).buffer);
+    const realOpen = fsp.open.bind(fsp);
+    let fromCaller = 0;
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const fh = await realOpen(...args);
+      return new Proxy(fh, {
+        get(target, key) {
+          if (key === 'write') return (b: Uint8Array, ...a: unknown[]) => ((fromCaller += +(b.buffer === mem.buffer)), (target.write as (...x: unknown[]) => unknown)(b, ...a));
+          const v = Reflect.get(target, key, target) as unknown;
+          return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    });
+    try {
+      const f = await openOutputFile(path.join(DIR, 'in-place.bin'), size, { direct: true });
+      const writing: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
+      let aligned = 0;
+      for (let k = 0; k < ranges.length; k++) {
+        const [a, b] = ranges[k];
+        const r = k % 3;
+        await writing[r];
+        mem.fill(0xee, r * span, (r + 1) * span); // the region reused: what an early settle would let through
+        const off = r * span + (a % 4096) + (k % 4 === 3 ? 1 : 0);
+        if (k % 4 !== 3 && Math.floor(b / 4096) > Math.ceil(a / 4096)) aligned++;
+        mem.set(expected.subarray(a, b), off);
+        writing[r] = f.write(mem.subarray(off, off + b - a), a, { wasmMemory: true });
+      }
+      await Promise.all(writing);
+      mem.fill(0xee);
+      await f.sync();
+      await f.close();
+      expect(aligned).toBeGreaterThan(5); // the case reached the in-place path, and the copying one (k % 4 = 3)
+      expect(fromCaller).toBe(aligned);
+      expect(Buffer.from(readFileSync(path.join(DIR, 'in-place.bin'))).equals(Buffer.from(expected))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('a write past the declared size is refused', async () => {
     const f = await openOutputFile(path.join(DIR, 'small.bin'), 10_000, { direct: true });
     await expect(f.write(new Uint8Array(20), 9_990)).rejects.toThrow(/past the file's 10000 bytes/);

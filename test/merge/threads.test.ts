@@ -19,6 +19,8 @@ import type { Checkpoint, ParamValue } from '../../src/types.js';
 import { testRng } from './reference.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mergelens-threads-'));
+// O_DIRECT outputs inside the repository (a disk; a tmpfs may refuse O_DIRECT before Linux 6.6)
+const DIRECT_DIR = path.join(import.meta.dirname, '../../test-output/threads-direct');
 const SHAPES: Record<string, number[]> = { 'big.weight': [300, 500], 'odd.weight': [257, 259], 'norm.weight': [500] };
 let base: Checkpoint;
 let experts: Checkpoint[];
@@ -51,6 +53,7 @@ beforeAll(async () => {
       ];
     }),
   );
+  mkdirSync(DIRECT_DIR, { recursive: true });
   base = await openCheckpoint(path.join(tmp, 'base.safetensors'));
   experts = await Promise.all([0, 1, 2, 3, 4].map((e) => openCheckpoint(path.join(tmp, `e${e}.safetensors`))));
   loraExpert = await openCheckpoint(lora);
@@ -59,21 +62,23 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([base, ...experts, loraExpert].map((c) => c?.close()));
   rmSync(tmp, { recursive: true, force: true });
+  rmSync(DIRECT_DIR, { recursive: true, force: true });
 });
 
-const saved = { fused: process.env.MERGELENS_FUSED, threads: process.env.MERGELENS_KERNEL_THREADS };
+const saved = { fused: process.env.MERGELENS_FUSED, threads: process.env.MERGELENS_KERNEL_THREADS, direct: process.env.MERGELENS_DIRECT_IO };
 afterAll(() => {
-  for (const [k, v] of [['MERGELENS_FUSED', saved.fused], ['MERGELENS_KERNEL_THREADS', saved.threads]] as const) {
+  for (const [k, v] of [['MERGELENS_FUSED', saved.fused], ['MERGELENS_KERNEL_THREADS', saved.threads], ['MERGELENS_DIRECT_IO', saved.direct]] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
 });
 
 let runs = 0;
-async function merged(method: string, params: Record<string, ParamValue>, env: { fused: boolean; threads: number }, chunkElements: number | undefined, dtype: 'BF16' | 'F32', withLora = false): Promise<string> {
+async function merged(method: string, params: Record<string, ParamValue>, env: { fused: boolean; threads: number; direct?: boolean }, chunkElements: number | undefined, dtype: 'BF16' | 'F32', withLora = false): Promise<string> {
   process.env.MERGELENS_FUSED = env.fused ? '1' : '0';
   process.env.MERGELENS_KERNEL_THREADS = String(env.threads);
-  const out = path.join(tmp, `out-${runs++}.safetensors`);
+  process.env.MERGELENS_DIRECT_IO = env.direct ? '1' : '0';
+  const out = path.join(env.direct ? DIRECT_DIR : tmp, `out-${runs++}.safetensors`);
   const es = withLora ? [loraExpert, experts[0], experts[1]] : method === 'slerp' ? experts.slice(0, 2) : experts;
   await mergeToDisk(base, es, { method, params, seed: 5, out, dtype, chunkElements, allowDifferentBase: true });
   const bytes = readFileSync(out);
@@ -106,6 +111,22 @@ describe('fused merge on two threads = float32 path = one thread', () => {
           for (const threads of [1, 2]) {
             expect(await merged(c.method, c.params, { fused: true, threads }, chunk, dtype, c.lora), `${dtype}, ${threads} thread(s), chunk ${chunk ?? 'whole'}`).toBe(reference);
           }
+        }
+      }
+    });
+  }
+});
+
+// The fused path writes its chunks to a direct (O_DIRECT) output from the kernels' memory, laid
+// out at each chunk's file offset modulo 4 KiB, with no staging copy: the same file as through
+// the page cache. (Whether the in-place writes happen is test/io/output-file.test.ts's case.)
+describe('fused merge written through O_DIRECT = through the page cache', () => {
+  for (const c of cases.filter((x) => !x.lora && ['weight_avg', 'ties', 'slerp'].includes(x.method))) {
+    it(`${c.method} ${JSON.stringify(c.params)}`, async () => {
+      for (const dtype of ['BF16', 'F32'] as const) {
+        for (const chunk of [undefined, 7_777, 100_000]) {
+          const cached = await merged(c.method, c.params, { fused: true, threads: 2 }, chunk, dtype);
+          expect(await merged(c.method, c.params, { fused: true, threads: 2, direct: true }, chunk, dtype), `${dtype}, chunk ${chunk ?? 'whole'}`).toBe(cached);
         }
       }
     });
