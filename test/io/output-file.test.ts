@@ -47,6 +47,22 @@ function randomRanges(size: number, rand: () => number): [number, number][] {
 
 const direct = takesDirect();
 
+type Write = (...a: unknown[]) => unknown;
+/** fsp.open spied: every handle it opens sends its writes through `wrap` (with the real write). */
+function spyOnWrites(wrap: (write: Write, ...a: unknown[]) => unknown) {
+  const realOpen = fsp.open.bind(fsp);
+  return vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+    const fh = await realOpen(...args);
+    return new Proxy(fh, {
+      get(target, key) {
+        if (key === 'write') return (...a: unknown[]) => wrap((target.write as Write).bind(target), ...a);
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as Write).bind(target) : v;
+      },
+    });
+  });
+}
+
 describe('openOutputFile', () => {
   for (const mode of [true, false]) {
     it(`${mode ? 'O_DIRECT' : 'page cache'}: ranges in random order, several in flight, read back exactly`, async () => {
@@ -91,20 +107,8 @@ describe('openOutputFile', () => {
 
   it.runIf(direct)('O_DIRECT: a failed device write fails the next write and sync(), after the rest have finished', async () => {
     // the writer's file handle, with its third write (the first is the open probe) failing as a disk would
-    const realOpen = fsp.open.bind(fsp);
     let calls = 0;
-    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      const fh = await realOpen(...args);
-      return new Proxy(fh, {
-        get(target, key) {
-          if (key === 'write') {
-            return (...a: unknown[]) => (++calls === 3 ? Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })) : (target.write as (...x: unknown[]) => unknown)(...a));
-          }
-          const v = Reflect.get(target, key, target) as unknown;
-          return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-    });
+    const spy = spyOnWrites((write, ...a) => (++calls === 3 ? Promise.reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' })) : write(...a)));
     try {
       const f = await openOutputFile(path.join(DIR, 'failing.bin'), 32 << 20, { direct: true });
       expect(f.direct).toBe(true);
@@ -189,18 +193,8 @@ describe('openOutputFile', () => {
     // three regions in turn, as the merge's chunks: each range at its file offset modulo 4 KiB, or one byte off
     const span = (1 << 20) + 8192;
     const mem = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((3 * span) / 65536) }).buffer);
-    const realOpen = fsp.open.bind(fsp);
     let fromCaller = 0;
-    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
-      const fh = await realOpen(...args);
-      return new Proxy(fh, {
-        get(target, key) {
-          if (key === 'write') return (b: Uint8Array, ...a: unknown[]) => ((fromCaller += +(b.buffer === mem.buffer)), (target.write as (...x: unknown[]) => unknown)(b, ...a));
-          const v = Reflect.get(target, key, target) as unknown;
-          return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-    });
+    const spy = spyOnWrites((write, ...a) => ((fromCaller += +((a[0] as Uint8Array).buffer === mem.buffer)), write(...a)));
     try {
       const f = await openOutputFile(path.join(DIR, 'in-place.bin'), size, { direct: true });
       const writing: Promise<void>[] = [Promise.resolve(), Promise.resolve(), Promise.resolve()];
