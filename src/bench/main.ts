@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import { nativeKernels } from '../native/load.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { stderrProgress } from '../util/progress.js';
-import { measureBandwidth, readAll, type Bandwidth } from './bandwidth.js';
+import { measureBandwidth, readAll, readAllCached, type Bandwidth } from './bandwidth.js';
 import { runPhase, type MergeResultFigures, type MetricsResult, type KernelResult, type Phase, type StreamResult, type SubspaceResult, type WriteFloor } from './phases.js';
 import { writeLatest } from './latest.js';
 import { renderTable, type BenchReport, type NativePairs, type StreamFigures, type TorchMerge } from './report.js';
@@ -22,7 +22,7 @@ import { measureStartup, renderStartup, type StartupFigures } from './startup.js
 import { renderScreen, screenPhase, type ScreenFigures } from './screen-phase.js';
 import { renderSweep, sweepPhase, type SweepFigures } from './sweep-phase.js';
 import { fitLayers, freeBytes, generateSynthetic, paramCount, SHAPE_1B, SHAPE_SMALL, synthBytes, type ModelShape, type SynthResult } from './synth.js';
-import { removeSettled } from './settle.js';
+import { removeSettled, syncDisk } from './settle.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root: dist/bench or src/bench → two levels up. */
@@ -159,6 +159,7 @@ async function synthesise(o: Options, scale: 'small' | '1b', experts: number, lo
   const r = await generateSynthetic({ dir, shape, experts, onProgress: progress });
   progress.finish();
   await writeFileAtomic(marker, JSON.stringify(r, null, 2) + '\n');
+  syncDisk();
   return { ...r, reused: false, note };
 }
 
@@ -323,7 +324,7 @@ async function main(argv: string[]): Promise<void> {
         wasm = await child<MergeResultFigures>(phase, { ...process.env, MERGELENS_NATIVE: '0' });
       }
       log(`merge ${method} (${experts.length} experts)`);
-      await readAll([synth.base, ...experts]);
+      const inputsRead = await readAllCached([synth.base, ...experts]);
       const result = await child<MergeResultFigures>({ ...phase, keep: torchOk });
       let torch: TorchMerge | undefined;
       if (torchOk) {
@@ -333,7 +334,7 @@ async function main(argv: string[]): Promise<void> {
         torch = runTorchMerge(method, synth.base, experts, ref, out);
         await removeSettled(ref, out);
       }
-      merges.push({ method, experts: experts.length, result, before, wasm, torch });
+      merges.push({ method, experts: experts.length, result, before, wasm, torch, inputsRead });
     }
     floors.push(await floorRun());
     const writeFloor = floors.reduce((a, x) => (x.seconds < a.seconds ? x : a));

@@ -17,7 +17,7 @@ describe('bench: latest.md merge table', () => {
     const rows = md.split('\n').filter((l) => /^\| (weight_avg|ties|tsv|iso_c) /.test(l));
     expect(rows.map((l) => l.split('|')[1].trim())).toEqual(['weight_avg', 'ties', 'tsv', 'iso_c']);
     expect(rows.map((l) => Number(l.split('|')[3]))).toEqual([0.5, 0.9, 240, 46]); // weight_avg from the newer run, not 7
-    expect(md).toContain('(Merge figures from the run of 2026-01-02T00:00:00Z, same machine and files.)');
-    expect(md).toContain('(tsv, iso_c merge figures from the run of 2026-01-01T00:00:00Z, same machine and files.)');
+    expect(md).toContain('(Merge figures from the run of 2026-01-02T00:00:00Z: same files, the same kind of machine.)');
+    expect(md).toContain('(tsv, iso_c merge figures from the run of 2026-01-01T00:00:00Z: same files, the same kind of machine.)');
   });
 });
