@@ -24,6 +24,7 @@ import { sampleBlock, trimThresholds } from '../numerics/select/trim.js';
 import { nativeKernels, NOT_TAKEN } from '../native/load.js';
 import { bestOf, cpuSeconds } from './clock.js';
 import { removeSettled } from './settle.js';
+import { ALIGN_SLACK, alignedIn } from '../util/output-file.js';
 
 export const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
 
@@ -164,8 +165,8 @@ export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
       return isFloatDType(loc.dtype) ? [{ name, shape: loc.shape, dtype: loc.dtype as FloatDType }] : [];
     });
     const rnd = mulberry32(11);
-    const CHUNK = 2 << 20, ALIGN = 4096, REGIONS = 3; // fused.ts: 2 MiB BF16 chunks, OUT_ALIGN, SLOTS
-    const span = CHUNK + ALIGN;
+    const CHUNK = 2 << 20, REGIONS = 3; // fused.ts: 2 MiB BF16 chunks, SLOTS
+    const span = CHUNK + ALIGN_SLACK;
     const mem = new Uint8Array(new WebAssembly.Memory({ initial: Math.ceil((REGIONS * span) / 65536) }).buffer);
     for (let i = 0; i < mem.length; i++) mem[i] = (rnd() * 256) | 0;
     const { value: files, seconds } = await timed(async () => {
@@ -177,7 +178,7 @@ export async function writeFloorPhase(p: WriteFloorPhase): Promise<WriteFloor> {
         for (let e = 0; e < n; e += per) {
           const r = k++ % REGIONS;
           await writing[r];
-          const at = r * span + ((((w.offsetOf(t.name, e) - r * span) % ALIGN) + ALIGN) % ALIGN);
+          const at = alignedIn(r * span, w.offsetOf(t.name, e));
           const count = Math.min(per, n - e);
           writing[r] = w.writeRangeBytes(t.name, e, count, mem.subarray(at, at + count * size), { wasmMemory: true });
           writing[r].catch(() => undefined); // awaited when the region comes up again, or below

@@ -67,9 +67,8 @@ export interface BenchReport {
     writeFloor?: WriteFloor;
     /** Its inputs read from the page cache just before it (bandwidth.ts readAllCached): the reference of its targets. */
     inputsRead?: { bytes: number; seconds: number };
-    /** Rendering only: the one-shard page-cache rate of the run the merge comes from (for runs without inputsRead). */
+    /** Rendering only, set by withRunReferences: the one-shard page-cache rate of the run the merge comes from, and the fastest reading of its inputs there. */
     runPageCacheGBs?: number;
-    /** Rendering only: the fastest reading of the same inputs in its run (withInputsReference). */
     inputsBestGBs?: number;
   }[];
   /** Why the torch column is missing. */
@@ -246,7 +245,7 @@ function sections(r: BenchReport, parts = { subspace: true }): string[] {
         r.merges.map((x) => {
           const t = x.torch;
           const warm = x.result.warm && { bytesIn: x.result.bytesIn, seconds: x.result.warm.seconds };
-          const pc = pageCacheRef(x, bw)?.gbs;
+          const pc = pageCacheRef(x)?.gbs;
           const ofPc = (g: number | undefined) => (pc && g ? `${f((100 * g) / pc, 0)}%` : '—');
           return [
             x.method,
@@ -376,13 +375,13 @@ function targets(r: BenchReport): string[] {
     }
   }
   for (const x of r.merges) {
-    const ref = pageCacheRef(x, r.bandwidth);
+    const ref = pageCacheRef(x);
     const pc = ref?.gbs;
     const gbs = x.result.bytesIn / x.result.seconds / GB;
     const need = ['weight_avg', 'task_arithmetic', 'slerp'].includes(x.method) ? 0.3 : ['ties', 'dare', 'dare_ties'].includes(x.method) ? 0.15 : undefined;
     if (pc) rows.push([`${x.method} ${need ? `≥ ${need * 100}%` : '(reported)'} of page-cache read rate (${ref.what})`, `${f(gbs, 2)} / ${f(pc, 2)} GB/s = ${f((100 * gbs) / pc, 0)}%`, need ? verdict(gbs / pc >= need) : '']);
     // the one-shard figure as well, where it differs from the reference: the two can be 3× apart on this VM
-    const shard = x.runPageCacheGBs ?? r.bandwidth?.pageCacheGBs;
+    const shard = x.runPageCacheGBs;
     if (x.inputsRead && shard) rows.push([`(same, against one 0.5 GB shard re-read, the bandwidth line's page-cache rate)`, `${f(gbs, 2)} / ${f(shard, 2)} GB/s = ${f((100 * gbs) / shard, 0)}%`, need ? verdict(gbs / shard >= need) : '']);
     // No merge ends before its output is on disk: the same output written alone, in the same run,
     // bounds its GB/s whatever the reads and kernels cost.
@@ -412,32 +411,33 @@ function targets(r: BenchReport): string[] {
 }
 
 /**
- * The page-cache rate a merge's targets are measured against: its own inputs read alone just
- * before it, where the run recorded that, else the one-shard rate of the run it comes from.
+ * The page-cache rate a merge's targets are measured against (withRunReferences): the fastest
+ * reading of its inputs in its run, where the run read them, else its run's one-shard rate.
  */
-export function pageCacheRef(x: BenchReport['merges'][number], bw: Bandwidth | undefined): { gbs: number; what: string } | undefined {
-  if (x.inputsRead) return { gbs: x.inputsBestGBs ?? inputsGBs(x)!, what: 'its inputs, fastest read in the run' };
-  const shard = x.runPageCacheGBs ?? bw?.pageCacheGBs;
-  return shard ? { gbs: shard, what: 'one shard re-read' } : undefined;
+export function pageCacheRef(x: BenchReport['merges'][number]): { gbs: number; what: string } | undefined {
+  if (x.inputsBestGBs) return { gbs: x.inputsBestGBs, what: 'its inputs, fastest read in the run' };
+  return x.runPageCacheGBs ? { gbs: x.runPageCacheGBs, what: 'one shard re-read' } : undefined;
 }
 
 const inputsGBs = (x: BenchReport['merges'][number]) => (x.inputsRead ? x.inputsRead.bytes / x.inputsRead.seconds / GB : undefined);
 
 /**
- * One run's merges, each with the fastest reading of its inputs in that run (merges of as many
- * experts read the same files): one slow reading — another tenant on the cores, pages evicted by
+ * One run's merges with the references their targets use, both from that run: its one-shard
+ * page-cache rate, and per merge the fastest reading of its inputs in the run (merges of as many
+ * experts read the same files). One slow reading — another tenant on the cores, pages evicted by
  * the torch reference — would otherwise make the reference low and the ratio high (a 1.15 GB/s
  * reading against 5.36 for the same 19.8 GB in one run put task_arithmetic at "307 %").
  */
-export function withInputsReference(merges: BenchReport['merges']): BenchReport['merges'] {
-  return merges.map((x) => {
-    const rates = merges.filter((m) => m.experts === x.experts).map(inputsGBs).filter((g): g is number => g !== undefined);
-    return rates.length && x.inputsRead ? { ...x, inputsBestGBs: Math.max(...rates) } : x;
+export function withRunReferences(run: BenchReport): BenchReport['merges'] {
+  const runPageCacheGBs = run.bandwidth?.pageCacheGBs;
+  return run.merges.map((x) => {
+    const rates = run.merges.filter((m) => m.experts === x.experts).map(inputsGBs).filter((g): g is number => g !== undefined);
+    return { ...x, runPageCacheGBs, inputsBestGBs: x.inputsRead ? Math.max(...rates) : undefined };
   });
 }
 
 export function renderTable(r: BenchReport): string {
-  return [`mergelens bench (${r.scale}), ${r.createdAt}, ${f(r.seconds, 0)} s`, '', ...sections({ ...r, merges: withInputsReference(r.merges) })].join('\n');
+  return [`mergelens bench (${r.scale}), ${r.createdAt}, ${f(r.seconds, 0)} s`, '', ...sections({ ...r, merges: withRunReferences(r) })].join('\n');
 }
 
 /** One scale's section of latest.md: the run it is named for, and the run each part comes from. */
@@ -511,10 +511,8 @@ export function renderMarkdown(sel: LatestSelection, earlier: string[] = []): st
   const bullet = (line: string) => (line.startsWith('|') || line === '' ? line : `${line}  `);
   for (const s of sel.scales) {
     const r = s.run;
-    // each merge with its own run's page-cache rate, the metrics with theirs: ratios within one run
-    const shardOf = (run: BenchReport | undefined) => run?.bandwidth?.pageCacheGBs;
-    const ofRun = (run: BenchReport, method: string) => ({ ...withInputsReference(run.merges).find((m) => m.method === method)!, runPageCacheGBs: shardOf(run) });
-    const merges = [...(s.merged?.merges ?? []).map((m) => ofRun(s.merged!, m.method)), ...s.otherMerges.map((o) => ofRun(o.run, o.merge.method))];
+    // each merge with its own run's references, the metrics with theirs: ratios within one run
+    const merges = [...(s.merged ? withRunReferences(s.merged) : []), ...s.otherMerges.map((o) => withRunReferences(o.run).find((m) => m.method === o.merge.method)!)];
     const bandwidth = r.bandwidth ? r : s.bandwidth;
     const composite: BenchReport = { ...r, bandwidth: bandwidth?.bandwidth, kernel: s.kernel?.kernel, nativePairs: s.nativePairs?.nativePairs, stream: s.stream?.stream, merges, torchNote: s.merged?.torchNote };
     out.push(`## ${s.scale === '1b' ? 'Default scale (~1.1B params × 8 experts)' : 'Small scale (~50M params × 4 experts)'} — run of ${r.createdAt}`, '');

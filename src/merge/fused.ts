@@ -33,17 +33,14 @@ import { bool, num, str } from './params.js';
 import { tensorStateAt } from './random.js';
 import { SLERP_LANES, SlerpSums } from './methods/slerp.js';
 import { partCuts } from './ties-budgets.js';
+import { ALIGN_SLACK, alignedIn } from '../util/output-file.js';
 
-/** Where merged bytes go: a range of one tensor's elements, already encoded; `bytes` is valid until the promise settles. */
-/** Where merged chunks go: the encoded bytes of elements [start, start + count) of a tensor, in the kernels' (WebAssembly) memory. */
+/** Where merged chunks go: the encoded bytes of elements [start, start + count) of a tensor, in the kernels' (WebAssembly) memory, valid until the write settles. */
 export interface EncodedSink {
   write(name: string, start: number, count: number, bytes: Uint8Array): Promise<void>;
   /** The chunk's byte offset in its file, where known: the merge lays the chunk out at it modulo 4 KiB, so a direct file writes it uncopied. */
   offsetOf?(name: string, start: number): number;
 }
-
-/** Output regions are laid out modulo this (O_DIRECT's block, output-file.ts). */
-const OUT_ALIGN = 4096;
 
 const KIND = { linear: 0, gta: 1, slerp: 2 } as const;
 const FLAG = { cut: 1, drop: 2, consensus: 4, normalize: 8, slerpBase: 16, readBase: 32 } as const;
@@ -90,7 +87,7 @@ interface Slot {
   src: number[];
   /** Per LoRA expert: room for one tensor's A and B. */
   lora: number[];
-  /** The encoded output's region (OUT_ALIGN bytes more than a chunk, which starts where its file offset says). */
+  /** The encoded output's region (ALIGN_SLACK bytes more than a chunk, which starts where its file offset says: alignedIn). */
   out: number;
   reading: Promise<void> | null;
   writing: Promise<void> | null;
@@ -157,7 +154,7 @@ export async function mergeFused(
     const slots: Slot[] = Array.from({ length: SLOTS }, () => ({
       src: srcBytes.map((b) => (b ? heap.alloc(b) : 0)),
       lora: loraBytes.map((b) => (b ? heap.alloc(b) : 0)),
-      out: heap.alloc(outBytes + OUT_ALIGN),
+      out: heap.alloc(outBytes + ALIGN_SLACK),
       reading: null,
       writing: null,
     }));
@@ -247,7 +244,7 @@ export async function mergeFused(
         if (k + SLOTS - 1 < units.length) read(slots[(k + SLOTS - 1) % SLOTS], units[k + SLOTS - 1]);
         await slot.writing; // this slot's output region (SLOTS chunks back) is about to be reused
         const at = sink.offsetOf?.(t.name, u.start);
-        const out = slot.out + (at === undefined ? 0 : (((at - slot.out) % OUT_ALIGN) + OUT_ALIGN) % OUT_ALIGN);
+        const out = at === undefined ? slot.out : alignedIn(slot.out, at);
         const params = t.params ?? plan.params;
         const weights = t.weights ?? plan.weights;
         await heap.scopedAsync(async () => {

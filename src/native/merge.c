@@ -92,8 +92,11 @@ CLONES static void slerp_block(const float *restrict a, const float *restrict b,
   for (size_t j = 0; j < n; j++) out[j] = (float)(s0 * (double)a[j] + s1 * (double)b[j]);
 }
 
-static inline float slerp_bf16_one(uint16_t a, uint16_t b, double s0, double s1) {
-  return (float)(s0 * (double)bits_f32((uint32_t)a << 16) + s1 * (double)bits_f32((uint32_t)b << 16));
+/** Element k: merged, encoded to o[k]; 1 when the merged value is NaN/Inf. */
+static inline uint32_t slerp_bf16_one(const uint16_t *restrict pa, const uint16_t *restrict pb, size_t k, double s0, double s1, uint16_t *restrict o) {
+  const uint32_t r = f32_bits((float)(s0 * (double)bits_f32((uint32_t)pa[k] << 16) + s1 * (double)bits_f32((uint32_t)pb[k] << 16)));
+  o[k] = bf16_of(r);
+  return (r & 0x7f800000u) == 0x7f800000u;
 }
 
 /**
@@ -107,17 +110,9 @@ CLONES static uint32_t slerp_bf16(const uint16_t *restrict pa, const uint16_t *r
   for (; j + 32 <= n; j += 32) {
     PREFETCH_NEXT(pa, j);
     PREFETCH_NEXT(pb, j);
-    for (size_t k = j; k < j + 32; k++) {
-      const uint32_t r = f32_bits(slerp_bf16_one(pa[k], pb[k], s0, s1));
-      bad += (r & 0x7f800000u) == 0x7f800000u;
-      o[k] = bf16_of(r);
-    }
+    for (size_t k = j; k < j + 32; k++) bad += slerp_bf16_one(pa, pb, k, s0, s1, o);
   }
-  for (; j < n; j++) {
-    const uint32_t r = f32_bits(slerp_bf16_one(pa[j], pb[j], s0, s1));
-    bad += (r & 0x7f800000u) == 0x7f800000u;
-    o[j] = bf16_of(r);
-  }
+  for (; j < n; j++) bad += slerp_bf16_one(pa, pb, j, s0, s1, o);
   return bad;
 }
 

@@ -50,6 +50,19 @@ export interface OutputFileOptions {
  */
 export const DIRECT_MIN_BYTES = 256 << 20;
 const BLOCK = 4096;
+
+/** Bytes a memory region needs beyond its data for alignedIn to place any range in it. */
+export const ALIGN_SLACK = BLOCK;
+
+/**
+ * Where in a region of memory starting at `region` (an offset in a page-aligned WebAssembly
+ * memory, ALIGN_SLACK bytes longer than the data) to lay out a range written at file offset `at`:
+ * the first place agreeing with `at` modulo the block, so write(…, { wasmMemory: true }) sends
+ * its whole blocks from there uncopied.
+ */
+export function alignedIn(region: number, at: number): number {
+  return region + ((((at - region) % BLOCK) + BLOCK) % BLOCK);
+}
 /** Staging: this many slots of this many bytes (a merge writes 2 MiB chunks; up to 8 device writes in flight). */
 const SLOT_BYTES = 4 << 20;
 const SLOTS = 8;
